@@ -1,0 +1,67 @@
+"""The VLM adapter contract the engine scores through; adapters know models, never tasks or batching.
+
+An adapter turns (image, context token ids) into a `Prefix` (last-position log-probs and a reusable
+KV cache) and scores continuation tokens from that cache. Everything else (splitting continuations,
+batching, the single-token shortcut) lives in `harness.engine`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+
+@dataclass
+class Prefix:
+    """State after running image + prompt for a batch of items.
+
+    `last_logprobs[b]` is the log-softmax (fp32) at item b's last prompt token; `cache` is opaque to
+    the engine; `lengths[b]` is item b's real (unpadded) prefix length.
+    """
+
+    last_logprobs: torch.Tensor
+    cache: Any
+    attention_mask: torch.Tensor
+    lengths: torch.Tensor
+
+
+class VLMAdapter(ABC):
+    """One VLM family. Subclasses live one per file in `adapters/`."""
+
+    family: str = ""
+    target_delimiter: str = " "
+
+    @abstractmethod
+    def format_prompt(self, instruction: str) -> str:
+        """The chat-formatted context text, with the image placeholder, ending where the answer starts."""
+
+    @abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` as the model sees it (special tokens and image placeholders included)."""
+
+    @abstractmethod
+    def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
+        """Run the vision tower and the prompts (one image per context) and keep the KV cache."""
+
+    @abstractmethod
+    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor,
+               attention_mask: torch.Tensor) -> torch.Tensor:
+        """Logits (fp32 log-softmax) for `input_ids` [R, L] continuing prefix rows `rows` [R]."""
+
+    @abstractmethod
+    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+        """Reference path: log-softmax over one plain forward of `ids` with no cache ([len(ids), V])."""
+
+    @abstractmethod
+    def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
+        """Replace the vision tower's weights from a checkpoint; returns a swap report."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Facts for the run record (model id, weight hash, dtype, device, prompt template)."""
+
+    def generate(self, image: Image.Image, context: list[int], max_new_tokens: int) -> str:
+        raise NotImplementedError(f"{self.family} adapter has no generation")

@@ -1,0 +1,15 @@
+"""Row selection on transformers KV caches, shared by adapters built on HF decoders."""
+from __future__ import annotations
+
+import torch
+from transformers.cache_utils import DynamicCache
+
+
+def select_cache_rows(cache: DynamicCache, rows: torch.Tensor) -> DynamicCache:
+    """A new cache whose batch row i is `cache` row `rows[i]` (rows may repeat); `cache` is untouched."""
+    data = []
+    for layer in cache.layers:
+        if not getattr(layer, "is_initialized", True) or layer.keys is None:
+            raise ValueError("cannot select rows of a cache with uninitialised layers")
+        data.append((layer.keys.index_select(0, rows), layer.values.index_select(0, rows)))
+    return DynamicCache(ddp_cache_data=data)

@@ -1,0 +1,152 @@
+"""LLaVA (transformers `LlavaForConditionalGeneration`) behind the engine's adapter contract."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from PIL import Image
+from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+from adapters.base import Prefix, VLMAdapter
+from adapters.hf_cache import select_cache_rows
+from adapters.weights import resolve_model_dir, weights_fingerprint
+
+DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
+FALLBACK_TEMPLATE = "USER: <image>\n{instruction} ASSISTANT:"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+class LlavaAdapter(VLMAdapter):
+    family = "llava"
+
+    def __init__(self, model: LlavaForConditionalGeneration, processor: Any, model_id: str = "",
+                 model_dir: Path | None = None):
+        self.model = model.eval()
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.model_id = model_id
+        self.model_dir = model_dir
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        self.image_token_id = model.config.image_token_id
+        self.pad_id = self.tokenizer.pad_token_id
+        if self.pad_id is None:
+            self.pad_id = self.tokenizer.eos_token_id or 0
+        self.image_tokens = self._count_image_tokens()
+        self.swap_report: Any = None
+
+    @classmethod
+    def load(cls, model: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "auto") -> "LlavaAdapter":
+        if dtype not in DTYPES:
+            raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+        model_dir = resolve_model_dir(model)
+        dev = resolve_device(device)
+        net = LlavaForConditionalGeneration.from_pretrained(
+            model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa").to(dev)
+        processor = AutoProcessor.from_pretrained(model_dir)
+        return cls(net, processor, model_id=model, model_dir=model_dir)
+
+    # -- prompt and tokens ---------------------------------------------------------------------
+    def format_prompt(self, instruction: str) -> str:
+        if getattr(self.processor, "chat_template", None):
+            conv = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
+            return self.processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+        return FALLBACK_TEMPLATE.format(instruction=instruction)
+
+    def encode(self, text: str) -> list[int]:
+        """Tokenize with the image placeholder as one token, then expand it as the processor does."""
+        ids = self.tokenizer(text, add_special_tokens=True).input_ids
+        out: list[int] = []
+        for t in ids:
+            out.extend([t] * self.image_tokens if t == self.image_token_id else [t])
+        return out
+
+    def _count_image_tokens(self) -> int:
+        probe = Image.new("RGB", (8, 8))
+        ids = self.processor(text="<image>", images=probe, return_tensors="pt").input_ids[0]
+        return int((ids == self.image_token_id).sum())
+
+    def pixel_values(self, images: list[Image.Image]) -> torch.Tensor:
+        pv = self.processor.image_processor(images, return_tensors="pt")["pixel_values"]
+        return pv.to(self.device, self.dtype)
+
+    # -- scoring -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
+        width = max(len(c) for c in contexts)
+        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(contexts), width), dtype=torch.long)
+        for b, c in enumerate(contexts):  # left padding: every row's last token sits at the end
+            ids[b, width - len(c):] = torch.tensor(c)
+            mask[b, width - len(c):] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        out = self.model(input_ids=ids, pixel_values=self.pixel_values(images), attention_mask=mask,
+                         position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1)
+        last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+        return Prefix(last, out.past_key_values, mask, mask.sum(-1))
+
+    @torch.inference_mode()
+    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor,
+               attention_mask: torch.Tensor) -> torch.Tensor:
+        rows = rows.to(self.device)
+        cache = select_cache_rows(prefix.cache, rows)
+        mask = torch.cat([prefix.attention_mask.index_select(0, rows), attention_mask.to(self.device)], dim=1)
+        steps = torch.arange(input_ids.shape[1], device=self.device)
+        pos = prefix.lengths.to(self.device).index_select(0, rows)[:, None] + steps[None, :]
+        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask, position_ids=pos,
+                         past_key_values=cache, use_cache=True)
+        return torch.log_softmax(out.logits.float(), dim=-1)
+
+    @torch.inference_mode()
+    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+        x = torch.tensor([ids], device=self.device)
+        out = self.model(input_ids=x, pixel_values=self.pixel_values([image]), attention_mask=torch.ones_like(x))
+        return torch.log_softmax(out.logits[0].float(), dim=-1)
+
+    @torch.inference_mode()
+    def generate(self, image: Image.Image, context: list[int], max_new_tokens: int) -> str:
+        x = torch.tensor([context], device=self.device)
+        out = self.model.generate(input_ids=x, pixel_values=self.pixel_values([image]),
+                                  attention_mask=torch.ones_like(x), do_sample=False,
+                                  max_new_tokens=max_new_tokens, pad_token_id=self.pad_id)
+        return self.tokenizer.decode(out[0, x.shape[1]:], skip_special_tokens=True).strip()
+
+    # -- encoder swap and record ---------------------------------------------------------------
+    @property
+    def vision_tower(self) -> torch.nn.Module:
+        return self.model.model.vision_tower
+
+    def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
+        from adapters.checkpoints import swap_encoder
+
+        self.swap_report = swap_encoder(self.vision_tower, path, allow_partial=allow_partial,
+                                        interpolate_pos=interpolate_pos)
+        return self.swap_report
+
+    def describe(self) -> dict[str, Any]:
+        cfg = self.model.config
+        return {
+            "vlm": self.family,
+            "model": self.model_id,
+            "model_dir": str(self.model_dir) if self.model_dir else None,
+            "weights_sha256": weights_fingerprint(self.model_dir) if self.model_dir else None,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "attn_implementation": getattr(cfg, "_attn_implementation", None),
+            "prompt_template": self.format_prompt("{instruction}"),
+            "target_delimiter": self.target_delimiter,
+            "image_tokens": self.image_tokens,
+            "vision_feature_layer": cfg.vision_feature_layer,
+            "vision_feature_select_strategy": cfg.vision_feature_select_strategy,
+            "transformers": transformers.__version__,
+        }

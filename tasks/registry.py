@@ -1,0 +1,45 @@
+"""Task names → task factories. `build_task("mcq_jsonl=PATH", ...)` parses the name=argument form."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from tasks.base import Task
+
+TaskFactory = Callable[..., Task]
+_REGISTRY: dict[str, TaskFactory] = {}
+
+
+def register(name: str) -> Callable[[TaskFactory], TaskFactory]:
+    def deco(factory: TaskFactory) -> TaskFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def available() -> dict[str, TaskFactory]:
+    _import_all()
+    return dict(_REGISTRY)
+
+
+def build_task(spec: str, data_root: Path | None = None, data: dict[str, Path] | None = None,
+               seed: int = 0) -> Task:
+    """Build a task from `name` or `name=PATH`; PATH overrides the data location."""
+    _import_all()
+    name, _, arg = spec.partition("=")
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown task {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+    path = Path(arg) if arg else (data or {}).get(name)
+    return _REGISTRY[name](path=path, data_root=data_root, seed=seed)
+
+
+def _import_all() -> None:
+    import importlib
+    import pkgutil
+
+    import tasks
+
+    for mod in pkgutil.iter_modules(tasks.__path__):
+        if mod.name not in ("base", "registry"):
+            importlib.import_module(f"tasks.{mod.name}")

@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny real models built from configs, saved and re-loaded through from_pretrained."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from harness.toy.tiny_llava import TinySpec, build_tiny_llava, build_tiny_open_clip_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_llava_dir(tmp_path_factory) -> Path:
+    return build_tiny_llava(tmp_path_factory.mktemp("tiny_llava"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tiny_llava_dir):
+    from adapters.llava import LlavaAdapter
+
+    return LlavaAdapter.load(str(tiny_llava_dir), dtype="float32", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_open_clip_ckpt(tmp_path_factory) -> Path:
+    return build_tiny_open_clip_checkpoint(tmp_path_factory.mktemp("enc") / "open_clip.pt", TinySpec())
+
+
+def random_image(seed: int, size: int = 40) -> Image.Image:
+    rng = random.Random(seed)
+    im = Image.new("RGB", (size, size), tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(30):
+        x, y = rng.randrange(size), rng.randrange(size)
+        im.putpixel((x, y), tuple(rng.randrange(256) for _ in range(3)))
+    return im
