@@ -51,6 +51,7 @@ class LlavaAdapter(VLMAdapter):
             raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         model_dir = resolve_model_dir(model)
         dev = resolve_device(device)
+        transformers.utils.logging.disable_progress_bar()
         net = LlavaForConditionalGeneration.from_pretrained(
             model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa").to(dev)
         processor = AutoProcessor.from_pretrained(model_dir)

@@ -1,0 +1,122 @@
+"""The `harness` command line."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from harness.runner import EvalConfig, run_eval
+from harness.summary import print_summary
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.")
+console = Console()
+
+
+def _parse_data(values: list[str]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"--data expects NAME=PATH, got {v!r}")
+        out[name] = path
+    return out
+
+
+@app.command("eval")
+def eval_cmd(
+    tasks: str = typer.Option(..., "--tasks", "-t", help="Comma-separated tasks, e.g. [bold]tsi,vizwiz[/] or "
+                              "[bold]mcq_jsonl=PATH[/] for your own JSONL (see `harness tasks`)."),
+    vlm: str = typer.Option("llava", help="VLM family (see `harness vlms`)."),
+    model: Optional[str] = typer.Option(None, help="Hub id already in the local HF cache, or a local model "
+                                        "directory. Default: the family's standard model."),
+    encoder: Optional[Path] = typer.Option(None, help="Vision-encoder checkpoint to swap in (HF CLIP dir/"
+                                           "safetensors/bin/pt, open_clip, LoRSU release .pt, OpenAI CLIP .pt)."),
+    allow_partial: bool = typer.Option(False, help="Accept an encoder checkpoint that lacks some tower "
+                                       "tensors (they keep their original values; listed in the report)."),
+    interpolate_pos: bool = typer.Option(False, help="Resize the checkpoint's position embeddings "
+                                         "(bicubic) when its grid differs from the tower's (e.g. 224 vs 336 px)."),
+    data_root: Optional[Path] = typer.Option(None, help="Folder holding each dataset under its usual name."),
+    data: list[str] = typer.Option([], help="Per-task data location NAME=PATH (repeatable)."),
+    limit: Optional[int] = typer.Option(None, help="Score only the first N items of each task."),
+    batch_size: str = typer.Option("8", help="Items per batch, or 'auto' (largest that fits on the GPU)."),
+    dtype: str = typer.Option("float32", help="float32 | bfloat16 | float16."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
+    prompt_style: str = typer.Option("options", help="options: list 'A. ...' and score the letter; "
+                                     "text: score each option's text."),
+    max_errors: int = typer.Option(0, help="Fail a task when more items than this cannot be scored "
+                                   "(unreadable images); they are recorded either way."),
+    out: Optional[Path] = typer.Option(None, help="Run directory (default results/runs/<run-id>). "
+                                       "Re-running the same command resumes it."),
+    label: Optional[str] = typer.Option(None, help="Name of this run in tables (default: encoder file name)."),
+    overwrite: bool = typer.Option(False, help="Discard an existing run in --out instead of resuming."),
+    quiet: bool = typer.Option(False, help="No progress bars."),
+) -> None:
+    """Score tasks by option likelihood and write results.json + samples.jsonl."""
+    bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
+    cfg = EvalConfig(
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()], vlm=vlm, model=model,
+        encoder=str(encoder) if encoder else None, allow_partial=allow_partial, interpolate_pos=interpolate_pos,
+        data_root=str(data_root) if data_root else None, data=_parse_data(data), limit=limit, batch_size=bs,
+        dtype=dtype, device=device, seed=seed, prompt_style=prompt_style, max_errors=max_errors,
+        out=str(out) if out else None, label=label, overwrite=overwrite)
+    results = _guarded(lambda: run_eval(cfg, progress=not quiet))
+    print_summary(console, [results])
+
+
+@app.command("vlms")
+def vlms_cmd() -> None:
+    """List the VLM families."""
+    from adapters.registry import VLMS
+
+    for name, (_, doc) in VLMS.items():
+        console.print(f"[bold]{name}[/]  {doc}")
+
+
+@app.command("tasks")
+def tasks_cmd(data_root: Optional[Path] = typer.Option(None, help="Look for datasets here and count items.")) -> None:
+    """List the tasks with their layout, split, items found and metrics."""
+    from harness.task_listing import print_tasks
+
+    print_tasks(console, data_root)
+
+
+@app.command("demo")
+def demo_cmd(
+    cache: Path = typer.Option(Path.home() / ".cache" / "harness" / "demo", help="Where the demo's models, "
+                               "data and runs are written."),
+    quick: bool = typer.Option(False, help="Fewer items (for CI and first contact)."),
+) -> None:
+    """Run the whole flow offline on the embedded default: tiny LLaVA, encoder swap, eval, comparison."""
+    from harness.demo import run_demo
+
+    _guarded(lambda: run_demo(cache, quick=quick, console=console))
+
+
+def _guarded(fn):
+    """Known user errors print one clear line instead of a traceback."""
+    from adapters.weights import WeightsNotFound
+    from harness.records import RunDirMismatch
+    from harness.runner import TooManyErrors
+
+    known: tuple[type[BaseException], ...] = (WeightsNotFound, RunDirMismatch, TooManyErrors, FileNotFoundError,
+                                              KeyError, ValueError)
+    try:
+        from adapters.checkpoints import EncoderCheckpointError
+
+        known += (EncoderCheckpointError,)
+    except ImportError:
+        pass
+    try:
+        return fn()
+    except known as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        console.print(f"[bold red]error:[/] {msg}")
+        raise typer.Exit(2) from e
+
+
+if __name__ == "__main__":
+    app()

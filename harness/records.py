@@ -1,0 +1,93 @@
+"""Run records: `samples.jsonl` (one line per item, appended and flushed as items finish) and
+`results.json` (config, fingerprints, metrics), written atomically. Tables, compare and check read
+only these files.
+
+Resume: re-running the same command on the same directory skips items already in samples.jsonl. A run
+killed mid-write leaves at most one partial last line, which is cut off on reopen.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA_VERSION = 1
+
+
+class RunDirMismatch(RuntimeError):
+    """The output directory holds a run with a different configuration."""
+
+
+class RunDir:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.samples_path = self.path / "samples.jsonl"
+        self.results_path = self.path / "results.json"
+        self.config_path = self.path / "config.json"
+
+    def prepare(self, fingerprint: dict[str, Any]) -> None:
+        """Create the directory, or check that an existing run there has the same fingerprint."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.config_path.exists():
+            old = json.loads(self.config_path.read_text())
+            diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
+            if diff:
+                details = "; ".join(f"{k}: {old.get(k)!r} -> {fingerprint.get(k)!r}" for k in diff[:5])
+                raise RunDirMismatch(
+                    f"{self.path} holds a run with a different configuration ({details}). "
+                    f"Use another --out, or --overwrite to start over.")
+        else:
+            write_json_atomic(self.config_path, fingerprint)
+
+    def clear(self) -> None:
+        for p in (self.samples_path, self.results_path, self.config_path):
+            p.unlink(missing_ok=True)
+
+    def done(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Samples already recorded, keyed by (task, id); repairs a torn last line."""
+        if not self.samples_path.exists():
+            return {}
+        data = self.samples_path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with open(self.samples_path, "r+b") as f:
+                f.truncate(cut)
+            data = data[:cut]
+        out = {}
+        for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                s = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{self.samples_path}:{n}: corrupt record ({e.msg})") from e
+            out[(s["task"], s["id"])] = s
+        return out
+
+    def append(self, samples: Iterable[dict[str, Any]]) -> None:
+        with open(self.samples_path, "a", encoding="utf-8") as f:
+            for s in samples:
+                f.write(json.dumps(s, ensure_ascii=False) + "\n")
+            f.flush()
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json_atomic(self.results_path, {"schema_version": SCHEMA_VERSION, **results})
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_results(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "results.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results.json in {run_dir} (is it a harness run directory?)")
+    return json.loads(path.read_text())
+
+
+def read_samples(run_dir: Path, task: str | None = None) -> list[dict[str, Any]]:
+    samples = RunDir(Path(run_dir)).done().values()
+    return [s for s in samples if task is None or s["task"] == task]

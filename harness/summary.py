@@ -1,0 +1,30 @@
+"""Terminal summary tables of run results."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(metric: dict[str, Any] | None) -> str:
+    if not metric or metric.get("value") is None:
+        return "–"
+    v, se = metric["value"], metric.get("stderr")
+    return f"{100 * v:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
+
+
+def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Results") -> None:
+    """One row per (run, task): n, errors, every metric in %, plus throughput."""
+    names = sorted({m for r in runs for t in r["tasks"].values() for m in t["metrics"]})
+    table = Table(title=title)
+    for col in ("run", "task", "n", "errors", *names):
+        table.add_column(col, justify="right" if col not in ("run", "task") else "left")
+    for r in runs:
+        for task, t in r["tasks"].items():
+            table.add_row(r["label"], task, str(t["n"]), str(t["n_errors"]), *(_fmt(t["metrics"].get(m)) for m in names))
+    console.print(table)
+    for r in runs:
+        tm = r["timing"]
+        console.print(f"[dim]{r['label']}: {tm['items_scored_this_invocation']} items scored in "
+                      f"{tm['wall_seconds']:.1f} s ({tm['items_per_second']} items/s) → {r.get('run_dir', '')}[/]")

@@ -1,0 +1,31 @@
+"""`harness tasks`: what each task reads, and how many items are found under a data root."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tasks.registry import available, build_task
+
+
+def print_tasks(console: Console, data_root: Path | None) -> None:
+    table = Table(title="Tasks" + (f" under {data_root}" if data_root else ""))
+    for col in ("task", "layout / split", "items", "metrics"):
+        table.add_column(col)
+    for name, factory in sorted(available().items()):
+        doc = (factory.__doc__ or "").strip().splitlines()
+        layout, items, metrics = (doc[0] if doc else ""), "–", "acc, acc_norm"
+        if data_root is not None or name != "mcq_jsonl":
+            try:
+                task = build_task(name, data_root=data_root)
+                info = task.describe()
+                layout = str(info.get("layout", layout)) + (f" / {info['split']}" if info.get("split") else "")
+                metrics = ", ".join(info.get("metrics", [])) or metrics
+                items = str(info.get("items", sum(1 for _ in task.items())))
+            except Exception as e:  # the message names the expected layout
+                items = f"not found ({str(e).splitlines()[0][:80]})"
+        table.add_row(name, layout, items, metrics)
+    console.print(table)
+    console.print("[dim]Your own data: --tasks mcq_jsonl=PATH with one JSON object per line: "
+                  '{"id", "image" (relative path), "question", "choices", "answer"}[/]')
