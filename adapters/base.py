@@ -47,9 +47,11 @@ class VLMAdapter(ABC):
         """Run the vision tower and the prompts (one image per context) and keep the KV cache."""
 
     @abstractmethod
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor,
-               attention_mask: torch.Tensor) -> torch.Tensor:
-        """Logits (fp32 log-softmax) for `input_ids` [R, L] continuing prefix rows `rows` [R]."""
+    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
+               attend: torch.Tensor) -> torch.Tensor:
+        """Log-probs (fp32) [R, T, V] for packed continuation tokens `input_ids` [R, T] after prefix rows
+        `rows` [R]. Token i sits at position `lengths[row] + positions[r, i]`, sees every real prefix token
+        and the packed tokens j with `attend[r, i, j]`. May consume `prefix.cache`."""
 
     @abstractmethod
     def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:

@@ -10,7 +10,7 @@ from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
 from adapters.base import Prefix, VLMAdapter
-from adapters.hf_cache import select_cache_rows
+from adapters.hf_cache import additive_mask, select_cache_rows
 from adapters.weights import resolve_model_dir, weights_fingerprint
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
@@ -97,13 +97,15 @@ class LlavaAdapter(VLMAdapter):
         return Prefix(last, out.past_key_values, mask, mask.sum(-1))
 
     @torch.inference_mode()
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor,
-               attention_mask: torch.Tensor) -> torch.Tensor:
+    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
+               attend: torch.Tensor) -> torch.Tensor:
         rows = rows.to(self.device)
-        cache = select_cache_rows(prefix.cache, rows)
-        mask = torch.cat([prefix.attention_mask.index_select(0, rows), attention_mask.to(self.device)], dim=1)
-        steps = torch.arange(input_ids.shape[1], device=self.device)
-        pos = prefix.lengths.to(self.device).index_select(0, rows)[:, None] + steps[None, :]
+        n = prefix.attention_mask.shape[0]
+        everyone = rows.numel() == n and bool((rows == torch.arange(n, device=self.device)).all())
+        # all rows in order: continue the prefix cache itself (no copy); else gather the rows needed
+        cache = prefix.cache if everyone else select_cache_rows(prefix.cache, rows)
+        pos = prefix.lengths.to(self.device).index_select(0, rows)[:, None] + positions.to(self.device)
+        mask = additive_mask(prefix.attention_mask.index_select(0, rows), attend.to(self.device), self.dtype)
         out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask, position_ids=pos,
                          past_key_values=cache, use_cache=True)
         return torch.log_softmax(out.logits.float(), dim=-1)

@@ -118,45 +118,75 @@ class Engine:
         self.forwards += 1
         _check_finite(prefix.last_logprobs, [r.key for r in batch])
         first = prefix.last_logprobs
-        rows, tails = [], []
-        for b, (_, conts) in enumerate(tokenized):
-            for ids in conts:
-                if len(ids) > 1:
-                    rows.append(b)
-                    tails.append(ids)
-        tail_lp = self._extend(prefix, rows, tails, batch) if tails else None
+        packed = _pack_tails([conts for _, conts in tokenized])
+        tail_lp = self._extend(prefix, packed, batch) if packed.rows else None
         out: list[list[OptionScore]] = []
-        t = 0
         for b, (req, (_, conts)) in enumerate(zip(batch, tokenized)):
             item_scores = []
-            for cont_str, ids in zip(req.continuations, conts):
+            for k, (cont_str, ids) in enumerate(zip(req.continuations, conts)):
                 lp = float(first[b, ids[0]])
                 greedy = bool(first[b].argmax() == ids[0])
                 if len(ids) > 1:
-                    steps = tail_lp[t, : len(ids) - 1]
+                    r, off = packed.where[(b, k)]
+                    steps = tail_lp[r, off: off + len(ids) - 1]
                     target = torch.tensor(ids[1:], device=steps.device)
                     picked = steps.gather(-1, target[:, None])[:, 0]
                     lp += float(picked.double().sum())
                     greedy = greedy and bool((steps.argmax(-1) == target).all())
-                    t += 1
                 item_scores.append(OptionScore(lp, len(ids), len(cont_str), greedy))
             out.append(item_scores)
         return out
 
-    def _extend(self, prefix, rows: list[int], tails: list[list[int]], batch: Sequence[Request]) -> torch.Tensor:
-        width = max(len(ids) for ids in tails) - 1
-        pad = 0
-        inputs = torch.full((len(tails), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(tails), width), dtype=torch.long)
-        for r, ids in enumerate(tails):  # inputs are the option's tokens but its last
-            inputs[r, : len(ids) - 1] = torch.tensor(ids[:-1])
-            mask[r, : len(ids) - 1] = 1
-        lp = self.adapter.extend(prefix, torch.tensor(rows), inputs, mask)
+    def _extend(self, prefix, packed: "_Packed", batch: Sequence[Request]) -> torch.Tensor:
+        lp = self.adapter.extend(prefix, torch.tensor(packed.rows), packed.input_ids, packed.positions,
+                                 packed.attend)
         self.forwards += 1
-        for r, ids in enumerate(tails):
-            if not torch.isfinite(lp[r, : len(ids) - 1]).all():
-                raise NonFiniteScores(f"NaN/inf in logits for item {batch[rows[r]].key}")
+        for r, width in enumerate(packed.widths):
+            if not torch.isfinite(lp[r, :width]).all():
+                raise NonFiniteScores(f"NaN/inf in logits for item {batch[packed.rows[r]].key}")
         return lp
+
+
+@dataclass
+class _Packed:
+    """All multi-token options of a batch, packed one row per item after the shared prefix.
+
+    Row r holds, for each of its item's options, the option's tokens but its last, side by side.
+    `positions` count steps within each option; `attend[r, i, j]` lets packed token i see packed token j
+    only inside the same option and causally, so each option sees the prefix and its own earlier tokens,
+    exactly as in a plain forward of prefix + option.
+    """
+
+    rows: list[int]
+    input_ids: torch.Tensor
+    positions: torch.Tensor
+    attend: torch.Tensor
+    widths: list[int]
+    where: dict[tuple[int, int], tuple[int, int]]
+
+
+def _pack_tails(conts_per_item: list[list[list[int]]]) -> _Packed:
+    rows, segments, where = [], [], {}
+    for b, conts in enumerate(conts_per_item):
+        segs = [(k, ids[:-1]) for k, ids in enumerate(conts) if len(ids) > 1]
+        if segs:
+            rows.append(b)
+            segments.append(segs)
+    widths = [sum(len(t) for _, t in segs) for segs in segments]
+    width = max(widths, default=0)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    pos = torch.zeros((len(rows), width), dtype=torch.long)
+    attend = torch.eye(width, dtype=torch.bool).repeat(len(rows), 1, 1)  # padding sees itself only
+    for r, segs in enumerate(segments):
+        off = 0
+        for k, toks in segs:
+            n = len(toks)
+            ids[r, off:off + n] = torch.tensor(toks)
+            pos[r, off:off + n] = torch.arange(n)
+            attend[r, off:off + n, off:off + n] = torch.ones(n, n, dtype=torch.bool).tril()
+            where[(rows[r], k)] = (r, off)
+            off += n
+    return _Packed(rows, ids, pos, attend, widths, where)
 
 
 def _check_finite(logprobs: torch.Tensor, keys: list[str]) -> None:
