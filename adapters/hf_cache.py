@@ -1,5 +1,7 @@
-"""Row selection on transformers KV caches, shared by adapters built on HF decoders."""
+"""KV-cache helpers shared by adapters built on transformers decoders (LLaVA, MiniGPTv2)."""
 from __future__ import annotations
+
+from typing import Any, Callable
 
 import torch
 from transformers.cache_utils import DynamicCache
@@ -23,3 +25,35 @@ def additive_mask(prefix_mask: torch.Tensor, attend: torch.Tensor, dtype: torch.
     mask = torch.zeros(seen.shape, dtype=dtype, device=attend.device)
     mask.masked_fill_(~seen, torch.finfo(dtype).min)
     return mask[:, None]
+
+
+def extend_from_prefix(forward: Callable[..., Any], prefix: Any, rows: torch.Tensor, input_ids: torch.Tensor,
+                       positions: torch.Tensor, attend: torch.Tensor, dtype: torch.dtype,
+                       device: torch.device) -> torch.Tensor:
+    """The adapter `extend` contract for a decoder called as `forward(input_ids=, attention_mask=,
+    position_ids=, past_key_values=, use_cache=)`; returns fp32 log-probs [R, T, V]."""
+    rows = rows.to(device)
+    n = prefix.attention_mask.shape[0]
+    everyone = rows.numel() == n and bool((rows == torch.arange(n, device=device)).all())
+    # all rows in order: continue the prefix cache itself (no copy); else gather the rows needed
+    cache = prefix.cache if everyone else select_cache_rows(prefix.cache, rows)
+    pos = prefix.lengths.to(device).index_select(0, rows)[:, None] + positions.to(device)
+    mask = additive_mask(prefix.attention_mask.index_select(0, rows), attend.to(device), dtype)
+    out = forward(input_ids=input_ids.to(device), attention_mask=mask, position_ids=pos, past_key_values=cache,
+                  use_cache=True)
+    return torch.log_softmax(out.logits.float(), dim=-1)
+
+
+def left_pad(contexts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded ids and the attention mask: every row's last token sits at the end."""
+    width = max(len(c) for c in contexts)
+    ids = torch.full((len(contexts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(contexts), width), dtype=torch.long)
+    for b, c in enumerate(contexts):
+        ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
+        mask[b, width - len(c):] = 1
+    return ids, mask
+
+
+def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    return (mask.cumsum(-1) - 1).clamp(min=0)

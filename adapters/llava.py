@@ -10,7 +10,7 @@ from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
 from adapters.base import Prefix, VLMAdapter
-from adapters.hf_cache import additive_mask, select_cache_rows
+from adapters.hf_cache import extend_from_prefix, left_pad, positions_from_mask
 from adapters.weights import resolve_model_dir, weights_fingerprint
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
@@ -84,31 +84,17 @@ class LlavaAdapter(VLMAdapter):
     # -- scoring -------------------------------------------------------------------------------
     @torch.inference_mode()
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
-        width = max(len(c) for c in contexts)
-        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(contexts), width), dtype=torch.long)
-        for b, c in enumerate(contexts):  # left padding: every row's last token sits at the end
-            ids[b, width - len(c):] = torch.tensor(c)
-            mask[b, width - len(c):] = 1
+        ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
         out = self.model(input_ids=ids, pixel_values=self.pixel_values(images), attention_mask=mask,
-                         position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1)
+                         position_ids=positions_from_mask(mask), use_cache=True, logits_to_keep=1)
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         return Prefix(last, out.past_key_values, mask, mask.sum(-1))
 
     @torch.inference_mode()
     def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
                attend: torch.Tensor) -> torch.Tensor:
-        rows = rows.to(self.device)
-        n = prefix.attention_mask.shape[0]
-        everyone = rows.numel() == n and bool((rows == torch.arange(n, device=self.device)).all())
-        # all rows in order: continue the prefix cache itself (no copy); else gather the rows needed
-        cache = prefix.cache if everyone else select_cache_rows(prefix.cache, rows)
-        pos = prefix.lengths.to(self.device).index_select(0, rows)[:, None] + positions.to(self.device)
-        mask = additive_mask(prefix.attention_mask.index_select(0, rows), attend.to(self.device), self.dtype)
-        out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask, position_ids=pos,
-                         past_key_values=cache, use_cache=True)
-        return torch.log_softmax(out.logits.float(), dim=-1)
+        return extend_from_prefix(self.model, prefix, rows, input_ids, positions, attend, self.dtype, self.device)
 
     @torch.inference_mode()
     def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:

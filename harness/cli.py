@@ -42,7 +42,8 @@ def eval_cmd(
     data: list[str] = typer.Option([], help="Per-task data location NAME=PATH (repeatable)."),
     limit: Optional[int] = typer.Option(None, help="Score only the first N items of each task."),
     batch_size: str = typer.Option("8", help="Items per batch, or 'auto' (largest that fits on the GPU)."),
-    dtype: str = typer.Option("float32", help="float32 | bfloat16 | float16."),
+    dtype: str = typer.Option("float32", help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
+                              "under fp16 autocast, LLM fp16, as released; CUDA only)."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
     prompt_style: str = typer.Option("options", help="options: list 'A. ...' and score the letter; "
@@ -54,6 +55,9 @@ def eval_cmd(
     label: Optional[str] = typer.Option(None, help="Name of this run in tables (default: encoder file name)."),
     overwrite: bool = typer.Option(False, help="Discard an existing run in --out instead of resuming."),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    minigptv2_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2 stage checkpoint "
+                                                  "(minigptv2_checkpoint.pth: llama_proj + LoRA)."),
+    eva_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2's EVA ViT-g weights (LAVIS eva_vit_g.pth)."),
 ) -> None:
     """Score tasks by option likelihood and write results.json + samples.jsonl."""
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
@@ -62,7 +66,8 @@ def eval_cmd(
         encoder=str(encoder) if encoder else None, allow_partial=allow_partial, interpolate_pos=interpolate_pos,
         data_root=str(data_root) if data_root else None, data=_parse_data(data), limit=limit, batch_size=bs,
         dtype=dtype, device=device, seed=seed, prompt_style=prompt_style, max_errors=max_errors,
-        out=str(out) if out else None, label=label, overwrite=overwrite)
+        out=str(out) if out else None, label=label, overwrite=overwrite,
+        minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None, eva_ckpt=str(eva_ckpt) if eva_ckpt else None)
     results = _guarded(lambda: run_eval(cfg, progress=not quiet))
     print_summary(console, [results])
 
@@ -117,6 +122,22 @@ def _guarded(fn):
         console.print(f"[bold red]error:[/] {msg}")
         raise typer.Exit(2) from e
 
+
+def _register_plugins() -> None:
+    """Command groups that live in their own modules register themselves here."""
+    import importlib
+
+    for mod in ("harness.report_cli", "harness.tune_cli"):
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+            continue
+        module.register(app)
+
+
+_register_plugins()
 
 if __name__ == "__main__":
     app()

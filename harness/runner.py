@@ -41,6 +41,8 @@ class EvalConfig:
     out: str | None = None
     label: str | None = None
     overwrite: bool = False
+    minigptv2_ckpt: str | None = None
+    eva_ckpt: str | None = None
 
 
 class TooManyErrors(RuntimeError):
@@ -50,7 +52,8 @@ class TooManyErrors(RuntimeError):
 def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) one evaluation; returns the results.json content."""
     started = time.perf_counter()
-    adapter = load_vlm(cfg.vlm, cfg.model, cfg.dtype, cfg.device)
+    adapter = load_vlm(cfg.vlm, cfg.model, cfg.dtype, cfg.device, minigptv2_ckpt=cfg.minigptv2_ckpt,
+                       eva_ckpt=cfg.eva_ckpt)
     swap = adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos) if cfg.encoder else None
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
@@ -59,6 +62,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     label = cfg.label or (Path(cfg.encoder).stem if cfg.encoder else "zero-shot")
     fingerprint = {
         "vlm": cfg.vlm, "model": model_info.get("model"), "weights_sha256": model_info.get("weights_sha256"),
+        "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
         "encoder_sha256": swap.sha256 if swap else None, "tasks": {t.name: t.version for t in tasks},
         "task_specs": cfg.tasks, "prompt_style": cfg.prompt_style, "prompt_template": model_info["prompt_template"],
         "dtype": model_info["dtype"], "device": model_info["device"], "batch_size": str(cfg.batch_size),

@@ -16,6 +16,7 @@ red green blue yellow purple orange black white circle square triangle star cros
 What kind of traffic sign is this? speed limit stop yield no entry priority road give way turn left turn right
 The person is drinking from a cup. cutting bread, stirring the pot, walking, reading a book, using a laptop.
 Based on the image, is this statement true or false? The cat is on the table. The car is behind the truck.
+<s>[INST] <Img><ImageHere></Img> [vqa] The question is 'what is this?' [/INST] unanswerable
 This is an image writting. Is this image hateful? Answer yes or no. Answer:
 0 1 2 3 4 5 6 7 8 9 10 one two three four five , . ? ! : ; ' " ( ) - / the a an of in on at is are
 """

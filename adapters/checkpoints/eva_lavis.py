@@ -1,0 +1,108 @@
+"""EVA-CLIP-g checkpoints → the LAVIS `eva_vit_g` layout → transformers `Blip2VisionModel` names.
+
+Three pure functions (reference: shared/reference/minigptv2.md §2, §3, §6):
+- `eva_to_lavis`: open_clip timm trunks (`visual.trunk.`), original EVA-CLIP (`visual.`), MiniGPT
+  (`visual_encoder.`) or bare LAVIS names → bare LAVIS names; split q/k/v projections are fused; the text
+  tower, final norm, head and rotary tables are dropped.
+- `lavis_to_blip2`: LAVIS names → `Blip2VisionModel` names; the qkv bias is cat(q_bias, 0, v_bias).
+- `interpolate_pos_embed`: the LAVIS bicubic resize of the patch grid (fp32, align_corners=False, no
+  antialias; timm's antialiased resample differs and must not be used).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+PREFIXES = ("module.", "visual.trunk.", "visual_encoder.", "visual.")
+DROP = re.compile(r"^(norm\.|fc_norm\.|head\.|rope\.|text\.|logit_scale|ln_vision\.|.*\.rope\.)")
+_BLOCK = re.compile(r"^blocks\.(\d+)\.(.*)$")
+
+
+def strip_prefix(key: str) -> str:
+    for p in PREFIXES:
+        if key.startswith(p):
+            return key[len(p):]
+    return key
+
+
+def eva_to_lavis(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    split: dict[str, dict[str, torch.Tensor]] = {}
+    for key, t in sd.items():
+        if key.startswith(("text.", "transformer.", "token_embedding", "logit_scale", "positional_embedding")):
+            continue  # text tower of a full CLIP checkpoint
+        k = strip_prefix(key)
+        if DROP.match(k):
+            continue
+        m = re.match(r"^(blocks\.\d+\.attn\.)(q|k|v)_proj\.(weight|bias)$", k)
+        if m:
+            split.setdefault(m.group(1), {})[f"{m.group(2)}_{m.group(3)}"] = t
+            continue
+        out[k] = t
+    for head, parts in split.items():
+        out[head + "qkv.weight"] = torch.cat([parts["q_weight"], parts["k_weight"], parts["v_weight"]], 0)
+        if "q_bias" in parts:
+            out[head + "q_bias"] = parts["q_bias"]
+        if "v_bias" in parts:
+            out[head + "v_bias"] = parts["v_bias"]
+    return out
+
+
+def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Unknown keys come back unchanged so validation names them."""
+    out: dict[str, torch.Tensor] = {}
+    names = {"norm1": "layer_norm1", "norm2": "layer_norm2", "attn.proj": "self_attn.projection",
+             "attn.qkv.weight": "self_attn.qkv.weight", "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2"}
+    for key, t in sd.items():
+        if key == "cls_token":
+            out["embeddings.class_embedding"] = t
+        elif key == "pos_embed":
+            out["embeddings.position_embedding"] = t
+        elif key.startswith("patch_embed.proj."):
+            out["embeddings.patch_embedding." + key.rsplit(".", 1)[1]] = t
+        elif (m := _BLOCK.match(key)) is not None:
+            i, rest = m.groups()
+            if rest in ("attn.q_bias", "attn.v_bias"):
+                continue  # folded into the fused bias below
+            for src, dst in names.items():
+                if rest == src or rest.startswith(src + "."):
+                    out[f"encoder.layers.{i}.{dst}{rest[len(src):]}"] = t
+                    break
+            else:
+                out[key] = t
+        else:
+            out[key] = t
+    for key in sd:
+        m = re.match(r"^blocks\.(\d+)\.attn\.q_bias$", key)
+        if m:
+            q, v = sd[key], sd[f"blocks.{m.group(1)}.attn.v_bias"]
+            out[f"encoder.layers.{m.group(1)}.self_attn.qkv.bias"] = torch.cat([q, torch.zeros_like(v), v])
+    return out
+
+
+def block_count(sd: Mapping[str, torch.Tensor]) -> int:
+    idx = {int(m.group(1)) for k in sd if (m := _BLOCK.match(k))}
+    return max(idx) + 1 if idx else 0
+
+
+def drop_blocks_from(sd: Mapping[str, torch.Tensor], depth: int) -> dict[str, torch.Tensor]:
+    """Keep blocks 0..depth-1 (MiniGPT-v2 reads the second-last EVA block, so block 39 of 40 goes)."""
+    return {k: t for k, t in sd.items() if not ((m := _BLOCK.match(k)) and int(m.group(1)) >= depth)}
+
+
+def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
+    """[1, 1+g*g, C] → [1, 1+grid*grid, C]; the CLS row is kept as is."""
+    n = pos.shape[1] - 1
+    g = int(round(n ** 0.5))
+    if g * g != n:
+        raise ValueError(f"position embedding has {n} patch rows, not a square grid")
+    if g == grid:
+        return pos
+    cls, patches = pos[:, :1], pos[:, 1:].float()
+    patches = patches.reshape(1, g, g, -1).permute(0, 3, 1, 2)
+    patches = F.interpolate(patches, size=(grid, grid), mode="bicubic", align_corners=False)
+    patches = patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
+    return torch.cat([cls.float(), patches], dim=1).to(pos.dtype)

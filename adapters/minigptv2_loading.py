@@ -1,0 +1,135 @@
+"""Loading MiniGPT-v2's released weights: the stage checkpoint (`llama_proj` + LoRA) and `eva_vit_g.pth`.
+
+Modern peft names LoRA tensors `...lora_A.default.weight`; the release (peft 0.2) has no adapter name, so
+a plain `load_state_dict(strict=False)` silently loads nothing. Here every LoRA and `llama_proj` tensor
+must land, or the load is refused with counts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import set_peft_model_state_dict
+
+from adapters.checkpoints.eva_lavis import (block_count, drop_blocks_from, eva_to_lavis, interpolate_pos_embed,
+                                            lavis_to_blip2)
+from adapters.minigptv2_model import MiniGPTv2
+
+LORA_KEY = re.compile(r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
+                      r"(\.default)?\.weight$")
+
+
+class MiniGPTv2CheckpointError(ValueError):
+    pass
+
+
+@dataclass
+class LoadReport:
+    path: str
+    loaded: dict[str, int] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "loaded": self.loaded, "ignored": self.ignored[:20],
+                "n_ignored": len(self.ignored), "notes": self.notes}
+
+
+def read_state(path: Path, what: str) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: no file at {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise MiniGPTv2CheckpointError(
+            f"{what}: cannot read {path} with weights_only=True ({type(e).__name__}: {str(e)[:200]}). "
+            f"It must be a torch.save'd dict of tensors.") from e
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise MiniGPTv2CheckpointError(f"{what}: {path} holds no state dict of tensors")
+    return obj
+
+
+def load_stage_checkpoint(model: MiniGPTv2, path: Path) -> LoadReport:
+    """`ckpt["model"]`: `llama_proj.*`, LoRA on q/v of every layer, optionally `ln_vision.*`."""
+    sd = read_state(path, "--minigptv2-ckpt")
+    report = LoadReport(str(path))
+    lora, proj, ln = {}, {}, {}
+    for key, t in sd.items():
+        if m := LORA_KEY.match(key):
+            lora[m.group(1) + ".weight"] = t
+        elif key.startswith("llama_proj."):
+            proj[key.removeprefix("llama_proj.")] = t
+        elif key.startswith("ln_vision."):
+            ln[key.removeprefix("ln_vision.")] = t
+        else:
+            report.ignored.append(key)
+    want_lora = [n for n, _ in model.llama_model.named_parameters() if "lora_" in n]
+    if len(lora) != len(want_lora) or set(proj) != {"weight", "bias"}:
+        raise MiniGPTv2CheckpointError(
+            f"--minigptv2-ckpt {path}: expected {len(want_lora)} LoRA tensors (q_proj/v_proj lora_A/B of every "
+            f"layer, named llama_model.base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight) and "
+            f"llama_proj.weight/bias; found {len(lora)} LoRA and llama_proj {sorted(proj)}. Nothing was loaded.")
+    _check_shapes(model.llama_proj.state_dict(), proj, "llama_proj", path)
+    set_peft_model_state_dict(model.llama_model, lora)
+    # verify every LoRA parameter now equals its tensor in the file (modern names carry ".default")
+    wrong = [n for n, p in model.llama_model.named_parameters() if "lora_" in n
+             and not torch.equal(p.detach().cpu(), lora.get(n.replace(".default", ""), torch.empty(0)).to(p.dtype))]
+    if wrong:
+        raise MiniGPTv2CheckpointError(f"--minigptv2-ckpt {path}: {len(wrong)} LoRA tensors did not load, e.g. "
+                                       f"{wrong[:3]}")
+    with torch.no_grad():
+        model.llama_proj.weight.copy_(proj["weight"])
+        model.llama_proj.bias.copy_(proj["bias"])
+        if ln:
+            model.visual_encoder.post_layernorm.load_state_dict(ln)
+    report.loaded = {"lora": len(lora), "llama_proj": 2, "ln_vision": len(ln)}
+    if not ln:
+        report.notes.append("no ln_vision.* in the checkpoint: ln_vision stays weight=1, bias=0 (as released)")
+    return report
+
+
+def load_eva_vit_g(model: MiniGPTv2, path: Path) -> LoadReport:
+    """LAVIS `eva_vit_g.pth` (bare names, 224-px grid) → the tower, positions resized once to its grid."""
+    sd = eva_to_lavis(read_state(path, "--eva-ckpt"))
+    report = LoadReport(str(path))
+    tower = model.visual_encoder
+    depth = tower.config.num_hidden_layers
+    have = block_count(sd)
+    if have not in (depth, depth + 1):
+        raise MiniGPTv2CheckpointError(f"--eva-ckpt {path}: checkpoint has {have} blocks; the tower uses {depth} "
+                                       f"(a {depth + 1}-block EVA with its last block dropped). Nothing was loaded.")
+    if have == depth + 1:
+        report.notes.append(f"dropped block {depth} (MiniGPT-v2 reads the second-last EVA block)")
+    sd = drop_blocks_from(sd, depth)
+    grid = tower.config.image_size // tower.config.patch_size
+    if "pos_embed" in sd and sd["pos_embed"].shape[1] != grid * grid + 1:
+        old = int(round((sd["pos_embed"].shape[1] - 1) ** 0.5))
+        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], grid)
+        report.notes.append(f"position embedding interpolated {old}x{old} -> {grid}x{grid} (bicubic)")
+    mapped = lavis_to_blip2(sd)
+    target = tower.state_dict()
+    expected = {k for k in target if not k.startswith("post_layernorm.")}  # post_layernorm is ln_vision
+    missing, unknown = sorted(expected - set(mapped)), sorted(set(mapped) - set(target))
+    if missing or unknown:
+        raise MiniGPTv2CheckpointError(f"--eva-ckpt {path}: missing {missing[:4]} ({len(missing)}), unknown "
+                                       f"{unknown[:4]} ({len(unknown)}). Nothing was loaded.")
+    _check_shapes(target, mapped, "vision tower", path)
+    with torch.no_grad():
+        for k, t in mapped.items():
+            target[k].copy_(t)
+    report.loaded = {"vision_tensors": len(mapped), "blocks": depth}
+    return report
+
+
+def _check_shapes(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor], what: str, path: Path) -> None:
+    bad = [(k, tuple(source[k].shape), tuple(target[k].shape)) for k in source
+           if k in target and source[k].shape != target[k].shape]
+    if bad:
+        lines = ", ".join(f"{k}: file {s} vs model {t}" for k, s, t in bad[:4])
+        raise MiniGPTv2CheckpointError(f"{path}: {what} shape mismatch ({lines}). Nothing was loaded.")

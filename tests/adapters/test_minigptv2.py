@@ -1,0 +1,151 @@
+"""MiniGPT-v2 on transformers + peft: prompt ids, vision path, official-layout loading, exact scoring."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sentencepiece as spm
+import torch
+
+from adapters.minigptv2 import MiniGPTv2Adapter
+from adapters.minigptv2_loading import MiniGPTv2CheckpointError
+from adapters.minigptv2_model import IMAGE_PLACEHOLDER
+from harness.engine import Engine, Request, split_continuation
+from harness.toy.tiny_minigptv2 import build_tiny_minigptv2
+from tests.conftest import random_image
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return build_tiny_minigptv2(tmp_path_factory.mktemp("mgv2"))
+
+
+@pytest.fixture(scope="module")
+def adapter(files):
+    return MiniGPTv2Adapter.load(str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]),
+                                 device="cpu")
+
+
+def test_prompt_ids_double_bos_and_chunks_encoded_like_the_slow_tokenizer(adapter, files, tmp_path):
+    # The original (transformers 4.30, slow tokenizer) sentencepiece-encodes each chunk around the literal
+    # <s> with the ▁ dummy prefix: rebuild that reference with the sentencepiece library itself.
+    from harness.toy.tokenizer import train_tokenizer
+
+    train_tokenizer(tmp_path)  # same corpus and settings → the same model as the tiny Llama's tokenizer
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "_spm" / "tokenizer.model"))
+    q = "[vqa] Based on the image, is this statement true or false? The cat is on the table."
+    ids = adapter.encode(adapter.format_prompt(q))
+    n = adapter.image_tokens
+    expected = [1, 1] + sp.encode("[INST] <Img>") + [IMAGE_PLACEHOLDER] * n + sp.encode(f"</Img> {q} [/INST]")
+    assert ids == expected
+    assert sp.id_to_piece(ids[2]).startswith("▁")  # legacy "▁[" after the literal <s>
+    assert adapter.format_prompt("X") == "<s>[INST] <Img><ImageHere></Img> X [/INST]"
+
+
+def test_image_tokens_are_1x4_raster_strips(adapter):
+    model = adapter.model
+    pv = adapter.pixel_values([random_image(3)])
+    with torch.no_grad():
+        feats = model.visual_encoder(pixel_values=pv).last_hidden_state  # includes ln_vision (post_layernorm)
+        merged = model.encode_img(pv)
+        w = feats.shape[-1]
+        strip = torch.cat([feats[:, 1 + j] for j in range(4)], dim=-1)  # patches (0,0)..(0,3) of row 0
+        assert torch.allclose(merged[:, 0], model.llama_proj(strip), atol=1e-6)
+    assert merged.shape[1] == adapter.image_tokens == (feats.shape[1] - 1) // 4
+    assert model.visual_encoder.post_layernorm.eps == 1e-5 and w == 32
+
+
+def test_preprocessing_is_pil_bicubic_resize_and_clip_normalisation(adapter):
+    import numpy as np
+    from PIL import Image
+
+    im = random_image(5, size=57)
+    ref = np.asarray(im.resize((adapter.image_size,) * 2, Image.BICUBIC), dtype=np.float32) / 255.0
+    ref = (ref - np.array([0.48145466, 0.4578275, 0.40821073])) / np.array([0.26862954, 0.26130258, 0.27577711])
+    got = adapter.pixel_values([im])[0].permute(1, 2, 0).numpy()
+    assert np.abs(got - ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_scores_equal_a_plain_forward_without_cache(adapter, batch_size):
+    qs = ["[vqa] What color is the shape?", "This is an image writting 'hi'. Is this image hateful? Answer yes or no. Answer:"]
+    opts = [("red", "dark green", "a blue triangle at the top", "A"), ("yes", "no")]
+    reqs = [Request(f"i{i}", random_image(i), adapter.format_prompt(qs[i % 2]), opts[i % 2]) for i in range(6)]
+    got = Engine(adapter, batch_size).score(reqs)
+    for req, scores in zip(reqs, got):
+        for opt, s in zip(req.continuations, scores):
+            ctx, cont = split_continuation(adapter.encode, req.context, " " + opt)
+            lp = adapter.full_logprobs(req.image, ctx + cont)
+            ref = sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont))
+            assert abs(s.logprob - ref) < 1e-4
+
+
+def test_checkpoints_really_load(adapter, files):
+    sd = torch.load(files["minigptv2_ckpt"], weights_only=True)["model"]
+    model = adapter.model
+    assert torch.equal(model.llama_proj.weight, sd["llama_proj.weight"])
+    key = "llama_model.base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"
+    assert torch.equal(model.llama_model.base_model.model.model.layers[1].self_attn.v_proj.lora_B["default"].weight,
+                       sd[key])
+    eva = torch.load(files["eva_ckpt"], weights_only=True)
+    qkv = model.visual_encoder.encoder.layers[0].self_attn.qkv
+    assert torch.equal(qkv.weight, eva["blocks.0.attn.qkv.weight"])
+    w = eva["blocks.0.attn.q_bias"].numel()
+    assert torch.equal(qkv.bias, torch.cat([eva["blocks.0.attn.q_bias"], torch.zeros(w), eva["blocks.0.attn.v_bias"]]))
+    pos = torch.nn.functional.interpolate(eva["pos_embed"][:, 1:].reshape(1, 2, 2, -1).permute(0, 3, 1, 2),
+                                          size=(4, 4), mode="bicubic", align_corners=False)
+    got = model.visual_encoder.embeddings.position_embedding
+    assert torch.allclose(got[0, 1:], pos.permute(0, 2, 3, 1).reshape(16, -1), atol=1e-6)
+    assert torch.equal(got[0, 0], eva["pos_embed"][0, 0])
+    report = adapter.describe()["loading"]
+    assert report["minigptv2_ckpt"]["loaded"]["lora"] == 8 and report["eva_ckpt"]["loaded"]["blocks"] == 2
+
+
+def _rewrite(src, dst, fn):
+    ck = torch.load(src, weights_only=True)
+    torch.save(fn(ck), dst)
+    return dst
+
+
+def test_silent_partial_loads_are_refused(files, tmp_path):
+    m, e = str(files["model"]), str(files["eva_ckpt"])
+    # LoRA under names modern peft would not match (no base_model.model. path) → refused, not skipped
+    bad = _rewrite(files["minigptv2_ckpt"], tmp_path / "a.pth", lambda ck: {"model": {
+        k.replace("base_model.model.", ""): v for k, v in ck["model"].items()}})
+    with pytest.raises(MiniGPTv2CheckpointError, match="expected 8 LoRA tensors"):
+        MiniGPTv2Adapter.load(m, str(bad), e, device="cpu")
+    no_proj = _rewrite(files["minigptv2_ckpt"], tmp_path / "b.pth", lambda ck: {"model": {
+        k: v for k, v in ck["model"].items() if not k.startswith("llama_proj")}})
+    with pytest.raises(MiniGPTv2CheckpointError, match="llama_proj"):
+        MiniGPTv2Adapter.load(m, str(no_proj), e, device="cpu")
+    modern = _rewrite(files["minigptv2_ckpt"], tmp_path / "c.pth", lambda ck: {"model": {
+        k.replace(".weight", ".default.weight") if "lora_" in k else k: v for k, v in ck["model"].items()}})
+    MiniGPTv2Adapter.load(m, str(modern), e, device="cpu")  # modern peft names are accepted
+    shallow = _rewrite(files["eva_ckpt"], tmp_path / "d.pth", lambda ck: {
+        k: v for k, v in ck.items() if not k.startswith(("blocks.1.", "blocks.2."))})
+    with pytest.raises(MiniGPTv2CheckpointError, match="checkpoint has 1 blocks"):
+        MiniGPTv2Adapter.load(m, str(files["minigptv2_ckpt"]), str(shallow), device="cpu")
+    with pytest.raises(ValueError, match="needs --minigptv2-ckpt"):
+        MiniGPTv2Adapter.load(m, None, e, device="cpu")
+    garbage = tmp_path / "g.pth"
+    garbage.write_bytes(b"nope")
+    with pytest.raises(MiniGPTv2CheckpointError, match="weights_only=True"):
+        MiniGPTv2Adapter.load(m, str(garbage), e, device="cpu")
+
+
+def test_generate_greedy_returns_text(adapter):
+    text = adapter.generate(random_image(1), adapter.encode(adapter.format_prompt("[vqa] What is this?")), 5)
+    assert isinstance(text, str)
+
+
+def test_eval_end_to_end(files, tmp_path):
+    from harness.runner import EvalConfig, run_eval
+    from harness.toy.shapes import write_mcq_set
+
+    data = write_mcq_set(tmp_path / "d", 6, seed=4)
+    res = run_eval(EvalConfig(tasks=[f"mcq_jsonl={data}"], vlm="minigptv2", model=str(files["model"]),
+                              minigptv2_ckpt=str(files["minigptv2_ckpt"]), eva_ckpt=str(files["eva_ckpt"]),
+                              device="cpu", out=str(tmp_path / "run")), progress=False)
+    assert res["tasks"]["mcq_jsonl"]["n"] == 6
+    assert res["model"]["prompt_template"] == "<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]"
+    assert set(res["model"]["loading"]) == {"minigptv2_ckpt", "eva_ckpt"}
