@@ -97,3 +97,25 @@ def test_nan_logits_raise_naming_the_item(tiny_llava, monkeypatch):
     monkeypatch.setattr(tiny_llava, "prefill", poisoned)
     with pytest.raises(NonFiniteScores, match="item1"):
         Engine(tiny_llava, batch_size=4).score(make_requests(tiny_llava, 3))
+
+
+def test_auto_batch_size_halves_on_out_of_memory(tiny_llava, monkeypatch):
+    original = tiny_llava.prefill
+    sizes = []
+
+    def limited(images, contexts):
+        sizes.append(len(images))
+        if len(images) > 2:
+            raise torch.OutOfMemoryError("simulated")
+        return original(images, contexts)
+
+    monkeypatch.setattr(tiny_llava, "prefill", limited)
+    reqs = make_requests(tiny_llava, 7)
+    engine = Engine(tiny_llava, batch_size="auto")
+    got = engine.score(reqs)
+    assert engine.batch_size == 2 and len(got) == 7 and sizes[:3] == [7, 4, 2]
+    for req, scores in zip(reqs, got):
+        ref = reference_scores(tiny_llava, req)
+        assert max(abs(s.logprob - r) for s, r in zip(scores, ref)) < 1e-4
+    with pytest.raises(torch.OutOfMemoryError):  # a fixed batch size is the user's choice: no silent change
+        Engine(tiny_llava, batch_size=4).score(reqs)
