@@ -25,13 +25,20 @@ def available() -> dict[str, TaskFactory]:
 
 def build_task(spec: str, data_root: Path | None = None, data: dict[str, Path] | None = None,
                seed: int = 0) -> Task:
-    """Build a task from `name` or `name=PATH`; PATH overrides the data location."""
+    """Build a task from `name[:split][=PATH]`; PATH overrides the data location, `:split` the split."""
     _import_all()
-    name, _, arg = spec.partition("=")
+    head, _, arg = spec.partition("=")
+    name, _, split = head.partition(":")
     if name not in _REGISTRY:
         raise KeyError(f"unknown task {name!r}; available: {', '.join(sorted(_REGISTRY))}")
     path = Path(arg) if arg else (data or {}).get(name)
-    return _REGISTRY[name](path=path, data_root=data_root, seed=seed)
+    kwargs = {"split": split} if split else {}
+    try:
+        return _REGISTRY[name](path=path, data_root=data_root, seed=seed, **kwargs)
+    except TypeError as e:
+        if split and "split" in str(e):
+            raise ValueError(f"task {name!r} does not take a split (got {spec!r})") from e
+        raise
 
 
 def _import_all() -> None:

@@ -10,6 +10,7 @@ from transformers import LlamaTokenizer, PreTrainedTokenizerBase
 BASE_CORPUS = """\
 USER: ASSISTANT: What is shown in the image? Answer with the option's letter from the given choices directly.
 A. B. C. D. E. yes no true false Yes No True False unanswerable
+ASSISTANT: A ASSISTANT: B ASSISTANT: C ASSISTANT: D ASSISTANT: E ASSISTANT: yes ASSISTANT: no
 What color is the shape? What shape is it? Where is the shape? Is there a circle in the image?
 a red circle on the left. a green square on the right. a blue triangle at the top. a yellow star at the bottom.
 red green blue yellow purple orange black white circle square triangle star cross left right top bottom center

@@ -1,0 +1,30 @@
+"""Vision-encoder checkpoints: format detection, conversion to the tower's names, validated swap.
+
+Public entry point: `swap_encoder(tower, path, allow_partial=False, interpolate_pos=False)`.
+Formats: Hugging Face CLIP (`hf_clip`), open_clip (`open_clip`), LoRSU (`lorsu`), OpenAI CLIP
+(`openai_clip`); EVA-CLIP checkpoints are recognised and refused (`eva_clip`). See `registry`
+to add formats or target towers.
+"""
+from __future__ import annotations
+
+from .errors import CheckpointNotFoundError, EncoderCheckpointError
+from .reader import RawCheckpoint, read_checkpoint
+from .registry import CheckpointFormat, TowerKind, detect_format, formats, register_format, register_tower_kind
+from .report import SwapReport
+from .swap import inspect_checkpoint, swap_encoder
+
+__all__ = [
+    "CheckpointFormat",
+    "CheckpointNotFoundError",
+    "EncoderCheckpointError",
+    "RawCheckpoint",
+    "SwapReport",
+    "TowerKind",
+    "detect_format",
+    "formats",
+    "inspect_checkpoint",
+    "read_checkpoint",
+    "register_format",
+    "register_tower_kind",
+    "swap_encoder",
+]

@@ -1,0 +1,244 @@
+"""Reading an encoder checkpoint from disk into a flat `{name: tensor}` dict, safely, with its sha256.
+
+Accepted: a `.safetensors` file, a `torch.save` file (`.bin`, `.pt`, `.pth`, loaded with
+`weights_only=True`, so no arbitrary code is unpickled), an OpenAI-style TorchScript archive
+(`torch.jit.load`), or a Hugging Face model directory (single or sharded weights). Common
+containers (`{"state_dict": ...}`, `{"model": ...}`, `{"epoch": .., "state_dict": ..}`) are
+unwrapped and a DDP `module.` (or `torch.compile` `_orig_mod.`) prefix is stripped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import CheckpointNotFoundError, EncoderCheckpointError
+
+# Looked into, in this order, when a loaded object is a container rather than a state dict.
+CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "weights", "params")
+# Stripped when every key carries them (DDP wrapping, torch.compile wrapping).
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+# Weight files of a model directory, in order of preference (index files first: sharded weights).
+DIR_INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+DIR_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors",
+                    "open_clip_pytorch_model.bin")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+_CHUNK = 1 << 22
+
+
+@dataclass
+class RawCheckpoint:
+    """What was read from `path`: tensors under their names in the file, plus provenance."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    sha256: str
+    files: dict[str, str]  # relative file name -> sha256 (one entry for a single file)
+    container: str  # how the tensors were stored, e.g. "safetensors", "torch.save", "torchscript"
+    torchscript: bool = False
+    notes: list[str] = field(default_factory=list)  # unwrapping / prefix stripping performed
+    non_tensor_entries: list[str] = field(default_factory=list)  # dropped non-tensor values
+
+    def dtypes(self) -> dict[str, int]:
+        """Number of tensors per dtype in the file, e.g. {"float16": 40, "float32": 12}."""
+        out: dict[str, int] = {}
+        for t in self.tensors.values():
+            name = str(t.dtype).removeprefix("torch.")
+            out[name] = out.get(name, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def sha256_of_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_of_directory(root: Path) -> tuple[str, dict[str, str]]:
+    """Hash of a directory: sha256 over the sorted lines `relative/path<TAB>sha256-of-file`.
+
+    Every regular file is included except those under a name starting with "." (such as the
+    `.cache/` that `huggingface_hub` writes, whose contents change between downloads).
+    """
+    files: dict[str, str] = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+            continue
+        files[rel.as_posix()] = sha256_of_file(p)
+    manifest = "".join(f"{name}\t{digest}\n" for name, digest in sorted(files.items()))
+    return hashlib.sha256(manifest.encode()).hexdigest(), files
+
+
+def read_checkpoint(path: str | Path) -> RawCheckpoint:
+    """Read a checkpoint file or directory; raise EncoderCheckpointError naming `path` on failure."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CheckpointNotFoundError(f"encoder checkpoint not found: {path}", path=path)
+    try:
+        if path.is_dir():
+            return _read_directory(path)
+        return _read_file(path)
+    except EncoderCheckpointError:
+        raise
+    except pickle.UnpicklingError as e:
+        raise EncoderCheckpointError(
+            f"{path}: not a checkpoint that can be read safely (torch.load with weights_only=True "
+            f"refused it: {_unpickler_reason(e)}); pickled Python objects are never loaded",
+            path=path) from e
+    except Exception as e:  # any loader failure becomes one clear error naming the path
+        raise EncoderCheckpointError(
+            f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})", path=path) from e
+
+
+def _read_file(path: Path) -> RawCheckpoint:
+    obj, container, torchscript = _load_one(path)
+    digest = sha256_of_file(path)
+    ckpt = RawCheckpoint(path=path, tensors={}, sha256=digest, files={path.name: digest},
+                         container=container, torchscript=torchscript)
+    _fill(ckpt, obj)
+    return ckpt
+
+
+def _read_directory(path: Path) -> RawCheckpoint:
+    weight_files = _directory_weight_files(path)
+    tensors: dict[str, Any] = {}
+    notes: list[str] = []
+    non_tensor: list[str] = []
+    containers = set()
+    for wf in weight_files:
+        obj, container, torchscript = _load_one(wf)
+        if torchscript:
+            raise EncoderCheckpointError(f"{wf}: TorchScript archives are only read as single files",
+                                         path=path)
+        containers.add(container)
+        part = RawCheckpoint(path=wf, tensors={}, sha256="", files={}, container=container)
+        _fill(part, obj)
+        notes += part.notes
+        non_tensor += part.non_tensor_entries
+        for k, v in part.tensors.items():
+            if k in tensors:
+                raise EncoderCheckpointError(f"{path}: tensor {k!r} appears in more than one shard",
+                                             path=path)
+            tensors[k] = v
+    digest, files = sha256_of_directory(path)
+    kind = "+".join(sorted(containers))
+    container = f"directory ({kind}, {len(weight_files)} shards)" if len(weight_files) > 1 \
+        else f"directory ({kind})"
+    return RawCheckpoint(path=path, tensors=tensors, sha256=digest, files=files, container=container,
+                         notes=sorted(set(notes)), non_tensor_entries=sorted(set(non_tensor)))
+
+
+def _directory_weight_files(path: Path) -> list[Path]:
+    for index_name in DIR_INDEX_FILES:
+        index = path / index_name
+        if index.is_file():
+            weight_map = json.loads(index.read_text()).get("weight_map")
+            if not isinstance(weight_map, dict) or not weight_map:
+                raise EncoderCheckpointError(f"{index}: no 'weight_map' in the shard index", path=path)
+            shards = [path / name for name in sorted(set(weight_map.values()))]
+            absent = [s.name for s in shards if not s.is_file()]
+            if absent:
+                raise EncoderCheckpointError(f"{path}: shards listed in {index_name} are missing: "
+                                             f"{', '.join(absent)}", path=path)
+            return shards
+    for name in DIR_WEIGHT_FILES:
+        if (path / name).is_file():
+            return [path / name]
+    candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    if len(candidates) == 1:
+        return candidates
+    found = ", ".join(p.name for p in candidates) or "none"
+    raise EncoderCheckpointError(
+        f"{path}: directory holds no recognisable weights (expected model.safetensors, "
+        f"pytorch_model.bin or a shard index; weight-like files found: {found})", path=path)
+
+
+def _load_one(path: Path) -> tuple[Any, str, bool]:
+    """(loaded object, container description, is TorchScript) for one file."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise EncoderCheckpointError(f"{path}: file is empty, not a checkpoint", path=path)
+    if path.suffix == ".safetensors" or _looks_like_safetensors(path, head):
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu"), "safetensors", False
+    is_zip = zipfile.is_zipfile(path)
+    if is_zip and _is_torchscript_zip(path):
+        with warnings.catch_warnings():  # torch deprecates TorchScript; OpenAI released it so
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
+        return dict(module.state_dict()), "torchscript", True
+    # mmap (zip format only): tensors the tower does not use, e.g. a whole LLaVA's language
+    # model, are never read into memory.
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip), "torch.save", False
+
+
+def _looks_like_safetensors(path: Path, head: bytes) -> bool:
+    if len(head) < 9:
+        return False
+    header_len = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 0 < header_len <= path.stat().st_size - 8
+
+
+def _is_torchscript_zip(path: Path) -> bool:
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
+
+
+def _fill(ckpt: RawCheckpoint, obj: Any) -> None:
+    """Unwrap containers and wrapper prefixes of `obj` into `ckpt.tensors` / `ckpt.notes`."""
+    where = "top level"
+    for _ in range(len(CONTAINER_KEYS) + 1):
+        if not isinstance(obj, Mapping):
+            raise EncoderCheckpointError(
+                f"{ckpt.path}: {where} holds a {type(obj).__name__}, not a state dict", path=ckpt.path)
+        inner = next((k for k in CONTAINER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        if inner is None:
+            break
+        ckpt.notes.append(f"unwrapped container key {inner!r}")
+        where = f"entry {inner!r}"
+        obj = obj[inner]
+    tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    if not tensors:
+        keys = ", ".join(map(str, list(obj)[:8])) or "nothing"
+        raise EncoderCheckpointError(
+            f"{ckpt.path}: no tensors found, not a checkpoint ({where} holds: {keys})", path=ckpt.path)
+    ckpt.non_tensor_entries = sorted(str(k) for k in obj if k not in tensors)
+    changed = True
+    while changed:
+        changed = False
+        for prefix in WRAPPER_PREFIXES:
+            if all(k.startswith(prefix) for k in tensors):
+                tensors = {k[len(prefix):]: v for k, v in tensors.items()}
+                ckpt.notes.append(f"stripped wrapper prefix {prefix!r}")
+                changed = True
+    ckpt.tensors = tensors
+
+
+def _unpickler_reason(e: BaseException) -> str:
+    """The unpickler's own reason, without torch's advice to retry with weights_only=False."""
+    text = str(e)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        reason = text.split(marker, 1)[1].split("Check the documentation", 1)[0]
+        if reason := " ".join(reason.split()):
+            return reason[:300]
+    return _first_line(e)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:300] if text else "no details"
