@@ -79,6 +79,20 @@ class Task(ABC):
 
         return multiple_choice_metrics(samples)
 
+    def generate_prompt(self, item: Item, family: str) -> str:
+        """Instruction for generative mode (greedy decoding); default: the options-style prompt."""
+        return mc_prompt(item.question, item.choices, "options").instruction
+
+    def extract_answer(self, item: Item, generation: str) -> int:
+        """Choice index named by a generated answer (a letter or an option's text); -1 when none."""
+        from tasks.answers import extract_letter
+
+        return extract_letter(generation, item.choices)
+
+    def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
+        """Optional per-group metrics for the record, e.g. {"relation": {"left of": Metric}}; none by default."""
+        return {}
+
 
 class ImageError(Exception):
     """An item's image is missing or unreadable; the run records the item as an error."""

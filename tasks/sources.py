@@ -1,0 +1,98 @@
+"""Reading datasets as released: the data root, typed errors that name the expected layout, JSONL/CSV readers."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
+
+
+class DatasetNotFound(FileNotFoundError):
+    """A dataset root or one of its files is missing; the message names the path and the layout expected."""
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file exists but cannot be read as its release format (or holds no items)."""
+
+
+def resolve_root(task: str, path: Path | None, data_root: Path | None, folder: str, layout: str) -> Path:
+    """`path` if given, else `data_root/folder`; raises `DatasetNotFound` when neither exists."""
+    if path is not None:
+        root = Path(path)
+    elif data_root is not None:
+        root = Path(data_root) / folder
+    else:
+        raise DatasetNotFound(
+            f"{task}: no data location; pass --data-root DIR (reads DIR/{folder}) or --data {task}=PATH. "
+            f"Expected layout: {layout}")
+    if not root.exists():
+        raise DatasetNotFound(f"{task}: {root} does not exist. Expected layout: {layout}")
+    return root
+
+
+def stable_hash(*parts: Any) -> int:
+    """A process-independent 64-bit hash (Python's `hash` is salted per process)."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def hash_order(ids: Iterable[str]) -> list[str]:
+    """Ids in sha256 order: a class-mixed order, so `--limit N` does not take one class, independent of files."""
+    return sorted(ids, key=lambda i: (stable_hash("order", i), i))
+
+
+def read_text(path: Path) -> str:
+    """File text with a UTF-8 BOM removed; CRLF and LF both accepted by the callers."""
+    return Path(path).read_bytes().decode("utf-8-sig")
+
+
+def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; errors name the file and line."""
+    out = []
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetFormatError(f"{path}:{n}: not valid JSON ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise DatasetFormatError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        out.append((n, row))
+    return out
+
+
+def read_csv(path: Path, delimiter: str, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) with stripped header names; blank lines (even before the header) are skipped."""
+    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(read_text(path), newline=""),
+                                                    delimiter=delimiter), 1) if any(c.strip() for c in r)]
+    if not rows:
+        raise DatasetFormatError(f"{path}: empty CSV file (expected a header with {', '.join(required)})")
+    header = [h.strip() for h in rows[0][1]]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DatasetFormatError(f"{path}: header {header} lacks {missing} (is the delimiter {delimiter!r}?)")
+    return [(n, {h: c.strip() for h, c in zip(header, r)}) for n, r in rows[1:]]
+
+
+def parse_int(value: Any, where: str, field: str) -> int:
+    """An int from an int or a digit string; rejects bools and anything else with a located error."""
+    if isinstance(value, bool):
+        raise DatasetFormatError(f"{where}: {field!r} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise DatasetFormatError(f"{where}: {field!r} must be an integer, got {value!r}")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly in `folder`, sorted, hidden files (e.g. partial writes) excluded."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
