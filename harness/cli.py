@@ -58,6 +58,11 @@ def eval_cmd(
     minigptv2_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2 stage checkpoint "
                                                   "(minigptv2_checkpoint.pth: llama_proj + LoRA)."),
     eva_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2's EVA ViT-g weights (LAVIS eva_vit_g.pth)."),
+    mode: str = typer.Option("likelihood", help="likelihood: score every option; generate: greedy answer with "
+                             "the task's published instruction, then answer extraction (VizWiz, VSR, HM, ...)."),
+    max_new_tokens: int = typer.Option(20, help="Generation length in --mode generate."),
+    choices: Optional[Path] = typer.Option(None, help="Re-use the choice sets of a published run (its "
+                                           "samples.jsonl or an exported choices file) for tsi/gts/dalle."),
 ) -> None:
     """Score tasks by option likelihood and write results.json + samples.jsonl."""
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
@@ -67,7 +72,8 @@ def eval_cmd(
         data_root=str(data_root) if data_root else None, data=_parse_data(data), limit=limit, batch_size=bs,
         dtype=dtype, device=device, seed=seed, prompt_style=prompt_style, max_errors=max_errors,
         out=str(out) if out else None, label=label, overwrite=overwrite,
-        minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None, eva_ckpt=str(eva_ckpt) if eva_ckpt else None)
+        minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None, eva_ckpt=str(eva_ckpt) if eva_ckpt else None,
+        mode=mode, max_new_tokens=max_new_tokens, choices=str(choices) if choices else None)
     results = _guarded(lambda: run_eval(cfg, progress=not quiet))
     print_summary(console, [results])
 
@@ -99,6 +105,22 @@ def demo_cmd(
     from harness.demo import run_demo
 
     _guarded(lambda: run_demo(cache, quick=quick, console=console))
+
+
+data_app = typer.Typer(help="Prepare datasets from their original releases.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("tsi-frames")
+def tsi_frames_cmd(videos: Path = typer.Option(..., help="Toyota Smarthome trimmed release: the folder of "
+                                               "<Action>_pSS_rRR_vVV_cCC.mp4 clips."),
+                   out: Path = typer.Option(..., help="Folder for the middle frames (<clip>.jpg); re-running "
+                                            "skips frames already written.")) -> None:
+    """Extract the middle frame of every Toyota Smarthome clip (deterministic, resumable)."""
+    from tasks.frames import extract_middle_frames
+
+    stats = _guarded(lambda: extract_middle_frames(videos, out))
+    console.print(stats)
 
 
 def _guarded(fn):

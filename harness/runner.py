@@ -11,11 +11,12 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from adapters.registry import load_vlm
-from harness.engine import Engine, OptionScore, Request
+from adapters.weights import sha256_file
+from harness.engine import Engine
 from harness.environment import environment, harness_version
-from harness.metrics import argmax_first
 from harness.records import RunDir
-from tasks.base import ImageError, Item, Task
+from harness.scoring import GENERATE_MAX_NEW_TOKENS, score_generate, score_likelihood
+from tasks.base import Item, Task
 from tasks.registry import build_task
 
 DEFAULT_RUNS = Path("results/runs")
@@ -43,6 +44,9 @@ class EvalConfig:
     overwrite: bool = False
     minigptv2_ckpt: str | None = None
     eva_ckpt: str | None = None
+    mode: str = "likelihood"
+    max_new_tokens: int = GENERATE_MAX_NEW_TOKENS
+    choices: str | None = None
 
 
 class TooManyErrors(RuntimeError):
@@ -57,16 +61,22 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     swap = adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos) if cfg.encoder else None
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
-    tasks = [build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks]
+    if cfg.mode not in ("likelihood", "generate"):
+        raise ValueError(f"--mode {cfg.mode!r}: expected likelihood or generate")
+    tasks = {_task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
+    if len(tasks) != len(cfg.tasks):
+        raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
+    choices_used = _apply_choices(tasks, cfg.choices)
     model_info = adapter.describe()
     label = cfg.label or (Path(cfg.encoder).stem if cfg.encoder else "zero-shot")
     fingerprint = {
         "vlm": cfg.vlm, "model": model_info.get("model"), "weights_sha256": model_info.get("weights_sha256"),
         "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
-        "encoder_sha256": swap.sha256 if swap else None, "tasks": {t.name: t.version for t in tasks},
+        "encoder_sha256": swap.sha256 if swap else None, "tasks": {k: t.version for k, t in tasks.items()},
         "task_specs": cfg.tasks, "prompt_style": cfg.prompt_style, "prompt_template": model_info["prompt_template"],
         "dtype": model_info["dtype"], "device": model_info["device"], "batch_size": str(cfg.batch_size),
-        "seed": cfg.seed, "harness_version": harness_version(),
+        "seed": cfg.seed, "harness_version": harness_version(), "mode": cfg.mode,
+        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None, "choices": choices_used,
     }
     run_id = f"{cfg.vlm}-{_slug(label)}-{_digest(fingerprint)[:10]}"
     run = RunDir(Path(cfg.out) if cfg.out else DEFAULT_RUNS / run_id)
@@ -77,79 +87,32 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     engine = Engine(adapter, cfg.batch_size)
 
     task_results, scored_now = {}, 0
-    for task in tasks:
+    for key, task in tasks.items():
         items = _take(task.items(), cfg.limit)
+        if choices_used and key in choices_used["tasks"]:
+            _check_choices_cover(key, task, items, cfg.choices)
         # errored items (e.g. an unreadable image) are retried on resume; scored ones are kept
-        todo = [it for it in items if done.get((task.name, it.id), {"error": "new"})["error"] is not None]
+        todo = [it for it in items if done.get((key, it.id), {"error": "new"})["error"] is not None]
         t0 = time.perf_counter()
-        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=task.name, unit="item", smoothing=0.1,
+        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=key, unit="item", smoothing=0.1,
                    disable=not progress, dynamic_ncols=True)
-        for batch in _score_task(engine, adapter, task, todo, cfg.prompt_style):
+        batches = (score_likelihood(engine, adapter, key, task, todo, cfg.prompt_style) if cfg.mode == "likelihood"
+                   else score_generate(adapter, key, task, todo, cfg.max_new_tokens))
+        for batch in batches:
             run.append(batch)
             done.update({(s["task"], s["id"]): s for s in batch})
             bar.update(len(batch))
         bar.close()
         scored_now += len(todo)
-        samples = [done[(task.name, it.id)] for it in items]
-        n_err = sum(s["error"] is not None for s in samples)
-        task_results[task.name] = {
-            "version": task.version, "spec": next(s for s in cfg.tasks if s.split("=")[0] == task.name),
-            "describe": task.describe(), "n": len(samples) - n_err, "n_errors": n_err,
-            "metrics": {k: asdict(m) for k, m in task.metrics(samples).items()},
-            "item_set_sha256": _digest([[s["id"], s["continuations"], s["answer"]] for s in samples]),
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
+        samples = [done[(key, it.id)] for it in items]
+        task_results[key] = _task_result(task, samples, time.perf_counter() - t0)
+        task_results[key]["spec"] = next(s for s in cfg.tasks if _task_key(s) == key)
+        n_err = task_results[key]["n_errors"]
         if n_err > cfg.max_errors:
             _write(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
-            raise TooManyErrors(f"task {task.name}: {n_err} items could not be scored (limit --max-errors "
+            raise TooManyErrors(f"task {key}: {n_err} items could not be scored (limit --max-errors "
                                 f"{cfg.max_errors}); see 'error' in {run.samples_path}")
     return _write(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
-
-
-def _score_task(engine: Engine, adapter, task: Task, items: list[Item], style: str) -> Iterator[list[dict]]:
-    """Yield recorded samples batch by batch; unreadable images become error samples."""
-    prompts, errors = {}, []
-
-    def requests() -> Iterator[Request]:
-        for it in items:
-            prompt = task.prompt(it, adapter.family, style)
-            context = adapter.format_prompt(prompt.instruction)
-            prompts[it.id] = (it, context, prompt.continuations)
-            try:
-                image = task.load_image(it)
-            except ImageError as e:
-                errors.append(_sample(task, it, context, prompt.continuations, adapter.target_delimiter,
-                                      None, str(e)))
-                continue
-            yield Request(it.id, image, context, prompt.continuations, adapter.target_delimiter)
-
-    batch: list[dict] = []
-    for req, scores in engine.score_stream(requests()):
-        it, context, conts = prompts[req.key]
-        batch.append(_sample(task, it, context, conts, req.delimiter, scores, None))
-        if errors:
-            batch.extend(errors)
-            errors.clear()
-        if len(batch) >= engine.batch_size:
-            yield batch
-            batch = []
-    batch.extend(errors)
-    if batch:
-        yield batch
-
-
-def _sample(task: Task, it: Item, context: str, conts: tuple[str, ...], delim: str,
-            scores: list[OptionScore] | None, error: str | None) -> dict[str, Any]:
-    s: dict[str, Any] = {"task": task.name, "id": it.id, "prompt": context,
-                         "continuations": [delim + c for c in conts], "answer": it.answer,
-                         "meta": it.meta, "error": error}
-    if scores is not None:
-        lps = [x.logprob for x in scores]
-        s.update(logprobs=lps, n_tokens=[x.n_tokens for x in scores], n_chars=[x.n_chars for x in scores],
-                 is_greedy=[x.is_greedy for x in scores], pred=argmax_first(lps),
-                 pred_norm=argmax_first([x.logprob / max(x.n_chars, 1) for x in scores]))
-        s["correct"] = s["pred"] == it.answer
-    return s
 
 
 def _write(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: dict, swap: Any,
@@ -166,6 +129,46 @@ def _write(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: di
     run.write_results(results)
     results["run_dir"] = str(run.path)
     return results
+
+
+def _task_key(spec: str) -> str:
+    """`name[:split]` of a task spec: the task's key in records (a PATH override is not part of it)."""
+    return spec.partition("=")[0]
+
+
+def _apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | None:
+    """Re-use published choice sets (an exported file or a run's samples.jsonl) where a task draws them."""
+    if not path:
+        return None
+    used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
+    if not used:
+        raise ValueError(f"--choices {path}: none of the tasks {list(tasks)} draws its choices "
+                         f"(only tsi, gts and dalle do)")
+    for k in used:  # items outside the file are refused later, once --limit has chosen the items
+        tasks[k].use_choices(Path(path), missing="keep")
+    return {"path": str(path), "sha256": sha256_file(Path(path)), "tasks": used}
+
+
+def _check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> None:
+    from tasks.choices import load_choices
+
+    table = load_choices(Path(path), task=task.name)
+    absent = [it.id for it in items if it.id not in table]
+    if absent:
+        raise ValueError(f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
+                         f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)")
+
+
+def _task_result(task: Task, samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    n_err = sum(s["error"] is not None for s in samples)
+    breakdown = task.breakdown(samples)
+    return {
+        "name": task.name, "version": task.version, "describe": task.describe(), "n": len(samples) - n_err,
+        "n_errors": n_err, "metrics": {k: asdict(m) for k, m in task.metrics(samples).items()},
+        "breakdown": {g: {k: asdict(m) for k, m in ms.items()} for g, ms in breakdown.items()},
+        "item_set_sha256": _digest([[s["id"], s["choices"], s["answer"]] for s in samples]),
+        "seconds": round(seconds, 3),
+    }
 
 
 def _take(items: Iterator[Item], limit: int | None) -> list[Item]:

@@ -89,7 +89,8 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise ChoicesFileError(f"{path}:{n}: not valid JSON ({e.msg})") from e
-        if task is not None and row.get("task") not in (None, task):
+        # a run's samples name the task as "name" or "name:split"
+        if task is not None and row.get("task") is not None and str(row["task"]).partition(":")[0] != task:
             continue
         choices = row.get("choices", (row.get("meta") or {}).get("choices"))
         item_id, answer = row.get("id"), row.get("answer")

@@ -6,13 +6,9 @@ import math
 import numpy as np
 
 from harness.metrics import argmax_first, mean_stderr, multiple_choice_metrics
-from harness.runner import _sample
+from harness.scoring import likelihood_sample
 from harness.engine import OptionScore
 from tasks.base import Item
-
-
-class _T:
-    name = "t"
 
 
 def test_argmax_ties_take_the_first():
@@ -35,7 +31,7 @@ def test_acc_and_acc_norm_follow_lm_eval():
         lps = rng.normal(-10, 3, size=4)
         answer = int(rng.integers(0, 4))
         scores = [OptionScore(float(lp), 2, len(c), False) for lp, c in zip(lps, choices)]
-        samples.append(_sample(_T(), Item(str(i), "", "q", choices, answer), "ctx", choices, " ", scores, None))
+        samples.append(likelihood_sample("t", Item(str(i), "", "q", choices, answer), "ctx", choices, " ", scores))
         acc.append(int(np.argmax(lps)) == answer)
         acc_norm.append(int(np.argmax(lps / np.array([len(c) for c in choices]))) == answer)
     samples.append({"error": "image not found", "answer": 1})  # errors are excluded

@@ -1,0 +1,196 @@
+"""Training data for encoder tuning: captioned images, templates, harness-task adapter, loaders.
+
+`CaptionedImages` is a list of (image path or PIL image, class index), the class captions and the
+prompt templates. `from_task` builds one from a harness task: the caption is `meta["caption"]` or the
+correct choice, the class index `meta["class_index"]` / `meta["class_id"]` or the caption's position
+in the task's labels. `meta["action"]` / `meta["class_key"]` (e.g. a TSI action) become class keys,
+so two classes may share a caption.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from tasks.captions import GTSRB_CLASSNAMES
+
+ImageRef = str | Path | Image.Image
+GTSRB_TEMPLATES = ('a zoomed in photo of a "{}" traffic sign.', 'a centered photo of a "{}" traffic sign.',
+                   'a close up photo of a "{}" traffic sign.')
+ACTION_TEMPLATES = ("a photo of a person {}",)
+TASK_TEMPLATES: dict[str, tuple[str, ...]] = {"gts": GTSRB_TEMPLATES, "gtsrb": GTSRB_TEMPLATES,
+                                              "tsi": ACTION_TEMPLATES, "dalle": ACTION_TEMPLATES}
+DEFAULT_TEMPLATES = ("{}",)
+
+
+@dataclass
+class CaptionedImages:
+    """Images with a class each; class `i` is described by `class_names[i]` through `templates`."""
+
+    samples: list[tuple[ImageRef, int]]
+    class_names: list[str]
+    templates: Sequence[str] = DEFAULT_TEMPLATES
+    class_keys: list[str] | None = None
+    name: str = ""
+    ids: list[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.class_names)
+        bad = [c for _, c in self.samples if not 0 <= c < n]
+        if bad:
+            raise ValueError(f"class index {bad[0]} outside 0..{n - 1}")
+        if not self.templates or any("{}" not in t for t in self.templates):
+            raise ValueError(f"every template needs a '{{}}' placeholder: {list(self.templates)}")
+        if self.class_keys is not None and len(self.class_keys) != n:
+            raise ValueError("class_keys must have one entry per class")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def labels(self) -> list[int]:
+        return [c for _, c in self.samples]
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.class_keys) if self.class_keys is not None else list(self.class_names)
+
+    def text(self, class_index: int, template_index: int) -> str:
+        return self.templates[template_index].format(self.class_names[class_index])
+
+    def image(self, i: int) -> Image.Image:
+        ref = self.samples[i][0]
+        if isinstance(ref, Image.Image):
+            return ref.convert("RGB")
+        with Image.open(ref) as im:
+            return im.convert("RGB")
+
+    def subset(self, indices: Sequence[int]) -> "CaptionedImages":
+        ids = [self.ids[i] for i in indices] if self.ids is not None else None
+        return CaptionedImages([self.samples[i] for i in indices], self.class_names, self.templates,
+                               self.class_keys, self.name, ids)
+
+    def fingerprint(self) -> str:
+        """sha256 over class names, templates and (image id, class) pairs.
+
+        The image id is the item id when known, else the file name and size, else the pixels.
+        """
+        h = hashlib.sha256()
+        h.update(json.dumps([self.class_names, list(self.templates), self.class_keys]).encode())
+        for i, (ref, c) in enumerate(self.samples):
+            h.update(f"\x1e{c}\x1f".encode())
+            if self.ids is not None:
+                h.update(self.ids[i].encode())
+            elif isinstance(ref, Image.Image):
+                h.update(ref.tobytes())
+            else:
+                p = Path(ref)
+                h.update(f"{p.name}|{p.stat().st_size if p.exists() else -1}".encode())
+        return h.hexdigest()
+
+
+def templates_for(task: str) -> tuple[str, ...]:
+    """The released training templates for a task name (GTSRB: 3 CLIP templates; actions: 1)."""
+    return TASK_TEMPLATES.get(task.partition("=")[0], DEFAULT_TEMPLATES)
+
+
+def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | None = None) -> CaptionedImages:
+    """Captioned images from a harness task's items (see the module docstring)."""
+    items = list(task.items())[:limit]
+    if not items:
+        raise ValueError(f"task {getattr(task, 'name', task)!r} has no items")
+    name = getattr(task, "name", "")
+    labels = list(getattr(task, "labels", None) or (GTSRB_CLASSNAMES if name in ("gts", "gtsrb") else []))
+    captions = [it.meta.get("caption") or it.choices[it.answer] for it in items]
+    keys = [it.meta.get("class_key") or it.meta.get("action") for it in items]
+    explicit = [it.meta.get("class_index", it.meta.get("class_id")) for it in items]
+    class_keys: list[str] | None = None
+    if all(k is not None for k in keys):
+        order = list(dict.fromkeys(keys))
+        class_keys = [str(k) for k in order]
+        first = {k: cap for k, cap in zip(reversed(keys), reversed(captions))}
+        names = [first[k] for k in order]
+        classes = [order.index(k) for k in keys]
+    elif all(e is not None for e in explicit):
+        classes = [int(e) for e in explicit]
+        n = max(classes) + 1
+        by_index = dict(zip(classes, captions))
+        names = labels if len(labels) >= n else [by_index.get(i, f"class {i}") for i in range(n)]
+    else:
+        names = list(labels)
+        for cap in captions:
+            if cap not in names:
+                names.append(cap)
+        classes = [names.index(cap) for cap in captions]
+    return CaptionedImages([(it.image, c) for it, c in zip(items, classes)], list(names),
+                           tuple(templates or templates_for(name)), class_keys, name, [it.id for it in items])
+
+
+def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> Any:
+    """Build a harness task and switch it to `split` when its class takes one (e.g. GTSRB train)."""
+    from tasks.registry import build_task
+
+    task = build_task(spec, data_root=data_root, seed=seed)
+    if getattr(task, "split", split) == split:
+        return task
+    try:
+        other = type(task)(task.root, split=split, seed=seed)
+    except TypeError as e:
+        raise ValueError(f"task {spec!r} gives the {task.split!r} split and cannot give {split!r}; "
+                         f"pass --split {task.split} or point the task at training data") from e
+    return other.load() if hasattr(other, "load") else other
+
+
+# -- released training augmentation and loaders ----------------------------------------------------
+def train_transform(image_size: int, mean: Sequence[float], std: Sequence[float],
+                    augment: str = "released") -> Callable[[Image.Image], torch.Tensor]:
+    """LoRSU's training transform (RandomResizedCrop 0.9-1, colour jitter p=0.8, grayscale p=0.2).
+
+    `augment="none"`: resize + centre crop only.
+    """
+    from torchvision import transforms as T
+
+    norm = [T.ToTensor(), T.Normalize(list(mean), list(std))]
+    if augment == "none":
+        return T.Compose([T.Resize(image_size, interpolation=T.InterpolationMode.BICUBIC),
+                          T.CenterCrop(image_size), *norm])
+    if augment != "released":
+        raise ValueError(f"augment must be 'released' or 'none', got {augment!r}")
+    return T.Compose([
+        T.RandomResizedCrop(image_size, scale=(0.9, 1.0), interpolation=T.InterpolationMode.BICUBIC),
+        T.RandomApply([T.ColorJitter(0.32, 0.32, 0.32, 0.08)], p=0.8),
+        T.RandomGrayscale(p=0.2), *norm])
+
+
+class _TrainSet(Dataset):
+    """(pixels, class index, template index); the template is drawn per fetch, as released."""
+
+    def __init__(self, data: CaptionedImages, transform: Callable[[Image.Image], torch.Tensor]):
+        self.data, self.transform = data, transform
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+        t = int(torch.randint(len(self.data.templates), ())) if len(self.data.templates) > 1 else 0
+        return self.transform(self.data.image(i)), self.data.samples[i][1], t
+
+
+def train_loader(data: CaptionedImages, transform: Callable[[Image.Image], torch.Tensor], batch_size: int,
+                 seed: int, workers: int = 0) -> DataLoader:
+    """Shuffled loader (seeded); drops the last partial batch when there is more than one batch."""
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(_TrainSet(data, transform), batch_size=batch_size, shuffle=True, generator=g,
+                      drop_last=len(data) > batch_size, num_workers=workers,
+                      worker_init_fn=_seed_worker if workers else None)
+
+
+def _seed_worker(worker_id: int) -> None:
+    random.seed(torch.initial_seed() % 2**32)

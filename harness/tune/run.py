@@ -1,0 +1,214 @@
+"""`tune(...)`: run a method over the sessions of a protocol, export every session, resume by session.
+
+Output directory:
+  tune.json                          run record (rewritten after every session)
+  session-{s}/checkpoint_session-{s}_epoch-{E}.pt   merged vision tower, LoRSU release layout
+  session-{s}/vision_hf/             the same as HF CLIPVisionModelWithProjection safetensors (CLIP ViTs)
+  session-{s}/resume_state.pt        tensors besides the merged weights needed to resume (if any)
+  session-{s}/session.json           written last: the session is complete when it exists and every
+                                     file it lists has the recorded size
+A complete session is skipped; the next one starts from its state. Every session seeds torch, numpy
+and random with seed + session, so a resumed run writes the same checkpoints as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.tune.config import TuneConfig
+from harness.tune.data import CaptionedImages, train_loader, train_transform
+from harness.tune.export import export_session, load_release
+from harness.tune.loss import TextBank
+from harness.tune.methods import make_method
+from harness.tune.models import ClipModel
+from harness.tune.sessions import Session, plan_sessions
+from harness.tune.trainer import train_session
+
+RECORD = "tune.json"
+RUNTIME_FIELDS = ("device", "workers")
+
+
+class OutDirMismatch(ValueError):
+    """The output directory holds a run with other settings or data."""
+
+
+def tune(model: ClipModel | str, data: CaptionedImages, cfg: TuneConfig, out: str | Path, task: str = "",
+         progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+    """Train `cfg.method` on `data` under `cfg.protocol`; returns the run record (also in tune.json).
+
+    `model` is a spec for `load_clip` or a loaded `ClipModel` (modified in place).
+    """
+    cfg = cfg.resolved(task or data.name)
+    if isinstance(model, str):
+        from harness.tune.loading import load_clip
+
+        model = load_clip(model, device=cfg.device)
+    else:
+        model.to(cfg.device)
+    out = Path(out)
+    plan = plan_sessions(data, cfg.protocol, cfg.sessions, cfg.shots, cfg.seed, task or data.name)
+    record = _base_record(model, data, cfg, task, plan)
+    _prepare_out(out, record, overwrite)
+
+    method = make_method(cfg)
+    bank: TextBank | None = None
+    done: Path | None = None
+    restored = False
+    sessions: list[dict[str, Any]] = []
+    for sess in plan:
+        sdir = out / f"session-{sess.index}"
+        info = _complete(sdir)
+        if info is not None:
+            sessions.append({**info, "skipped_on_resume": True})
+            done = sdir
+            continue
+        if done is not None and not restored:
+            _restore(model, method, done)
+        restored = True
+        _seed(cfg.seed + sess.index)
+        if bank is None or method.trains_text:
+            bank = TextBank(model, data, live=method.trains_text)
+        info = _run_session(model, method, bank, data, sess, cfg, len(plan), sdir, progress)
+        sessions.append(info)
+        record.update(_summary(sessions, method))
+        _write_json(out / RECORD, {**record, "sessions": sessions, "complete": sess is plan[-1]})
+    record.update(_summary(sessions, method))
+    record = {**record, "sessions": sessions, "complete": True}
+    _write_json(out / RECORD, record)
+    return record
+
+
+def _run_session(model: ClipModel, method, bank: TextBank, data: CaptionedImages, sess: Session,
+                 cfg: TuneConfig, n_sessions: int, sdir: Path, progress: bool) -> dict[str, Any]:
+    start = time.perf_counter()
+    sub = data.subset(sess.indices)
+    transform = train_transform(model.image_size, model.mean, model.std, cfg.augment)
+    loader = train_loader(sub, transform, cfg.batch_size, seed=cfg.seed + sess.index, workers=cfg.workers)
+    method.start_session(model, bank, loader)
+    report = method.report()
+    stats = train_session(model, method, loader, bank, cfg, sessions=n_sessions, progress=progress,
+                          desc=f"{cfg.method} session {sess.index}/{n_sessions}")
+    plain = method.finish_session(model)
+    if sdir.exists():
+        shutil.rmtree(sdir)  # an incomplete earlier attempt
+    files = export_session(plain, sdir, sess.index, int(cfg.epochs or 0))
+    extra = method.extra_state(model)
+    if extra:
+        torch.save(extra, sdir / "resume_state.pt")
+        files["resume_state"] = "resume_state.pt"
+    info = {
+        "session": sess.index, "classes": list(sess.classes),
+        "class_names": [data.class_names[c] for c in sess.classes], "images": len(sess.indices),
+        "parameters": report.to_dict(), "method_info": method.info, **stats.to_dict(),
+        "files": files, "sizes": _sizes(sdir, files), "seconds": round(time.perf_counter() - start, 3),
+    }
+    _write_json(sdir / "session.json", info)
+    return info
+
+
+def _restore(model: ClipModel, method, sdir: Path) -> None:
+    info = json.loads((sdir / "session.json").read_text())
+    if method.resumes_from_checkpoint:
+        model.load_release_state_dict(
+            {k: v.to(model.device) for k, v in load_release(sdir / info["files"]["release"]).items()})
+    extra = info["files"].get("resume_state")
+    state = torch.load(sdir / extra, map_location="cpu", weights_only=True) if extra else {}
+    if state:
+        method.load_extra_state(model, state)
+
+
+def _complete(sdir: Path) -> dict[str, Any] | None:
+    path = sdir / "session.json"
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    sizes = info.get("sizes", {})
+    for rel, size in sizes.items():
+        p = sdir / rel
+        if not p.is_file() or p.stat().st_size != size:
+            return None
+    return info if sizes else None
+
+
+def _sizes(sdir: Path, files: dict[str, str | None]) -> dict[str, int]:
+    out = {}
+    for rel in files.values():
+        if rel is None:
+            continue
+        p = sdir / rel
+        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+            out[str(f.relative_to(sdir))] = f.stat().st_size
+    return out
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _base_record(model: ClipModel, data: CaptionedImages, cfg: TuneConfig, task: str,
+                 plan: list[Session]) -> dict[str, Any]:
+    import open_clip
+    import peft
+    import timm
+    import transformers
+
+    return {
+        "method": cfg.method, "model": model.spec, "model_info": model.describe(), "task": task or data.name,
+        "protocol": cfg.protocol, "seed": cfg.seed, "hyper_parameters": cfg.to_dict(),
+        "data_hash": data.fingerprint(),
+        "data": {"images": len(data), "classes": len(data.class_names), "templates": list(data.templates)},
+        "plan": [{"session": s.index, "classes": list(s.classes), "images": len(s.indices)} for s in plan],
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "open_clip": open_clip.__version__, "peft": peft.__version__, "timm": timm.__version__},
+    }
+
+
+def _identity(record: dict[str, Any]) -> dict[str, Any]:
+    hp = {k: v for k, v in record["hyper_parameters"].items() if k not in RUNTIME_FIELDS}
+    return {"method": record["method"], "model": record["model"], "hyper_parameters": hp,
+            "data_hash": record["data_hash"], "plan": record["plan"]}
+
+
+def _prepare_out(out: Path, record: dict[str, Any], overwrite: bool) -> None:
+    path = out / RECORD
+    if overwrite and out.exists():
+        for p in [path, *out.glob("session-*")]:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    if path.is_file():
+        old = json.loads(path.read_text())
+        a, b = _identity(old), _identity(record)
+        if a != b:
+            diff = sorted(k for k in set(a["hyper_parameters"]) | set(b["hyper_parameters"])
+                          if a["hyper_parameters"].get(k) != b["hyper_parameters"].get(k))
+            what = [k for k in ("method", "model", "data_hash", "plan") if a[k] != b[k]] + diff
+            raise OutDirMismatch(f"{out} holds a different tuning run (differs in: {', '.join(what)}); "
+                                 f"use another --out or pass --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(path, {**record, "sessions": [], "complete": False} if not path.is_file() else
+                json.loads(path.read_text()))
+
+
+def _summary(sessions: list[dict[str, Any]], method) -> dict[str, Any]:
+    trained = [s for s in sessions if s.get("epoch_seconds")]
+    last = sessions[-1]["parameters"] if sessions else None
+    mins = [m for s in trained for m in [sum(s["epoch_seconds"]) / len(s["epoch_seconds"]) / 60.0]]
+    return {"parameters": last, "minutes_per_epoch": round(sum(mins) / len(mins), 6) if mins else None,
+            "session_losses": {str(s["session"]): s["epoch_losses"] for s in sessions}}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    tmp.replace(path)
