@@ -70,7 +70,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         vision = Blip2VisionModel(Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config())
         net = MiniGPTv2(vision, llama)
         reports = {"minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),
-                   "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt)).to_dict()}
+                   "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt))}
         if dtype == "original":  # as released: LLM fp16; ViT, ln_vision, llama_proj and LoRA fp32
             for n, p in net.llama_model.named_parameters():
                 if "lora_" not in n:

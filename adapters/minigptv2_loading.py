@@ -14,8 +14,6 @@ from typing import Any
 import torch
 from peft import set_peft_model_state_dict
 
-from adapters.checkpoints.eva_lavis import (block_count, drop_blocks_from, eva_to_lavis, interpolate_pos_embed,
-                                            lavis_to_blip2)
 from adapters.minigptv2_model import MiniGPTv2
 
 LORA_KEY = re.compile(r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
@@ -94,37 +92,14 @@ def load_stage_checkpoint(model: MiniGPTv2, path: Path) -> LoadReport:
     return report
 
 
-def load_eva_vit_g(model: MiniGPTv2, path: Path) -> LoadReport:
-    """LAVIS `eva_vit_g.pth` (bare names, 224-px grid) → the tower, positions resized once to its grid."""
-    sd = eva_to_lavis(read_state(path, "--eva-ckpt"))
-    report = LoadReport(str(path))
-    tower = model.visual_encoder
-    depth = tower.config.num_hidden_layers
-    have = block_count(sd)
-    if have not in (depth, depth + 1):
-        raise MiniGPTv2CheckpointError(f"--eva-ckpt {path}: checkpoint has {have} blocks; the tower uses {depth} "
-                                       f"(a {depth + 1}-block EVA with its last block dropped). Nothing was loaded.")
-    if have == depth + 1:
-        report.notes.append(f"dropped block {depth} (MiniGPT-v2 reads the second-last EVA block)")
-    sd = drop_blocks_from(sd, depth)
-    grid = tower.config.image_size // tower.config.patch_size
-    if "pos_embed" in sd and sd["pos_embed"].shape[1] != grid * grid + 1:
-        old = int(round((sd["pos_embed"].shape[1] - 1) ** 0.5))
-        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], grid)
-        report.notes.append(f"position embedding interpolated {old}x{old} -> {grid}x{grid} (bicubic)")
-    mapped = lavis_to_blip2(sd)
-    target = tower.state_dict()
-    expected = {k for k in target if not k.startswith("post_layernorm.")}  # post_layernorm is ln_vision
-    missing, unknown = sorted(expected - set(mapped)), sorted(set(mapped) - set(target))
-    if missing or unknown:
-        raise MiniGPTv2CheckpointError(f"--eva-ckpt {path}: missing {missing[:4]} ({len(missing)}), unknown "
-                                       f"{unknown[:4]} ({len(unknown)}). Nothing was loaded.")
-    _check_shapes(target, mapped, "vision tower", path)
-    with torch.no_grad():
-        for k, t in mapped.items():
-            target[k].copy_(t)
-    report.loaded = {"vision_tensors": len(mapped), "blocks": depth}
-    return report
+def load_eva_vit_g(model: MiniGPTv2, path: Path) -> dict[str, Any]:
+    """LAVIS `eva_vit_g.pth` (bare names, 224-px grid): the same validated swap as `--encoder` (the last
+    block dropped, positions resized once to the tower's grid, every tower tensor but ln_vision replaced)."""
+    from adapters.checkpoints import swap_encoder
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--eva-ckpt: no file at {path}")
+    return swap_encoder(model.visual_encoder, path).to_dict()
 
 
 def _check_shapes(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor], what: str, path: Path) -> None:

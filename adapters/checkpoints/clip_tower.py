@@ -19,7 +19,8 @@ _WIDTH_KEYS = ("embeddings.class_embedding", "pre_layrnorm.weight", "post_layern
 
 
 def matches(tower: StateDict) -> bool:
-    return PATCH_KEY in tower and any(_LAYER.match(k) for k in tower)
+    """A CLIP ViT has separate q/k/v projections (an EVA/BLIP-2 tower has a fused qkv)."""
+    return PATCH_KEY in tower and any(k.endswith("self_attn.q_proj.weight") for k in tower)
 
 
 def block_of(name: str) -> str:

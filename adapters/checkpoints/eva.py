@@ -1,15 +1,15 @@
 """Recognises EVA-CLIP family checkpoints (EVA-CLIP, open_clip timm EVA trunks, LAVIS `eva_vit_g`).
 
 These are not CLIP ViTs: fused `attn.qkv` (or separate q/v biases), `patch_embed.proj`,
-`cls_token`/`pos_embed`, often rotary embeddings and SwiGLU MLPs. No conversion is registered
-here (`convert=None`), so loading one into the LLaVA CLIP tower is refused with a clear message;
-a MiniGPT-v2 adapter can register an EVA tower kind and EVA conversions (see `registry`).
+`cls_token`/`pos_embed`. They convert (`eva_lavis`) into MiniGPT-v2's EVA ViT-g tower (`eva_tower`);
+the family check refuses them for the LLaVA CLIP tower with a clear message.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
 
+from .eva_lavis import eva_to_blip2, is_unused
 from .registry import CheckpointFormat
 
 _EVA_PATTERNS = re.compile(
@@ -30,5 +30,6 @@ FORMAT = CheckpointFormat(
     family="eva_vit",
     family_title="an EVA-CLIP",
     detect=detect,
-    convert=None,
+    convert=eva_to_blip2,
+    unused=is_unused,
 )

@@ -83,14 +83,17 @@ def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def block_count(sd: Mapping[str, torch.Tensor]) -> int:
-    idx = {int(m.group(1)) for k in sd if (m := _BLOCK.match(k))}
-    return max(idx) + 1 if idx else 0
+def is_unused(key: str) -> bool:
+    """Keys of an EVA checkpoint that no vision tower reads: the text tower, final norm, head, ln_vision."""
+    if key.startswith(("text.", "transformer.", "token_embedding", "logit_scale", "positional_embedding",
+                       "ln_final.", "text_projection")):
+        return True
+    return bool(DROP.match(strip_prefix(key)))
 
 
-def drop_blocks_from(sd: Mapping[str, torch.Tensor], depth: int) -> dict[str, torch.Tensor]:
-    """Keep blocks 0..depth-1 (MiniGPT-v2 reads the second-last EVA block, so block 39 of 40 goes)."""
-    return {k: t for k, t in sd.items() if not ((m := _BLOCK.match(k)) and int(m.group(1)) >= depth)}
+def eva_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Any EVA layout → `Blip2VisionModel` names (block dropping and position resizing are the tower's)."""
+    return lavis_to_blip2(eva_to_lavis(sd))
 
 
 def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:

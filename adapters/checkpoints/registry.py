@@ -54,6 +54,10 @@ class TowerKind:
         plus a description of what was done (None when nothing was needed).
     block_of(name): the block a tensor belongs to, for the per-block change summary.
     droppable(name): converted tensors that may be ignored when the tower lacks them.
+    prepare(ckpt, tower): adjustments every checkpoint of the family needs before validation (e.g.
+        dropping the block a VLM does not read), with notes for the report.
+    kept(name): tower tensors that encoder checkpoints do not carry (e.g. MiniGPT-v2's ln_vision);
+        they stay as they are without `allow_partial`.
     """
 
     family: str
@@ -65,6 +69,9 @@ class TowerKind:
                               tuple[dict[str, torch.Tensor], str | None]]
     block_of: Callable[[str], str]
     droppable: Callable[[str], bool] = _never
+    prepare: Callable[[dict[str, torch.Tensor], StateDict],
+                      tuple[dict[str, torch.Tensor], list[str]]] | None = None
+    kept: Callable[[str], bool] = _never
 
 
 _FORMATS: list[CheckpointFormat] = []
@@ -78,12 +85,12 @@ def _load_builtins() -> None:
         return
     _builtins_loaded = True
     # Imported here: the format modules import this module for the dataclasses.
-    from . import clip_tower, eva, hf_clip, lorsu, openai_clip, openclip
+    from . import clip_tower, eva, eva_tower, hf_clip, lorsu, openai_clip, openclip
 
     # Detection order matters: EVA first (its keys never overlap CLIP's), OpenAI before open_clip
     # (same names, told apart by TorchScript / OpenAI metadata), LoRSU (unprefixed) before HF.
     _FORMATS[:0] = [eva.FORMAT, openai_clip.FORMAT, openclip.FORMAT, lorsu.FORMAT, hf_clip.FORMAT]
-    _TOWERS[:0] = [clip_tower.CLIP_VIT]
+    _TOWERS[:0] = [clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
 
 
 def register_format(fmt: CheckpointFormat, *, before: str | None = None) -> None:

@@ -20,6 +20,7 @@ class LoadPlan:
     dropped: list[str]
     position_note: str | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def shape_text(t: torch.Tensor | torch.Size | tuple[int, ...]) -> str:
@@ -40,6 +41,9 @@ def plan_load(converted: dict[str, torch.Tensor], tower: Mapping[str, torch.Tens
     tensors, wrong shapes, and missing tensors (a problem unless `allow_partial`). Converted
     tensors the tower lacks but `kind.droppable` allows are dropped and listed.
     """
+    notes: list[str] = []
+    if kind.prepare is not None:
+        converted, notes = kind.prepare(converted, tower)
     problems = kind.structure_problems(converted, tower, interpolate_pos)
     structural = bool(problems)  # allow_partial does not excuse a different architecture
     note = None
@@ -59,7 +63,7 @@ def plan_load(converted: dict[str, torch.Tensor], tower: Mapping[str, torch.Tens
                                f"found {shape_text(value)}")
         else:
             tensors[name] = value
-    missing = [name for name in tower if name not in converted]
+    missing = [name for name in tower if name not in converted and not kind.kept(name)]
 
     if unexpected:
         problems.append(f"{len(unexpected)} unknown tensor(s) that the tower does not have: "
@@ -77,4 +81,4 @@ def plan_load(converted: dict[str, torch.Tensor], tower: Mapping[str, torch.Tens
     if bad:
         problems.append(f"{len(bad)} tensor(s) contain NaN or infinite values: {_some(bad)}")
     return LoadPlan(tensors=tensors, missing=missing, dropped=sorted(dropped), position_note=note,
-                    problems=problems)
+                    problems=problems, notes=notes)

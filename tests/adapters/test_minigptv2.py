@@ -7,6 +7,7 @@ import pytest
 import sentencepiece as spm
 import torch
 
+from adapters.checkpoints import EncoderCheckpointError
 from adapters.minigptv2 import MiniGPTv2Adapter
 from adapters.minigptv2_loading import MiniGPTv2CheckpointError
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER
@@ -98,7 +99,10 @@ def test_checkpoints_really_load(adapter, files):
     assert torch.allclose(got[0, 1:], pos.permute(0, 2, 3, 1).reshape(16, -1), atol=1e-6)
     assert torch.equal(got[0, 0], eva["pos_embed"][0, 0])
     report = adapter.describe()["loading"]
-    assert report["minigptv2_ckpt"]["loaded"]["lora"] == 8 and report["eva_ckpt"]["loaded"]["blocks"] == 2
+    assert report["minigptv2_ckpt"]["loaded"]["lora"] == 8
+    eva_report = report["eva_ckpt"]
+    assert eva_report["format"] == "eva_clip" and eva_report["tensors_replaced"] == eva_report["tensors_total"] - 2
+    assert any("dropped block 2 of 3" in n for n in eva_report["notes"])
 
 
 def _rewrite(src, dst, fn):
@@ -123,7 +127,7 @@ def test_silent_partial_loads_are_refused(files, tmp_path):
     MiniGPTv2Adapter.load(m, str(modern), e, device="cpu")  # modern peft names are accepted
     shallow = _rewrite(files["eva_ckpt"], tmp_path / "d.pth", lambda ck: {
         k: v for k, v in ck.items() if not k.startswith(("blocks.1.", "blocks.2."))})
-    with pytest.raises(MiniGPTv2CheckpointError, match="checkpoint has 1 blocks"):
+    with pytest.raises(EncoderCheckpointError, match="checkpoint has 1 blocks, tower has 2"):
         MiniGPTv2Adapter.load(m, str(files["minigptv2_ckpt"]), str(shallow), device="cpu")
     with pytest.raises(ValueError, match="needs --minigptv2-ckpt"):
         MiniGPTv2Adapter.load(m, None, e, device="cpu")
@@ -149,3 +153,22 @@ def test_eval_end_to_end(files, tmp_path):
     assert res["tasks"]["mcq_jsonl"]["n"] == 6
     assert res["model"]["prompt_template"] == "<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]"
     assert set(res["model"]["loading"]) == {"minigptv2_ckpt", "eva_ckpt"}
+
+
+def test_encoder_swap_from_an_open_clip_eva_checkpoint(files, tmp_path):
+    from tests.adapters.checkpoints.test_ckpt_eva_swap import timm_eva
+
+    src = timm_eva(img_size=16)  # same geometry as the tiny tower, 2x2 grid like a 224-px release
+    path = tmp_path / "eva_tuned.pt"
+    torch.save({"visual.trunk." + k: v for k, v in src.state_dict().items()}, path)
+    a = MiniGPTv2Adapter.load(str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]), device="cpu")
+    ln_before = a.model.visual_encoder.post_layernorm.weight.clone()
+    report = a.swap_encoder(str(path))
+    assert report.format == "eva_clip" and report.tower == "EVA ViT-g"
+    assert torch.equal(a.model.visual_encoder.encoder.layers[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)
+    assert torch.equal(a.model.visual_encoder.post_layernorm.weight, ln_before)  # ln_vision is MiniGPT-v2's
+    with pytest.raises(EncoderCheckpointError, match="LLaVA tower is a CLIP ViT"):
+        from harness.toy.tiny_llava import build_tiny_llava
+        from adapters.llava import LlavaAdapter
+
+        LlavaAdapter.load(str(build_tiny_llava(tmp_path / "llava")), device="cpu").swap_encoder(str(path))

@@ -1,0 +1,81 @@
+"""MiniGPT-v2's EVA ViT-g tower (transformers `Blip2VisionModel`): geometry checks and alignment.
+
+Every EVA checkpoint is aligned as MiniGPT-v2's own loader does: a checkpoint one block deeper than the
+tower loses its last block (MiniGPT-v2 reads the second-last EVA block), and a position grid of another
+size is resized once, bicubically (224 px → 448 px for the released weights). `post_layernorm` plays
+ln_vision, which comes with the MiniGPT-v2 checkpoint, not the encoder: it is kept as it is.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import torch
+
+from .eva_lavis import interpolate_pos_embed
+from .registry import TowerKind
+
+StateDict = Mapping[str, torch.Tensor]
+POS_KEY = "embeddings.position_embedding"
+_LAYER = re.compile(r"^encoder\.layers\.(\d+)\.")
+
+
+def matches(tower: StateDict) -> bool:
+    return POS_KEY in tower and any(k.endswith("self_attn.qkv.weight") for k in tower)
+
+
+def block_of(name: str) -> str:
+    m = _LAYER.match(name)
+    return f"layer.{m.group(1)}" if m else name.split(".", 1)[0]
+
+
+def geometry(sd: StateDict) -> dict[str, int | None]:
+    layers = [int(m.group(1)) for k in sd if (m := _LAYER.match(k))]
+    cls = sd.get("embeddings.class_embedding")
+    patch = sd.get("embeddings.patch_embedding.weight")
+    mlp = next((int(v.shape[0]) for k, v in sd.items() if k.endswith("mlp.fc1.weight")), None)
+    return {"blocks": max(layers) + 1 if layers else None, "width": int(cls.shape[-1]) if cls is not None else None,
+            "mlp": mlp, "patch": int(patch.shape[-1]) if patch is not None else None}
+
+
+def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], list[str]]:
+    c, t = geometry(ckpt), geometry(tower)
+    notes, out = [], dict(ckpt)
+    if c["blocks"] is not None and t["blocks"] is not None and c["blocks"] == t["blocks"] + 1:
+        last = t["blocks"]
+        out = {k: v for k, v in out.items() if not k.startswith(f"encoder.layers.{last}.")}
+        notes.append(f"dropped block {last} of {c['blocks']} (MiniGPT-v2 reads the second-last EVA block)")
+    pos, dst = out.get(POS_KEY), tower.get(POS_KEY)
+    if pos is not None and dst is not None and pos.shape[1] != dst.shape[1] and pos.shape[-1] == dst.shape[-1]:
+        grid = round((dst.shape[1] - 1) ** 0.5)
+        old = round((pos.shape[1] - 1) ** 0.5)
+        if old * old == pos.shape[1] - 1 and grid * grid == dst.shape[1] - 1:
+            out[POS_KEY] = interpolate_pos_embed(pos, grid)
+            notes.append(f"position grid {old}x{old} -> {grid}x{grid} (bicubic, align_corners=False, no "
+                         f"antialias, as MiniGPT-v2 loads EVA weights)")
+    return out, notes
+
+
+def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool) -> list[str]:
+    c, t = geometry(ckpt), geometry(tower)
+    problems = []
+    for key, what in (("blocks", "depth: checkpoint has {} blocks, tower has {}"),
+                      ("width", "width: checkpoint hidden size is {}, tower's is {}"),
+                      ("mlp", "MLP width: checkpoint {}, tower {}"),
+                      ("patch", "patch size: checkpoint {}, tower {}")):
+        if c[key] is not None and t[key] is not None and c[key] != t[key]:
+            problems.append(what.format(c[key], t[key]))
+    return problems
+
+
+EVA_VIT = TowerKind(
+    family="eva_vit",
+    title="EVA ViT-g",
+    used_by="MiniGPT-v2",
+    matches=matches,
+    structure_problems=structure_problems,
+    align_positions=lambda ckpt, tower: (ckpt, None),  # done in `prepare` for every EVA checkpoint
+    block_of=block_of,
+    prepare=prepare,
+    kept=lambda name: name.startswith("post_layernorm."),
+)
