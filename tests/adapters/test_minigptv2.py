@@ -172,3 +172,23 @@ def test_encoder_swap_from_an_open_clip_eva_checkpoint(files, tmp_path):
         from adapters.llava import LlavaAdapter
 
         LlavaAdapter.load(str(build_tiny_llava(tmp_path / "llava")), device="cpu").swap_encoder(str(path))
+
+
+def test_six_tasks_with_the_minigptv2_prompt_family(files, tmp_path):
+    from harness.runner import EvalConfig, run_eval
+    from tests.tasks.fixtures import build_all_fixtures
+
+    build_all_fixtures(tmp_path / "data")
+    common = dict(vlm="minigptv2", model=str(files["model"]), minigptv2_ckpt=str(files["minigptv2_ckpt"]),
+                  eva_ckpt=str(files["eva_ckpt"]), device="cpu", data_root=str(tmp_path / "data"), limit=3)
+    res = run_eval(EvalConfig(tasks=["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"], out=str(tmp_path / "l"),
+                              **common), progress=False)
+    assert all(t["n"] == 3 for t in res["tasks"].values())
+    gen = run_eval(EvalConfig(tasks=["vsr", "hm"], mode="generate", max_new_tokens=2, out=str(tmp_path / "g"),
+                              **common), progress=False)
+    import json
+
+    prompts = [json.loads(x)["prompt"] for x in (tmp_path / "g" / "samples.jsonl").read_text().splitlines()]
+    assert any("[vqa] Based on the image, is this statement true or false?" in p for p in prompts)
+    assert any("Is this image hateful? Answer yes or no. Answer:" in p and "[vqa]" not in p for p in prompts)
+    assert gen["tasks"]["vsr"]["n"] == 3
