@@ -28,10 +28,10 @@ def draw_shape(color: str, shape: str, position: str, size: int, rng: random.Ran
             px[x, y] = (v, v, v)
     d = ImageDraw.Draw(im)
     cx, cy = (int(f * size) for f in POSITIONS[position])
-    r = size // 6
+    r = size // 5
     fill = COLORS[color] if style == "filled" else None
     outline = COLORS[color]
-    width = 1 if style == "filled" else max(1, size // 24)
+    width = 1 if style == "filled" else max(2, size // 16)
     box = (cx - r, cy - r, cx + r, cy + r)
     if shape == "circle":
         d.ellipse(box, fill=fill, outline=outline, width=width)

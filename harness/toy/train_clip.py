@@ -31,7 +31,7 @@ class ClipSpec:
     text_heads: int = 4
     embed_dim: int = 64
     train_images: int = 3000
-    steps: int = 600
+    steps: int = 400
     batch_size: int = 96
     lr: float = 2e-3
     seed: int = 0
@@ -77,11 +77,10 @@ def render_split(domain: str, split: str, n: int, proc: CLIPImageProcessor, seed
 def zero_shot_accuracy(model: CLIPModel, tok: PreTrainedTokenizerBase, pixels: torch.Tensor, labels: list[int]) -> float:
     model.eval()
     text = tok(class_names(), padding=True, return_tensors="pt")
-    t = F.normalize(model.get_text_features(**text).pooler_output if hasattr(model.get_text_features(**text), "pooler_output") else model.get_text_features(**text), dim=-1)
+    t = F.normalize(model.get_text_features(**text).pooler_output, dim=-1)
     correct = 0
     for i in range(0, len(labels), 256):
-        feats = model.get_image_features(pixel_values=pixels[i:i + 256])
-        feats = feats.pooler_output if hasattr(feats, "pooler_output") else feats
+        feats = model.get_image_features(pixel_values=pixels[i:i + 256]).pooler_output
         pred = (F.normalize(feats, dim=-1) @ t.T).argmax(-1)
         correct += int((pred == torch.tensor(labels[i:i + 256])).sum())
     return correct / len(labels)
