@@ -6,13 +6,14 @@ Baseline file (JSON, written by `harness check RUN_DIR --baseline FILE --update`
       "format": "harness-baseline", "format_version": 1, "written": "2025-01-01T12:00:00+0000",
       "source": {"run_id": "...", "label": "...", "run_dir": "..."},
       "fingerprint": {"vlm": "llava", "model": "...", "weights_sha256": "...", "encoder_sha256": null,
-                      "prompt_template": "...", "prompt_style": "options", "limit": null, "seed": 0},
+                      "prompt_template": "...", "prompt_style": "options", "limit": null, "seed": 0,
+                      "mode": "likelihood"},
       "tasks": {
         "<task>": {
           "version": "1.p1",              # task version: data version + prompt version
           "prompt_version": "1",          # from the task's describe(), when it has one
           "n": 120, "n_errors": 0,        # items scored / items that could not be scored
-          "item_set_sha256": "...",       # ids, continuations and answers, as the run records it
+          "item_set_sha256": "...",       # ids, choices and answers, as the run records it
           "prompts_sha256": "...",        # sha256 of the sorted (id, prompt text) pairs; null without samples
           "metrics": {"acc": {"value": 0.25, "stderr": 0.04},
                       "auroc": {"value": 0.61, "stderr": null, "n_pos": 40, "n_neg": 80}}
@@ -47,7 +48,7 @@ from harness.tables import Run, metric_title, prompts_sha256
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1
 _FINGERPRINT_KEYS = ("vlm", "model", "weights_sha256", "encoder_sha256", "prompt_template", "prompt_style",
-                     "limit", "seed")
+                     "limit", "seed", "mode")
 
 
 def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
@@ -76,7 +77,8 @@ def _fingerprint(run: Run) -> dict[str, Any]:
     model, enc = r.get("model") or {}, r.get("encoder") or {}
     return {"vlm": run.vlm, "model": model.get("model"), "weights_sha256": model.get("weights_sha256"),
             "encoder_sha256": enc.get("sha256"), "prompt_template": model.get("prompt_template"),
-            "prompt_style": run.config("prompt_style"), "limit": run.config("limit"), "seed": run.config("seed")}
+            "prompt_style": run.config("prompt_style"), "limit": run.config("limit"), "seed": run.config("seed"),
+            "mode": run.config("mode") or "likelihood"}
 
 
 def make_baseline(run: Run) -> dict[str, Any]:
@@ -175,6 +177,8 @@ def check_run(run: Run, baseline: dict[str, Any], baseline_name: str = "baseline
     add = report.findings.append
     fp_old, fp_new = baseline.get("fingerprint", {}), _fingerprint(run)
     for k in _FINGERPRINT_KEYS:
+        if k == "model" and fp_old.get("weights_sha256") == fp_new.get("weights_sha256"):
+            continue  # the same weights under another path or hub id
         if k in fp_old and fp_old[k] != fp_new.get(k):
             add(Finding("*", k, "warn", f"baseline {str(fp_old[k])[:24]} → now {str(fp_new.get(k))[:24]}"))
     for task, base in baseline.get("tasks", {}).items():

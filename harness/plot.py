@@ -83,6 +83,21 @@ def output_paths(out: Path) -> list[Path]:
     return [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
 
 
+_OFFSETS = ((5, 4, "left"), (5, -11, "left"), (-5, 4, "right"), (-5, -11, "right"))
+
+
+def _label_points(ax, points: list[TradeoffPoint]) -> None:
+    """Method names next to the points; a point close to already labelled ones gets the next free corner."""
+    xs, ys = [p.x for p in points] + [0.0], [p.y for p in points] + [0.0]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    placed: list[TradeoffPoint] = []
+    for p in points:
+        near = sum(abs(p.x - q.x) / span_x < 0.08 and abs(p.y - q.y) / span_y < 0.06 for q in placed)
+        dx, dy, ha = _OFFSETS[near % len(_OFFSETS)]
+        ax.annotate(p.label, (p.x, p.y), xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha)
+        placed.append(p)
+
+
 def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis], out: Path,
                   baseline_name: str = "zero-shot") -> list[Path]:
     """Write the scatter plot as PNG and PDF; returns the paths."""
@@ -94,13 +109,12 @@ def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=150)
     ax.axhline(0, color="0.6", lw=0.8, ls="--", zorder=0)
     ax.axvline(0, color="0.6", lw=0.8, ls="--", zorder=0)
-    colours = plt.get_cmap("tab10").colors
+    cmap = plt.get_cmap("tab10")
     for i, vlm in enumerate(dict.fromkeys(p.vlm for p in points)):
         mine = [p for p in points if p.vlm == vlm]
         ax.scatter([p.x for p in mine], [p.y for p in mine], marker=MARKERS[i % len(MARKERS)],
-                   color=colours[i % len(colours)], s=55, label=vlm, edgecolors="black", linewidths=0.5, zorder=3)
-        for p in mine:
-            ax.annotate(p.label, (p.x, p.y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+                   color=cmap(i % 10), s=55, label=vlm, edgecolors="black", linewidths=0.5, zorder=3)
+    _label_points(ax, points)
     ax.scatter([0], [0], marker="+", color="black", s=80, zorder=2)
     ax.annotate(baseline_name, (0, 0), xytext=(5, -10), textcoords="offset points", fontsize=8, color="0.3")
     xs, ys = [0.0] + [p.x for p in points], [0.0] + [p.y for p in points]
@@ -117,7 +131,7 @@ def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis
     fig.tight_layout()
     paths = output_paths(out)
     paths[0].parent.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        fig.savefig(p)
+    for path in paths:
+        fig.savefig(path)
     plt.close(fig)
     return paths

@@ -172,7 +172,7 @@ def check_cmd(
                 old = read_baseline(baseline)
                 typer.echo(check_run(run, old, str(baseline), tolerance, confidence).text() + "\n")
             write_baseline(run, baseline)
-            typer.echo(f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} tasks); commit it")
+            typer.echo(f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} task{'s' * (len(run.tasks) != 1)}); commit it")
             return 0
         if not 0.5 < confidence < 1:
             raise ValueError("--confidence must be between 0.5 and 1")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from harness.tables import Run
@@ -77,12 +78,13 @@ def _interval(estimate: float, reps: np.ndarray, n: int, n_boot: int, level: flo
     return DiffCI(estimate, float(low), float(high), n, n_boot, level, int(reps.size - ok.size))
 
 
-def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
+def paired_bootstrap_diff(a: ArrayLike, b: ArrayLike, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
                           level: float = 0.95) -> DiffCI:
     """CI of mean(b) - mean(a) for paired per-item scores (same items, same order)."""
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    if d.ndim != 1 or len(a) != len(b):
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.ndim != 1 or xa.shape != xb.shape:
         raise ValueError("paired scores must be two 1-D sequences of equal length")
+    d = xb - xa
     n = d.size
     if n == 0:
         return DiffCI(math.nan, math.nan, math.nan, 0, n_boot, level)
@@ -103,7 +105,7 @@ def mcnemar_exact_p(a_only: int, b_only: int) -> float:
     return float(min(1.0, 2.0 * tail))
 
 
-def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> McNemar:
+def mcnemar_exact(a_correct: ArrayLike, b_correct: ArrayLike) -> McNemar:
     """Exact McNemar test on paired right/wrong outcomes of runs A and B."""
     a = np.asarray(a_correct, dtype=bool)
     b = np.asarray(b_correct, dtype=bool)
@@ -135,7 +137,7 @@ def _counts(idx: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=k * n).reshape(k, n)
 
 
-def auroc(labels: Sequence[int], scores: Sequence[float]) -> float:
+def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
     """AUROC of one run (equals sklearn's roc_auc_score); NaN with a single class."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
     if y.size == 0:
@@ -143,7 +145,7 @@ def auroc(labels: Sequence[int], scores: Sequence[float]) -> float:
     return float(_weighted_auroc(y, s, np.ones((1, y.size)))[0])
 
 
-def paired_bootstrap_auroc(labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float],
+def paired_bootstrap_auroc(labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike,
                            n_boot: int = 2_000, seed: int = 0, level: float = 0.95) -> DiffCI:
     """CI of AUROC(b) - AUROC(a) on the same items (labels 0/1, higher score = positive)."""
     y = np.asarray(labels)
@@ -161,7 +163,7 @@ def paired_bootstrap_auroc(labels: Sequence[int], scores_a: Sequence[float], sco
     return _interval(est, np.concatenate(reps) if reps else np.array([]), n, n_boot, level)
 
 
-def bootstrap_auroc_ci(labels: Sequence[int], scores: Sequence[float], n_boot: int = 2_000, seed: int = 0,
+def bootstrap_auroc_ci(labels: ArrayLike, scores: ArrayLike, n_boot: int = 2_000, seed: int = 0,
                        level: float = 0.95) -> DiffCI:
     """Percentile CI of one run's AUROC (reported as a DiffCI against 0)."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)

@@ -9,9 +9,10 @@ group's zero-shot run (no encoder swap). `--ci` is ±1.96·stderr as recorded (A
 bootstrap percentile interval); Δ is in percentage points vs the group's baseline.
 
 Runs are compared only when they saw the same items: `require_comparable` refuses (unless forced) when a
-shared task's version (data + prompt version), split, limit, prompt style or item set differ. Within a
-VLM the recorded `item_set_sha256` and the prompt texts (which list the options) must match; across VLMs (whose option words may differ) the (id,
-answer) pairs from samples.jsonl must match.
+shared task's version (data + prompt version), split, limit, prompt style, scoring mode (likelihood or
+generate) or item set differ. Within a VLM the recorded `item_set_sha256` and the prompt texts (which list
+the options) must match; across VLMs, whose prompts differ, the (id, choices, answer) of samples.jsonl
+must. Task keys are `name[:split]` (e.g. `hm:dev_seen`); the split is shown in the column title.
 """
 from __future__ import annotations
 
@@ -96,42 +97,64 @@ def load_run(path: Path | str) -> Run:
     return Run(Path(path), read_results(Path(path)))
 
 
-def task_sort_key(task: str) -> tuple[int, str]:
-    return (TASK_ORDER.index(task), "") if task in TASK_ORDER else (len(TASK_ORDER), task)
+def split_key(key: str) -> tuple[str, str]:
+    """A record's task key `name[:split]` → (task name, split or "")."""
+    name, _, split = key.partition(":")
+    return name, split
 
 
-def task_title(task: str) -> str:
-    return TASK_TITLES.get(task, task)
+def task_sort_key(key: str) -> tuple[int, str, str]:
+    name, split = split_key(key)
+    return (TASK_ORDER.index(name) if name in TASK_ORDER else len(TASK_ORDER), name, split)
+
+
+def task_title(key: str) -> str:
+    name, split = split_key(key)
+    title = TASK_TITLES.get(name, name)
+    return f"{title} ({split})" if split else title
 
 
 def metric_title(metric: str) -> str:
     return METRIC_TITLES.get(metric, metric)
 
 
-def primary_metrics(task: str, runs: Iterable[Run]) -> tuple[str, ...]:
+def primary_metrics(key: str, runs: Iterable[Run]) -> tuple[str, ...]:
     """The task's primary metrics that at least one of `runs` recorded (generic tasks: acc, else the first)."""
     runs = list(runs)
-    recorded = [m for r in runs for m in r.tasks.get(task, {}).get("metrics", {})]
-    wanted = CLIP_PRIMARY if runs and all(r.is_clip for r in runs) else PRIMARY.get(task, ("acc",))
+    recorded = [m for r in runs for m in r.tasks.get(key, {}).get("metrics", {})]
+    wanted = CLIP_PRIMARY if runs and all(r.is_clip for r in runs) else PRIMARY.get(split_key(key)[0], ("acc",))
     found = tuple(m for m in wanted if m in recorded)
     return found or tuple(recorded[:1])
 
 
+def _match_task(text: str, keys: list[str]) -> str | None:
+    t = text.strip().lower()
+    exact = [k for k in keys if t in (k.lower(), task_title(k).lower())]
+    by_name = [k for k in keys if t in (split_key(k)[0], TASK_TITLES.get(split_key(k)[0], "").lower())]
+    hits = exact or by_name
+    return hits[0] if len(hits) == 1 else None
+
+
 def resolve_task(text: str, tasks: Iterable[str]) -> tuple[str, str | None]:
-    """`TSI`, `tsi`, `DA·E`, `HM:acc` → (task name, metric or None) among `tasks` (case-insensitive)."""
-    name, _, metric = text.strip().partition(":")
-    key = name.strip().lower()
-    for t in tasks:
-        if key in (t.lower(), task_title(t).lower()):
-            return t, metric.strip() or None
-    raise ValueError(f"task {text!r} is in none of the runs (they have: {', '.join(sorted(tasks)) or 'none'})")
+    """`TSI`, `tsi`, `DA·E`, `hm:dev_seen`, `HM:acc` → (task key, metric or None) among the record keys
+    `tasks` (case-insensitive; a bare name matches a key with a split when only one has that name)."""
+    keys = sorted(tasks)
+    key = _match_task(text, keys)
+    if key is not None:
+        return key, None
+    left, sep, metric = text.rpartition(":")
+    key = _match_task(left, keys) if sep else None
+    if key is not None and metric.strip():
+        return key, metric.strip()
+    raise ValueError(f"task {text!r} is in none of the runs, or names several (they have: "
+                     f"{', '.join(keys) or 'none'})")
 
 
 def _item_key_hash(run: Run, task: str) -> str | None:
     samples = run.samples(task)
     if not samples:
         return None
-    keys = sorted((str(s["id"]), s.get("answer")) for s in samples)
+    keys = sorted((str(s["id"]), s.get("choices"), s.get("answer")) for s in samples)
     return hashlib.sha256(json.dumps(keys).encode()).hexdigest()
 
 
@@ -174,6 +197,7 @@ def comparability_problems(runs: list[Run]) -> list[str]:
             "split": lambda r: (r.tasks[task].get("describe") or {}).get("split"),
             "limit": lambda r: r.config("limit"),
             "prompt style": lambda r: r.config("prompt_style"),
+            "scoring mode": lambda r: r.config("mode") or "likelihood",
         }
         for what, get in fields.items():
             line = _differing(task, what, {names[id(r)]: get(r) for r in have})
@@ -191,7 +215,7 @@ def comparability_problems(runs: list[Run]) -> list[str]:
         if len({r.vlm for r in have}) > 1:
             keys = {names[id(r)]: _item_key_hash(r, task) or f"{r.tasks[task].get('n', 0) + r.tasks[task].get('n_errors', 0)} items"
                     for r in have}
-            line = _differing(task, "item set across VLMs (ids and answers)", keys)
+            line = _differing(task, "item set across VLMs (ids, choices, answers)", keys)
             if line:
                 problems.append(line)
     return problems
@@ -338,7 +362,7 @@ def _cell(run: Run, col: Column, base: Run | None, ci: bool, delta: bool, signif
     bv = base.metric(col.task, col.metric) if base is not None and run is not base else None
     if delta and bv is not None:
         cell.delta = 100 * (v - bv)
-    if significance and bv is not None:
+    if significance and bv is not None and base is not None:
         from harness.stats import compare_metric
 
         cmp = compare_metric(base, run, col.task, col.metric, n_boot=n_boot, seed=seed)
@@ -364,10 +388,10 @@ def _ci_half_width(run: Run, col: Column, n_boot: int, seed: int) -> float | Non
 
 def _mark_best(rows: list[Row], n_cols: int) -> None:
     for j in range(n_cols):
-        vals = [round(r.cells[j].value, DIGITS) for r in rows if r.cells[j].value is not None]
+        vals = [round(v, DIGITS) for v in (r.cells[j].value for r in rows) if v is not None]
         if len(vals) < 2:
             continue
         best = max(vals)
         for r in rows:
-            c = r.cells[j]
-            c.bold = c.value is not None and round(c.value, DIGITS) == best
+            v = r.cells[j].value
+            r.cells[j].bold = v is not None and round(v, DIGITS) == best
