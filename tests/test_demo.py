@@ -1,0 +1,52 @@
+"""The embedded default: the toy world demo runs end to end, and its zero-shot evaluation is the
+regression gate the project's CI relies on (scores far from chance, so mistakes move them)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from harness.demo import FULL, run_demo, zero_shot
+from harness.gate import check_run, read_baseline
+from harness.runner import EvalConfig, run_eval
+from harness.tables import load_run
+from harness.toy.build import MODELS_DIR, PROMPT_STYLE
+
+BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "demo-zero-shot.json"
+
+
+def test_zero_shot_passes_the_committed_baseline(tmp_path):
+    res = zero_shot(tmp_path, FULL, progress=False)
+    report = check_run(load_run(Path(res["run_dir"])), read_baseline(BASELINE))
+    assert report.passed, report
+    control, target = (res["tasks"][k]["metrics"]["acc"]["value"] for k in ("toy_control", "toy_target"))
+    assert control > 0.9 and target < control  # far from chance (~0.31) and a real domain gap
+
+
+def test_gate_catches_an_encoder_mapping_mistake(tmp_path):
+    """Swap in the toy CLIP's own weights with k_proj/v_proj exchanged, as a buggy qkv split would."""
+    sd = load_file(MODELS_DIR / "clip" / "model.safetensors")
+    bad = {}
+    for k, v in sd.items():
+        if k.startswith("vision_model."):
+            k2 = k.replace("k_proj", "@").replace("v_proj", "k_proj").replace("@", "v_proj")
+            bad[k2] = v.float()
+    path = tmp_path / "mapped_wrong.safetensors"
+    save_file(bad, path)
+    res = run_eval(EvalConfig(tasks=["toy_control", "toy_target"], model=str(MODELS_DIR / "llava"), device="cpu",
+                              limit=FULL.eval_items, batch_size=16, prompt_style=PROMPT_STYLE, encoder=str(path),
+                              out=str(tmp_path / "run")), progress=False)
+    report = check_run(load_run(Path(res["run_dir"])), read_baseline(BASELINE))
+    assert not report.passed
+    assert res["encoder"]["swap_report"]["tensors_changed"] > 0
+
+
+def test_quick_demo_end_to_end(tmp_path):
+    runs = run_demo(tmp_path, quick=True)
+    assert [r["label"] for r in runs] == ["zero-shot", "lorsu", "ln"]
+    assert (tmp_path / "tradeoff.png").stat().st_size > 0 and (tmp_path / "tradeoff.pdf").exists()
+    tuned = json.loads((tmp_path / "tune" / "lorsu" / "tune.json").read_text())
+    assert tuned["method"] == "lorsu" and tuned["complete"]
+    assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
