@@ -65,7 +65,8 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True)
 def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -> list[dict]:
     from harness.plot import draw_tradeoff, tradeoff_points
     from harness.summary import print_summary
-    from harness.tables import build_tables, load_run
+    from harness.runs import load_run
+    from harness.tables import build_tables
     from harness.table_format import render
 
     console = console or Console()

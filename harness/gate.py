@@ -43,7 +43,8 @@ from statistics import NormalDist
 from typing import Any
 
 from harness.records import write_json_atomic
-from harness.tables import Run, metric_title, prompts_sha256
+from harness.runs import Run, metric_title
+from harness.tables import prompts_sha256
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1

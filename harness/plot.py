@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.tables import Run, group_baseline, metric_title, primary_metrics, resolve_task, task_title
+from harness.runs import Run, metric_title, primary_metrics, task_title
+from harness.tables import group_baseline, resolve_task
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 

@@ -11,7 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from harness.tables import Run, find_run, load_run
+from harness.runs import Run, load_run
+from harness.tables import find_run
 
 console = Console()
 T = TypeVar("T")

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
-    from harness.tables import Run
+    from harness.runs import Run
 
 DEFAULT_N_BOOT = 10_000
 _CHUNK_CELLS = 2_000_000  # replicates x items per chunk: bounds memory at ~16 MB of indices
@@ -271,7 +271,7 @@ def compare_metric(run_a: "Run", run_b: "Run", task: str, metric: str, n_boot: i
 def compare_runs(run_a: "Run", run_b: "Run", metrics: str = "primary", n_boot: int = DEFAULT_N_BOOT,
                  seed: int = 0, level: float = 0.95) -> list[MetricComparison]:
     """Every shared task (table order), with its primary metrics or, with metrics="all", every metric."""
-    from harness.tables import primary_metrics, task_sort_key
+    from harness.runs import primary_metrics, task_sort_key
 
     out = []
     for task in sorted(set(run_a.tasks) & set(run_b.tasks), key=task_sort_key):

@@ -15,7 +15,8 @@ import html
 import io
 from typing import Callable
 
-from harness.tables import DIGITS, Cell, Table
+from harness.runs import DIGITS
+from harness.tables import Cell, Table
 
 MISSING = "–"
 DAGGER = "†"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
 
 from harness.demo import FULL, run_demo, zero_shot
 from harness.gate import check_run, read_baseline
 from harness.runner import EvalConfig, run_eval
-from harness.tables import load_run
+from harness.runs import load_run
 from harness.toy.build import MODELS_DIR, PROMPT_STYLE
 
 BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "demo-zero-shot.json"

@@ -58,9 +58,10 @@ class TuneConfig:
             raise ValueError(f"lorsu_importance must be 'average' or 'squared', got {self.lorsu_importance!r}")
         if self.spu_importance not in ("released", "contrastive"):
             raise ValueError(f"spu_importance must be 'released' or 'contrastive', got {self.spu_importance!r}")
-        for name in ("sessions", "shots", "batch_size", "rank", "top_k_heads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        for name in ("sessions", "shots", "batch_size", "rank", "top_k_heads", "epochs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
 
     def resolved(self, task: str = "") -> "TuneConfig":
         """A copy with every `None` replaced by its default for this method and task."""

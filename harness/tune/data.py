@@ -134,9 +134,19 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
 
 
 def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> Any:
-    """Build a harness task and switch it to `split` when its class takes one (e.g. GTSRB train)."""
-    from tasks.registry import build_task
+    """Build a harness task on `split`.
 
+    A task factory taking `split` (e.g. `tsi`) gets it directly; otherwise the task is built as
+    registered and, when its class takes a `split` (e.g. `gts`), rebuilt on `split`.
+    """
+    import inspect
+
+    from tasks.registry import available, build_task
+
+    name, _, arg = spec.partition("=")
+    factory = available().get(name)
+    if factory is not None and "split" in inspect.signature(factory).parameters:
+        return factory(path=Path(arg) if arg else None, data_root=data_root, seed=seed, split=split)
     task = build_task(spec, data_root=data_root, seed=seed)
     if getattr(task, "split", split) == split:
         return task

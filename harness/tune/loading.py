@@ -22,6 +22,7 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 def load_clip(spec: str, device: str | torch.device = "cpu") -> ClipModel:
     family, name = parse_spec(spec)
     model = _load_open_clip(name, spec) if family == "open_clip" else _load_hf(name, spec)
+    model.freeze()  # nothing trains until a method enables its parameters
     return model.to(device)
 
 

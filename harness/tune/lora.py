@@ -1,13 +1,20 @@
-"""LoRA baseline: peft LoRA (rank 32) on every attention and MLP linear of the vision tower.
+"""LoRA baseline: LoRA (rank 32) on every attention and MLP linear of the vision tower.
 
-Targets: HF q/k/v/out_proj + fc1/fc2; open_clip ViT the `nn.MultiheadAttention` (peft's MHA layer:
-in_proj and out_proj) + c_fc/c_proj; timm EVA qkv/proj + fc1/fc2. The projection is not adapted.
-As released, the adapters persist across continual sessions (`lora_persist`); each session's export
-merges a copy. With `lora_persist=False` they are merged in place and rebuilt every session.
+peft LoRA wraps the linears that the model calls as modules: HF q/k/v/out_proj + fc1/fc2, open_clip
+c_fc/c_proj, timm EVA proj + fc1/fc2. Weights the model reads directly instead of calling the linear
+get the same LoRA (W + alpha/r * A @ B, rank r, B zero at start) as a weight parametrization:
+open_clip's `nn.MultiheadAttention` in_proj and out_proj (peft's MHA layer merges and unmerges around
+every forward, which drifts the frozen weights by rounding) and EVA's `qkv` when it has q/v biases
+(timm calls `F.linear(x, qkv.weight, bias)`). The projection is not adapted.
+As released, adapters persist across continual sessions (`lora_persist`); each session's export
+writes base + delta into a plain CPU copy taken before the adapters were attached (a deep copy of a
+parametrized model cannot be un-parametrized without breaking the original's class). With
+`lora_persist=False` they are merged in place and rebuilt every session.
 """
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Iterable
 
 import torch
@@ -16,18 +23,30 @@ from torch import nn
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
 from harness.tune.models import ClipModel
+from harness.tune.params import attach_lora, merge_parametrizations
 
-TARGETS = {
+PEFT_TARGETS = {
     "hf": r"^encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|out_proj)|mlp\.(fc1|fc2))$",
-    "open_clip": r"^transformer\.resblocks\.\d+\.(attn|mlp\.c_fc|mlp\.c_proj)$",
+    "open_clip": r"^transformer\.resblocks\.\d+\.mlp\.(c_fc|c_proj)$",
     "timm": r"^trunk\.blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(fc1|fc2))$",
+    "timm_qkv_direct": r"^trunk\.blocks\.\d+\.(attn\.proj|mlp\.(fc1|fc2))$",
 }
 
 
-def target_pattern(model: ClipModel) -> str:
+def _kind(model: ClipModel) -> str:
     if model.family == "hf":
-        return TARGETS["hf"]
-    return TARGETS["timm"] if getattr(model, "is_timm", False) else TARGETS["open_clip"]
+        return "hf"
+    return "timm" if getattr(model, "is_timm", False) else "open_clip"
+
+
+def direct_weights(model: ClipModel) -> list[tuple[nn.Module, str]]:
+    """Attention weights read directly by the forward (no Linear call): LoRA as parametrization."""
+    kind = _kind(model)
+    if kind == "open_clip":
+        return [t for b in model.blocks() for t in (b.qkv[0], (b.out_proj, "weight"))]
+    if kind == "timm":
+        return [b.qkv[0] for b in model.blocks() if b.fused and b.qkv_bias]
+    return []
 
 
 class LoRA(TuneMethod):
@@ -36,6 +55,8 @@ class LoRA(TuneMethod):
     def __init__(self, cfg):
         super().__init__(cfg)
         self.peft: nn.Module | None = None
+        self.direct: list[tuple[nn.Module, str]] = []
+        self.skeleton: ClipModel | None = None
 
     @property
     def resumes_from_checkpoint(self) -> bool:
@@ -45,16 +66,22 @@ class LoRA(TuneMethod):
         from peft import LoraConfig, get_peft_model
 
         self.total = vision_total(model)
-        if getattr(model, "is_timm", False):
-            # timm's Eva calls F.linear(x, qkv.weight, bias) when q/v biases exist, which would bypass
-            # the LoRA layer; the separate-bias path calls qkv(x) and adds the same bias afterwards.
-            for blk in model.visual.trunk.blocks:
-                if getattr(blk.attn, "q_bias", None) is not None:
-                    blk.attn.qkv_bias_separate = True
+        if self.cfg.lora_persist:
+            self.skeleton = copy.deepcopy(model).to("cpu")
+        self.direct = direct_weights(model)
+        kind = _kind(model)
+        pattern = PEFT_TARGETS["timm_qkv_direct" if kind == "timm" and self.direct else kind]
         config = LoraConfig(r=self.cfg.rank, lora_alpha=float(self.cfg.alpha), lora_dropout=0.0, bias="none",
-                            target_modules=target_pattern(model))
-        self.peft = get_peft_model(model.visual, config)
-        self.updated = sum(_base_weight(m).numel() for m in _lora_layers(model.visual))
+                            target_modules=pattern)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            self.peft = get_peft_model(model.visual, config)
+        for target in self.direct:
+            attach_lora([target], self.cfg.rank, float(self.cfg.alpha))
+        self.updated = sum(m.get_base_layer().weight.numel() for m in _peft_layers(model.visual)) + \
+            sum(getattr(m, n).numel() for m, n in self.direct)
+        self.info = {"peft_targets": pattern, "peft_layers": len(_peft_layers(model.visual)),
+                     "parametrized_weights": len(self.direct)}
 
     def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
         if self.peft is None:
@@ -62,19 +89,31 @@ class LoRA(TuneMethod):
         model.freeze()
         params = [p for n, p in model.visual.named_parameters() if "lora_" in n]
         self.trainables = enable(model, [(p, None) for p in params])
-        self.info = {"target_modules": target_pattern(model), "layers_adapted": len(_lora_layers(model.visual))}
 
     def finish_session(self, model: ClipModel) -> ClipModel:
         assert self.peft is not None
         if not self.cfg.lora_persist:
             self.peft.merge_and_unload()
-            self.peft = None
+            merge_parametrizations(self.direct)
+            self.peft, self.direct = None, []
             model.freeze()
             return model
-        merged_model, merged_peft = copy.deepcopy((model, self.peft))
-        merged_peft.merge_and_unload()
-        merged_model.freeze()
-        return merged_model
+        return self._merged_copy(model)
+
+    @torch.no_grad()
+    def _merged_copy(self, model: ClipModel) -> ClipModel:
+        """The skeleton with every adapted weight set to base + delta."""
+        assert self.skeleton is not None
+        live, skel = model.visual, self.skeleton.visual
+        adapted = {id(m) for m in _peft_layers(live)}
+        for path, module in live.named_modules():
+            if id(module) in adapted:
+                merged = module.get_base_layer().weight + module.get_delta_weight("default")
+                skel.get_submodule(path).weight.copy_(merged)
+        paths = {id(m): p for p, m in live.named_modules()}
+        for module, name in self.direct:
+            getattr(skel.get_submodule(paths[id(module)]), name).copy_(getattr(module, name))
+        return self.skeleton
 
     def extra_state(self, model: ClipModel) -> dict[str, torch.Tensor]:
         if not self.cfg.lora_persist:
@@ -86,19 +125,14 @@ class LoRA(TuneMethod):
             self._inject(model)
         params = dict(model.visual.named_parameters())
         missing = [n for n in state if n not in params]
-        if missing:
+        if missing or len(state) != sum("lora_" in n for n in params):
             raise ValueError(f"LoRA resume state does not match this model: {missing[:3]}")
         with torch.no_grad():
             for name, value in state.items():
                 params[name].copy_(value)
 
 
-def _lora_layers(module: nn.Module) -> list[nn.Module]:
+def _peft_layers(module: nn.Module) -> list[nn.Module]:
     from peft.tuners.lora import LoraLayer
 
     return [m for m in module.modules() if isinstance(m, LoraLayer)]
-
-
-def _base_weight(layer: nn.Module) -> torch.Tensor:
-    base = layer.get_base_layer()
-    return base.in_proj_weight if isinstance(base, nn.MultiheadAttention) else base.weight

@@ -77,9 +77,9 @@ def tune(model: ClipModel | str, data: CaptionedImages, cfg: TuneConfig, out: st
             bank = TextBank(model, data, live=method.trains_text)
         info = _run_session(model, method, bank, data, sess, cfg, len(plan), sdir, progress)
         sessions.append(info)
-        record.update(_summary(sessions, method))
+        record.update(_summary(sessions))
         _write_json(out / RECORD, {**record, "sessions": sessions, "complete": sess is plan[-1]})
-    record.update(_summary(sessions, method))
+    record.update(_summary(sessions))
     record = {**record, "sessions": sessions, "complete": True}
     _write_json(out / RECORD, record)
     return record
@@ -200,10 +200,10 @@ def _prepare_out(out: Path, record: dict[str, Any], overwrite: bool) -> None:
                 json.loads(path.read_text()))
 
 
-def _summary(sessions: list[dict[str, Any]], method) -> dict[str, Any]:
+def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     trained = [s for s in sessions if s.get("epoch_seconds")]
     last = sessions[-1]["parameters"] if sessions else None
-    mins = [m for s in trained for m in [sum(s["epoch_seconds"]) / len(s["epoch_seconds"]) / 60.0]]
+    mins = [sum(s["epoch_seconds"]) / len(s["epoch_seconds"]) / 60.0 for s in trained]
     return {"parameters": last, "minutes_per_epoch": round(sum(mins) / len(mins), 6) if mins else None,
             "session_losses": {str(s["session"]): s["epoch_losses"] for s in sessions}}
 

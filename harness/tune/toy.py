@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, TinySpec, vision_config
@@ -118,13 +119,19 @@ def build_tiny_open_clip(out_dir: Path, kind: str = "vit", spec: TinySpec = TINY
 
 
 def shapes_data(n: int, seed: int = 0, size: int = 32, classes: tuple[str, ...] = tuple(COLORS),
-                templates: tuple[str, ...] = SHAPE_TEMPLATES, style: str = "filled") -> CaptionedImages:
-    """`n` shape images (random shape and position) captioned by their colour, classes balanced."""
+                templates: tuple[str, ...] = SHAPE_TEMPLATES, style: str = "filled", tint: float = 0.5
+                ) -> CaptionedImages:
+    """`n` shape images (random shape and position) captioned by their colour, classes balanced.
+
+    `tint` blends the whole image toward the colour, so the colour is a strong visual signal.
+    """
     rng = random.Random(seed)
     samples = []
     for i in range(n):
         c = i % len(classes)
         img = draw_shape(classes[c], rng.choice(SHAPES), rng.choice(list(POSITIONS)), size, rng, style)
+        if tint > 0:
+            img = Image.blend(img, Image.new("RGB", img.size, COLORS[classes[c]]), tint)
         samples.append((img, c))
     return CaptionedImages(samples, list(classes), templates, name="shapes",
                            ids=[f"shape-{seed}-{i}" for i in range(n)])

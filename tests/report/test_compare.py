@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.stats import compare_runs, item_scores, paired_bootstrap_auroc, paired_bootstrap_diff
-from harness.tables import load_run
+from harness.runs import load_run
 from tests.report.conftest import HM_LABELS, HM_LORSU, HM_ZS
 from tests.report.fixtures import mc_samples, pattern, write_run
 

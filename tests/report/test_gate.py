@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.gate import check_run, hanley_mcneil_se, make_baseline, statistical_tolerance
-from harness.tables import load_run
+from harness.runs import load_run
 from tests.report.conftest import HM_LABELS, HM_ZS
 from tests.report.fixtures import hm_samples, mc_samples, pattern, write_run
 

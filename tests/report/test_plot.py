@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.plot import draw_tradeoff, output_paths, resolve_axis, tradeoff_points
-from harness.tables import load_run
+from harness.runs import load_run
 
 runner = CliRunner()
 

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.table_format import latex_escape, render
-from harness.tables import build_tables, load_run
+from harness.runs import load_run
+from harness.tables import build_tables
 from tests.report.fixtures import mc_samples, pattern, write_run
 
 runner = CliRunner()

@@ -7,7 +7,8 @@ import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from harness.table_format import render
-from harness.tables import build_tables, load_run, task_sort_key
+from harness.runs import load_run, task_sort_key
+from harness.tables import build_tables
 from tests.report.fixtures import mc_samples, pattern, write_run
 
 
