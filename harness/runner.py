@@ -55,10 +55,15 @@ class TooManyErrors(RuntimeError):
 
 def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) one evaluation; returns the results.json content."""
+    if cfg.vlm == "clip":
+        from harness.clip_eval import run_clip_eval
+
+        return run_clip_eval(cfg, progress)
     started = time.perf_counter()
     adapter = load_vlm(cfg.vlm, cfg.model, cfg.dtype, cfg.device, minigptv2_ckpt=cfg.minigptv2_ckpt,
                        eva_ckpt=cfg.eva_ckpt)
-    swap = adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos) if cfg.encoder else None
+    swap = (adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos).to_dict()
+            if cfg.encoder else None)
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
     if cfg.mode not in ("likelihood", "generate"):
@@ -72,7 +77,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     fingerprint = {
         "vlm": cfg.vlm, "model": model_info.get("model"), "weights_sha256": model_info.get("weights_sha256"),
         "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
-        "encoder_sha256": swap.sha256 if swap else None, "tasks": {k: t.version for k, t in tasks.items()},
+        "encoder_sha256": swap["sha256"] if swap else None, "tasks": {k: t.version for k, t in tasks.items()},
         "task_specs": cfg.tasks, "prompt_style": cfg.prompt_style, "prompt_template": model_info["prompt_template"],
         "dtype": model_info["dtype"], "device": model_info["device"], "batch_size": str(cfg.batch_size),
         "seed": cfg.seed, "harness_version": harness_version(), "mode": cfg.mode,
@@ -120,7 +125,7 @@ def _write(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: di
     wall = time.perf_counter() - started
     results = {
         "run_id": run_id, "label": label, "config": asdict(cfg), "model": model_info,
-        "encoder": {"path": cfg.encoder, "sha256": swap.sha256, "swap_report": swap.to_dict()} if swap else None,
+        "encoder": {"path": cfg.encoder, "sha256": swap["sha256"], "swap_report": swap} if swap else None,
         "tasks": task_results,
         "timing": {"wall_seconds": round(wall, 3), "items_scored_this_invocation": scored_now,
                    "items_per_second": round(scored_now / wall, 3) if wall > 0 else None},

@@ -42,6 +42,7 @@ def clip_tokenizer(tmp: Path) -> PreTrainedTokenizerBase:
     tok = train_tokenizer(tmp)
     tok.add_special_tokens({"eos_token": EOT})
     tok.add_bos_token, tok.add_eos_token = False, True
+    tok.padding_side = "right"  # CLIP's text tower has absolute positions: pad after the text
     return tok
 
 

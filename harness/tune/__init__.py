@@ -20,7 +20,7 @@ from harness.tune.zeroshot import ZeroShotResult, class_embeddings, zero_shot_cl
 
 __all__ = [
     "METHODS", "Block", "CaptionedImages", "ClipModel", "OutDirMismatch", "ParamReport", "Projection",
-    "Session", "TuneConfig", "TuneMethod", "ZeroShotResult", "class_embeddings", "count_parameters", "from_task", "hf_to_open_clip",
-    "load_clip", "make_method", "open_clip_to_hf", "plan_sessions", "task_split", "templates_for", "tune",
-    "zero_shot_classify",
+    "Session", "TuneConfig", "TuneMethod", "ZeroShotResult", "class_embeddings", "count_parameters",
+    "from_task", "hf_to_open_clip", "load_clip", "make_method", "open_clip_to_hf", "plan_sessions",
+    "task_split", "templates_for", "tune", "zero_shot_classify",
 ]

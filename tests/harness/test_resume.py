@@ -18,7 +18,7 @@ from harness.toy.shapes import write_mcq_set
 
 @pytest.fixture(scope="module")
 def mcq_file(tmp_path_factory) -> Path:
-    return write_mcq_set(tmp_path_factory.mktemp("data"), 240, seed=3)
+    return write_mcq_set(tmp_path_factory.mktemp("data"), 120, seed=3)
 
 
 def _cfg(model_dir, mcq_file, out, **kw) -> EvalConfig:
@@ -45,13 +45,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_llava_dir, mcq_file, tmp_
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     n_killed = samples.read_bytes().count(b"\n")
-    assert 10 <= n_killed < 240, "the run must have been interrupted part-way"
+    assert 10 <= n_killed < 120, "the run must have been interrupted part-way"
     assert not (out / "results.json").exists()
     with open(samples, "ab") as f:  # simulate a torn write at the moment of the kill
         f.write(b'{"task": "mcq_jsonl", "id": "torn')
 
     resumed = run_eval(_cfg(tiny_llava_dir, mcq_file, out, batch_size=1), progress=False)
-    assert resumed["timing"]["items_scored_this_invocation"] == 240 - n_killed
+    assert resumed["timing"]["items_scored_this_invocation"] == 120 - n_killed
     assert resumed["tasks"]["mcq_jsonl"]["metrics"] == full["tasks"]["mcq_jsonl"]["metrics"]
     assert resumed["tasks"]["mcq_jsonl"]["item_set_sha256"] == full["tasks"]["mcq_jsonl"]["item_set_sha256"]
     got, ref = _lines(samples), _lines(tmp_path / "full" / "samples.jsonl")
