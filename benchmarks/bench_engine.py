@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from adapters.llava import LlavaAdapter
-from harness.engine import Engine, Request, split_continuation
+from harness.engine import Engine, Request, plain_forward_scores
 from harness.metrics import argmax_first
 from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
@@ -30,16 +30,6 @@ KINDS = {
     "2-option": ("Is there a circle in the image?", ("yes", "no")),
     "single-token 4-way": ("Pick the letter.", ("A", "B", "C", "D")),
 }
-
-
-def plain_scores(adapter: LlavaAdapter, req: Request) -> list[float]:
-    """The baseline peers use: one full forward (image included) per option."""
-    out = []
-    for opt in req.continuations:
-        ctx, cont = split_continuation(adapter.encode, req.context, req.delimiter + opt)
-        lp = adapter.full_logprobs(req.image, ctx + cont)
-        out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
-    return out
 
 
 def main() -> None:
@@ -64,12 +54,12 @@ def main() -> None:
         reqs = [Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts) for i in range(args.items)]
         engine = Engine(adapter, args.batch_size)
         engine.score(reqs[: args.batch_size])  # warm-up
-        plain_scores(adapter, reqs[0])
+        plain_forward_scores(adapter, reqs[0])
         t0 = time.perf_counter()
         fast = engine.score(reqs)
         t_engine = time.perf_counter() - t0
         t0 = time.perf_counter()
-        slow = [plain_scores(adapter, r) for r in reqs]
+        slow = [plain_forward_scores(adapter, r) for r in reqs]
         t_plain = time.perf_counter() - t0
         same = all(argmax_first([s.logprob for s in f]) == argmax_first(p) for f, p in zip(fast, slow))
         delta = max(abs(s.logprob - p) for f, ps in zip(fast, slow) for s, p in zip(f, ps))

@@ -15,7 +15,6 @@ import torch
 from tqdm import tqdm
 
 from harness.metrics import mean_stderr
-from harness.records import RunDir
 from tasks.base import ImageError, Task
 from tasks.registry import build_task
 
@@ -56,7 +55,7 @@ def swap_clip_encoder(model: Any, path: str) -> dict[str, Any]:
 
 def run_clip_eval(cfg: Any, progress: bool = True) -> dict[str, Any]:
     """The `--vlm clip` branch of `run_eval` (same records, resume and fingerprint rules)."""
-    from harness.runner import DEFAULT_RUNS, _digest, _slug, _take, _task_key, _write
+    from harness.runner import _digest, _take, _task_key, _write, open_run
     from harness.tune.loading import load_clip
     from harness.tune.zeroshot import zero_shot_classify
 
@@ -74,12 +73,7 @@ def run_clip_eval(cfg: Any, progress: bool = True) -> dict[str, Any]:
                   "prompt_template": None}
     fingerprint = {"vlm": "clip", "model": cfg.model, "encoder_sha256": swap["sha256"] if swap else None,
                    "tasks": {k: t.version for k, t in tasks.items()}, "seed": cfg.seed, "device": device}
-    run_id = f"clip-{_slug(label)}-{_digest(fingerprint)[:10]}"
-    run = RunDir(Path(cfg.out) if cfg.out else DEFAULT_RUNS / run_id)
-    if cfg.overwrite:
-        run.clear()
-    run.prepare(fingerprint)
-    done = run.done()
+    run, run_id, done = open_run(cfg, fingerprint, label)
     results, scored = {}, 0
     for key, task in tasks.items():
         t0 = time.perf_counter()

@@ -59,6 +59,17 @@ def split_continuation(encode: Callable[[str], list[int]], context: str,
     return ctx, whole[len(ctx):]
 
 
+def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
+    """The reference the engine must equal: one plain forward (image included, no cache, no padding,
+    no batching) of context + option per option, summing the option tokens' log-probs."""
+    out = []
+    for opt in req.continuations:
+        ctx, cont = split_continuation(adapter.encode, req.context, req.delimiter + opt)
+        lp = adapter.full_logprobs(req.image, ctx + cont)
+        out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
+    return out
+
+
 class Engine:
     """Scores requests through an adapter; `batch_size` is an int or "auto"."""
 

@@ -83,12 +83,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
         "seed": cfg.seed, "harness_version": harness_version(), "mode": cfg.mode,
         "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None, "choices": choices_used,
     }
-    run_id = f"{cfg.vlm}-{_slug(label)}-{_digest(fingerprint)[:10]}"
-    run = RunDir(Path(cfg.out) if cfg.out else DEFAULT_RUNS / run_id)
-    if cfg.overwrite:
-        run.clear()
-    run.prepare(fingerprint)
-    done = run.done()
+    run, run_id, done = open_run(cfg, fingerprint, label)
     engine = Engine(adapter, cfg.batch_size)
 
     task_results, scored_now = {}, 0
@@ -118,6 +113,16 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
             raise TooManyErrors(f"task {key}: {n_err} items could not be scored (limit --max-errors "
                                 f"{cfg.max_errors}); see 'error' in {run.samples_path}")
     return _write(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
+
+
+def open_run(cfg: EvalConfig, fingerprint: dict[str, Any], label: str) -> tuple[RunDir, str, dict]:
+    """The run directory (default: named by the fingerprint, so the same command resumes) and its done items."""
+    run_id = f"{cfg.vlm}-{_slug(label)}-{_digest(fingerprint)[:10]}"
+    run = RunDir(Path(cfg.out) if cfg.out else DEFAULT_RUNS / run_id)
+    if cfg.overwrite:
+        run.clear()
+    run.prepare(fingerprint)
+    return run, run_id, run.done()
 
 
 def _write(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: dict, swap: Any,

@@ -87,6 +87,13 @@ def zero_shot_accuracy(model: CLIPModel, tok: PreTrainedTokenizerBase, pixels: t
     return correct / len(labels)
 
 
+def set_cosine_lr(opt: torch.optim.Optimizer, step: int, steps: int, peak: float, warmup: int = 50) -> None:
+    """Linear warm-up, then cosine decay to zero (the toy models' schedule)."""
+    lr = peak * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
 def train_clip(out_dir: Path, spec: ClipSpec = ClipSpec(), log: Any = print) -> dict[str, Any]:
     """Train, save (fp16 safetensors + processor) and return metrics and timings."""
     t0 = time.perf_counter()
@@ -101,9 +108,7 @@ def train_clip(out_dir: Path, spec: ClipSpec = ClipSpec(), log: Any = print) -> 
     g = torch.Generator().manual_seed(spec.seed)
     model.train()
     for step in range(spec.steps):
-        lr = spec.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / spec.steps))
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_cosine_lr(opt, step, spec.steps, spec.lr)
         idx = torch.randint(len(labels), (spec.batch_size,), generator=g)
         lab = torch.tensor(labels)[idx]
         classes, inverse = lab.unique(return_inverse=True)

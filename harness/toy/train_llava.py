@@ -6,7 +6,6 @@ engine scores, so the model learns exactly the format it is evaluated in.
 """
 from __future__ import annotations
 
-import math
 import random
 import tempfile
 import time
@@ -20,6 +19,7 @@ from transformers import CLIPModel, CLIPProcessor, LlamaConfig, LlavaConfig, Lla
 from adapters.llava import LlavaAdapter
 from harness.engine import split_continuation
 from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE
+from harness.toy.train_clip import set_cosine_lr
 from harness.toy.tokenizer import train_tokenizer
 from tasks.toy_world import ToyWorldTask
 
@@ -93,9 +93,7 @@ def train_llava(clip_dir: Path, out_dir: Path, spec: LlavaSpec = LlavaSpec(), lo
     g = torch.Generator().manual_seed(spec.seed)
     model.train()
     for step in range(spec.steps):
-        lr = spec.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / spec.steps))
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_cosine_lr(opt, step, spec.steps, spec.lr)
         idx = torch.randint(len(data), (spec.batch_size,), generator=g).tolist()
         width = max(len(data[i][1]) + len(data[i][2]) for i in idx)
         ids = torch.full((len(idx), width), adapter.pad_id)

@@ -129,7 +129,10 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
             if cap not in names:
                 names.append(cap)
         classes = [names.index(cap) for cap in captions]
-    return CaptionedImages([(it.image, c) for it, c in zip(items, classes)], list(names),
+    # items whose image is not a file (e.g. the generated toy world) are rendered by the task
+    refs = [it.image if Path(it.image).is_file() or not hasattr(task, "load_image") else task.load_image(it)
+            for it in items]
+    return CaptionedImages([(ref, c) for ref, c in zip(refs, classes)], list(names),
                            tuple(templates or templates_for(name)), class_keys, name, [it.id for it in items])
 
 

@@ -1,7 +1,6 @@
 """MiniGPT-v2 on transformers + peft: prompt ids, vision path, official-layout loading, exact scoring."""
 from __future__ import annotations
 
-import io
 
 import pytest
 import sentencepiece as spm
@@ -11,7 +10,7 @@ from adapters.checkpoints import EncoderCheckpointError
 from adapters.minigptv2 import MiniGPTv2Adapter
 from adapters.minigptv2_loading import MiniGPTv2CheckpointError
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER
-from harness.engine import Engine, Request, split_continuation
+from harness.engine import Engine, Request, plain_forward_scores
 from harness.toy.tiny_minigptv2 import build_tiny_minigptv2
 from tests.conftest import random_image
 
@@ -74,10 +73,7 @@ def test_scores_equal_a_plain_forward_without_cache(adapter, batch_size):
     reqs = [Request(f"i{i}", random_image(i), adapter.format_prompt(qs[i % 2]), opts[i % 2]) for i in range(6)]
     got = Engine(adapter, batch_size).score(reqs)
     for req, scores in zip(reqs, got):
-        for opt, s in zip(req.continuations, scores):
-            ctx, cont = split_continuation(adapter.encode, req.context, " " + opt)
-            lp = adapter.full_logprobs(req.image, ctx + cont)
-            ref = sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont))
+        for s, ref in zip(scores, plain_forward_scores(adapter, req)):
             assert abs(s.logprob - ref) < 1e-4
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.engine import Engine, Request, split_continuation
+from harness.engine import Engine, Request, plain_forward_scores, split_continuation
 from tests.conftest import random_image
 
 QUESTIONS = ["What color is the shape?", "Where is the shape?", "Is there a circle in the image?",
@@ -28,13 +28,7 @@ def make_requests(adapter, n: int) -> list[Request]:
 
 
 def reference_scores(adapter, req: Request) -> list[float]:
-    """One plain forward per option (no cache, no padding, no batching)."""
-    out = []
-    for opt in req.continuations:
-        ctx, cont = split_continuation(adapter.encode, req.context, req.delimiter + opt)
-        lp = adapter.full_logprobs(req.image, ctx + cont)
-        out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
-    return out
+    return plain_forward_scores(adapter, req)
 
 
 @pytest.mark.parametrize("batch_size", [1, 8])
