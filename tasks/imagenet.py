@@ -50,7 +50,8 @@ class ImageNet(Task):
         self.wnids = self._all_wnids(wnids)
         index = {w: i for i, w in enumerate(self.wnids)}
         self._items = [Item(id=Path(p).stem, image=str(p), question="", choices=(), answer=index[w],
-                            meta={"wnid": w, "class_index": index[w]}) for p, w in sorted(rows)]
+                            meta={"wnid": w, "class_index": index[w]})
+                       for p, w in sorted(rows, key=lambda r: Path(r[0]).stem)]
 
     def _all_wnids(self, seen: list[str]) -> list[str]:
         """The 1000 wnids in sorted order (from the synset file when present, else those seen)."""

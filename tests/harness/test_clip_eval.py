@@ -3,7 +3,6 @@ features; encoder swaps include the image projection; ImageNet layouts."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +97,6 @@ def test_imagenet_layouts_agree(tmp_path):
     assert set(got) == {"torchvision", "kaggle-loc", "raw"}
     assert got["torchvision"] == got["kaggle-loc"] == got["raw"]
     assert [a for _, a in got["raw"]] == truth
-    shutil.copy("/work/shared/data/imagenet/LOC_synset_mapping.txt", loc) if Path(
-        "/work/shared/data/imagenet/LOC_synset_mapping.txt").exists() else None
 
 
 def test_imagenet_missing_layout_is_named(tmp_path):
