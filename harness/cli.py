@@ -97,11 +97,12 @@ def tasks_cmd(data_root: Optional[Path] = typer.Option(None, help="Look for data
 
 @app.command("demo")
 def demo_cmd(
-    cache: Path = typer.Option(Path.home() / ".cache" / "harness" / "demo", help="Where the demo's models, "
-                               "data and runs are written."),
-    quick: bool = typer.Option(False, help="Fewer items (for CI and first contact)."),
+    cache: Path = typer.Option(Path.home() / ".cache" / "harness" / "demo", help="Where the demo's runs, tuned "
+                               "encoders and plot are written."),
+    quick: bool = typer.Option(False, help="Two methods and fewer items: under a minute, for first contact."),
 ) -> None:
-    """Run the whole flow offline on the embedded default: tiny LLaVA, encoder swap, eval, comparison."""
+    """The paper's study in miniature on the committed toy world: zero-shot, five encoder updates, swap,
+    eval, comparison table and trade-off plot (offline, ~2 minutes on 2 cores)."""
     from harness.demo import run_demo
 
     _guarded(lambda: run_demo(cache, quick=quick, console=console))

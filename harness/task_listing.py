@@ -15,17 +15,19 @@ def print_tasks(console: Console, data_root: Path | None) -> None:
         table.add_column(col)
     for name, factory in sorted(available().items()):
         doc = (factory.__doc__ or "").strip().splitlines()
-        layout, items, metrics = (doc[0] if doc else ""), "–", "acc, acc_norm"
-        if data_root is not None or name != "mcq_jsonl":
+        layout, items, metrics = (doc[0] if doc else ""), "–", ""
+        if name.startswith("toy_") or (data_root is not None and name != "mcq_jsonl"):
             try:
                 task = build_task(name, data_root=data_root)
                 info = task.describe()
                 layout = str(info.get("layout", layout)) + (f" / {info['split']}" if info.get("split") else "")
                 metrics = ", ".join(info.get("metrics", [])) or metrics
                 items = str(info.get("items", sum(1 for _ in task.items())))
-            except Exception as e:  # the message names the expected layout
-                items = f"not found ({str(e).splitlines()[0][:80]})"
+            except Exception as e:  # the message names the path and the expected layout
+                items = "not found: " + str(e).split(". Expected")[0].split(": ", 1)[-1][:70]
         table.add_row(name, layout, items, metrics)
     console.print(table)
+    if data_root is None:
+        console.print("[dim]Pass --data-root DIR to look for the datasets and count their items.[/]")
     console.print("[dim]Your own data: --tasks mcq_jsonl=PATH with one JSON object per line: "
                   '{"id", "image" (relative path), "question", "choices", "answer"}[/]')
