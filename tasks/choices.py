@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from tasks.base import Item
-from tasks.sources import stable_hash
+from tasks.sources import read_jsonl, stable_hash
 
 N_CHOICES = 5
 ChoiceSet = tuple[tuple[str, ...], int]
@@ -82,13 +82,7 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
         raise FileNotFoundError(f"choices file not found: {path} (expected JSONL lines "
                                 '{"task", "id", "choices": [str], "answer": int}, or a run\'s samples.jsonl)')
     out: dict[str, ChoiceSet] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ChoicesFileError(f"{path}:{n}: not valid JSON ({e.msg})") from e
+    for n, row in read_jsonl(path, ChoicesFileError):
         # a run's samples name the task as "name" or "name:split"
         if task is not None and row.get("task") is not None and str(row["task"]).partition(":")[0] != task:
             continue

@@ -50,8 +50,8 @@ def read_text(path: Path) -> str:
     return Path(path).read_bytes().decode("utf-8-sig")
 
 
-def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; errors name the file and line."""
+def read_jsonl(path: Path, error: type[ValueError] = DatasetFormatError) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; errors (of type `error`) name the file and line."""
     out = []
     for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
@@ -59,9 +59,9 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DatasetFormatError(f"{path}:{n}: not valid JSON ({e.msg})") from e
+            raise error(f"{path}:{n}: not valid JSON ({e.msg})") from e
         if not isinstance(row, dict):
-            raise DatasetFormatError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+            raise error(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
         out.append((n, row))
     return out
 
