@@ -65,5 +65,6 @@ class VLMAdapter(ABC):
     def describe(self) -> dict[str, Any]:
         """Facts for the run record (model id, weight hash, dtype, device, prompt template)."""
 
-    def generate(self, image: Image.Image, context: list[int], max_new_tokens: int) -> str:
+    def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:
+        """Greedy answers for a batch (left-padded; one image per context)."""
         raise NotImplementedError(f"{self.family} adapter has no generation")

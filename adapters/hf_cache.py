@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+from transformers import GenerationConfig
 from transformers.cache_utils import DynamicCache
 
 
@@ -57,3 +58,9 @@ def left_pad(contexts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
 
 def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def greedy_config(max_new_tokens: int, pad_id: int, eos_id: int | None) -> GenerationConfig:
+    """Greedy, single-beam decoding, explicit so a model's own sampling defaults never leak in."""
+    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, min_length=1,
+                            repetition_penalty=1.0, length_penalty=1.0, pad_token_id=pad_id, eos_token_id=eos_id)

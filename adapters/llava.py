@@ -10,7 +10,7 @@ from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
 from adapters.base import Prefix, VLMAdapter
-from adapters.hf_cache import extend_from_prefix, left_pad, positions_from_mask
+from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.weights import resolve_model_dir, weights_fingerprint
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
@@ -103,12 +103,13 @@ class LlavaAdapter(VLMAdapter):
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
     @torch.inference_mode()
-    def generate(self, image: Image.Image, context: list[int], max_new_tokens: int) -> str:
-        x = torch.tensor([context], device=self.device)
-        out = self.model.generate(input_ids=x, pixel_values=self.pixel_values([image]),
-                                  attention_mask=torch.ones_like(x), do_sample=False,
-                                  max_new_tokens=max_new_tokens, pad_token_id=self.pad_id)
-        return self.tokenizer.decode(out[0, x.shape[1]:], skip_special_tokens=True).strip()
+    def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:
+        ids, mask = left_pad(contexts, self.pad_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        out = self.model.generate(input_ids=ids, pixel_values=self.pixel_values(images), attention_mask=mask,
+                                  generation_config=greedy_config(max_new_tokens, self.pad_id,
+                                                                  self.tokenizer.eos_token_id))
+        return [t.strip() for t in self.tokenizer.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)]
 
     # -- encoder swap and record ---------------------------------------------------------------
     @property

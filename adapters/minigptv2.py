@@ -13,10 +13,10 @@ from typing import Any
 import torch
 import transformers
 from PIL import Image
-from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, GenerationConfig, LlamaForCausalLM
+from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, LlamaForCausalLM
 
 from adapters.base import Prefix, VLMAdapter
-from adapters.hf_cache import extend_from_prefix, left_pad, positions_from_mask
+from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.llava import resolve_device
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
@@ -135,16 +135,16 @@ class MiniGPTv2Adapter(VLMAdapter):
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
     @torch.inference_mode()
-    def generate(self, image: Image.Image, context: list[int], max_new_tokens: int) -> str:
-        x = torch.tensor([context], device=self.device)
-        embeds = self.model.embed(x, self._image_embeds([image]))
-        cfg = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, min_length=1,
-                               repetition_penalty=1.0, length_penalty=1.0, pad_token_id=self.pad_id,
-                               eos_token_id=self.tokenizer.eos_token_id, bos_token_id=self.bos)
-        out = self.model.llama_model.generate(inputs_embeds=embeds, attention_mask=torch.ones_like(x),
-                                              generation_config=cfg)
-        text = self.tokenizer.decode(out[0], skip_special_tokens=True)
-        return text.split("</s>")[0].replace("<s>", "").split("[/INST]")[-1].strip()
+    def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:
+        """Greedy, single beam, as the original eval; left padding with the mask off, as `minigpt_base`."""
+        ids, mask = left_pad(contexts, self.pad_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        embeds = self.model.embed(ids, self._image_embeds(images))
+        out = self.model.llama_model.generate(
+            inputs_embeds=embeds, attention_mask=mask,
+            generation_config=greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id))
+        texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        return [t.split("</s>")[0].replace("<s>", "").split("[/INST]")[-1].strip() for t in texts]
 
     # -- encoder swap and record ---------------------------------------------------------------
     @property

@@ -97,7 +97,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=key, unit="item", smoothing=0.1,
                    disable=not progress, dynamic_ncols=True)
         batches = (score_likelihood(engine, adapter, key, task, todo, cfg.prompt_style) if cfg.mode == "likelihood"
-                   else score_generate(adapter, key, task, todo, cfg.max_new_tokens))
+                   else score_generate(adapter, key, task, todo, cfg.max_new_tokens, engine.batch_size))
         for batch in batches:
             run.append(batch)
             done.update({(s["task"], s["id"]): s for s in batch})

@@ -60,23 +60,23 @@ def score_likelihood(engine: Engine, adapter: VLMAdapter, key: str, task: Task, 
 
 
 def score_generate(adapter: VLMAdapter, key: str, task: Task, items: list[Item], max_new_tokens: int,
-                   flush_every: int = 8) -> Iterator[list[dict[str, Any]]]:
-    """Greedy generation with the task's published instruction, then the task's answer extraction."""
-    batch: list[dict[str, Any]] = []
-    for it in items:
-        context = adapter.format_prompt(task.generate_prompt(it, adapter.family))
-        try:
-            image = task.load_image(it)
-        except ImageError as e:
-            batch.append(base_sample(key, it, context, str(e)))
-            continue
-        text = adapter.generate(image, adapter.encode(context), max_new_tokens)
-        s = base_sample(key, it, context)
-        s.update(generation=text, pred=task.extract_answer(it, text))
-        s["correct"] = s["pred"] == it.answer
-        batch.append(s)
-        if len(batch) >= flush_every:
-            yield batch
-            batch = []
-    if batch:
+                   batch_size: int = 8) -> Iterator[list[dict[str, Any]]]:
+    """Greedy generation with the task's published instruction (batched, left-padded), then the task's
+    answer extraction."""
+    for start in range(0, len(items), batch_size):
+        batch, ready = [], []
+        for it in items[start:start + batch_size]:
+            context = adapter.format_prompt(task.generate_prompt(it, adapter.family))
+            try:
+                ready.append((it, context, task.load_image(it)))
+            except ImageError as e:
+                batch.append(base_sample(key, it, context, str(e)))
+        if ready:
+            texts = adapter.generate([im for _, _, im in ready], [adapter.encode(c) for _, c, _ in ready],
+                                     max_new_tokens)
+            for (it, context, _), text in zip(ready, texts):
+                s = base_sample(key, it, context)
+                s.update(generation=text, pred=task.extract_answer(it, text))
+                s["correct"] = s["pred"] == it.answer
+                batch.append(s)
         yield batch

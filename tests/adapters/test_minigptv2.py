@@ -133,9 +133,13 @@ def test_silent_partial_loads_are_refused(files, tmp_path):
         MiniGPTv2Adapter.load(m, str(garbage), e, device="cpu")
 
 
-def test_generate_greedy_returns_text(adapter):
-    text = adapter.generate(random_image(1), adapter.encode(adapter.format_prompt("[vqa] What is this?")), 5)
-    assert isinstance(text, str)
+def test_batched_generation_equals_one_at_a_time(adapter):
+    qs = ["[vqa] What is this?", "[vqa] Based on the image, is this statement true or false? A cat.", "Hi"]
+    ctxs = [adapter.encode(adapter.format_prompt(q)) for q in qs]
+    ims = [random_image(i) for i in range(3)]
+    batched = adapter.generate(ims, ctxs, 6)
+    assert batched == [adapter.generate([im], [c], 6)[0] for im, c in zip(ims, ctxs)]
+    assert all(isinstance(t, str) for t in batched)
 
 
 def test_eval_end_to_end(files, tmp_path):

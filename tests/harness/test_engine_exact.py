@@ -113,3 +113,11 @@ def test_auto_batch_size_halves_on_out_of_memory(tiny_llava, monkeypatch):
         assert max(abs(s.logprob - r) for s, r in zip(scores, ref)) < 1e-4
     with pytest.raises(torch.OutOfMemoryError):  # a fixed batch size is the user's choice: no silent change
         Engine(tiny_llava, batch_size=4).score(reqs)
+
+
+def test_batched_generation_equals_one_at_a_time(tiny_llava):
+    reqs = make_requests(tiny_llava, 4)  # prompts of different lengths: left padding is exercised
+    ctxs = [tiny_llava.encode(r.context) for r in reqs]
+    assert len({len(c) for c in ctxs}) > 1
+    batched = tiny_llava.generate([r.image for r in reqs], ctxs, 6)
+    assert batched == [tiny_llava.generate([r.image], [c], 6)[0] for r, c in zip(reqs, ctxs)]
