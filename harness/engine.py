@@ -46,17 +46,19 @@ class NonFiniteScores(RuntimeError):
     """NaN or inf appeared in the logits of an item."""
 
 
+def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
+    """lm-eval's first step: trailing context whitespace moves into the continuation."""
+    n_space = len(context) - len(context.rstrip())
+    return (context[:-n_space], context[-n_space:] + continuation) if n_space else (context, continuation)
+
+
 def split_continuation(encode: Callable[[str], list[int]], context: str,
                        continuation: str) -> tuple[list[int], list[int]]:
     """lm-eval's boundary rule: trailing context whitespace moves into the continuation, then the
     continuation tokens are those of encode(context + continuation) after len(encode(context))."""
-    n_space = len(context) - len(context.rstrip())
-    if n_space:
-        continuation = context[-n_space:] + continuation
-        context = context[:-n_space]
-    whole = encode(context + continuation)
+    context, continuation = move_trailing_space(context, continuation)
     ctx = encode(context)
-    return ctx, whole[len(ctx):]
+    return ctx, encode(context + continuation)[len(ctx):]
 
 
 def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
@@ -80,17 +82,19 @@ class Engine:
         self.forwards = 0  # model calls, for tests and benchmarks
 
     def tokenize(self, req: Request) -> tuple[list[int], list[list[int]]]:
-        """Shared context ids and per-option continuation ids for one request."""
-        ctx_ids: list[int] | None = None
+        """Shared context ids and per-option continuation ids (`split_continuation`, with the context
+        encoded once per item rather than once per option)."""
+        if not req.continuations:
+            raise ValueError(f"item {req.key}: no options to score")
+        context, _ = move_trailing_space(req.context, "")
+        ctx_ids = self.adapter.encode(context)
         conts = []
         for k, cont in enumerate(req.continuations):
-            ctx, ids = split_continuation(self.adapter.encode, req.context, req.delimiter + cont)
+            ctx, moved = move_trailing_space(req.context, req.delimiter + cont)
+            ids = self.adapter.encode(ctx + moved)[len(ctx_ids):]
             if not ids:
                 raise ValueError(f"item {req.key}: option {k} ({cont!r}) encodes to no tokens")
-            ctx_ids = ctx if ctx_ids is None else ctx_ids
             conts.append(ids)
-        if ctx_ids is None:
-            raise ValueError(f"item {req.key}: no options to score")
         return ctx_ids, conts
 
     def score_stream(self, requests: Iterable[Request]) -> Iterator[tuple[Request, list[OptionScore]]]:

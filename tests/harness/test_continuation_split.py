@@ -51,3 +51,14 @@ def test_option_starting_with_punctuation_has_no_space_piece(tok):
 def test_shared_prefix_is_identical_across_options(tok):
     ctxs = {tuple(split_continuation(encode(tok), CTX, " " + o)[0]) for o in ["A", "B", "dark green", ".x"]}
     assert len(ctxs) == 1
+
+
+def test_engine_tokenize_equals_the_rule_per_option(tiny_llava):
+    from harness.engine import Engine, Request
+    from tests.conftest import random_image
+
+    opts = ("red", " dark green", ".star", "A")
+    for ctx in (tiny_llava.format_prompt("What color?"), tiny_llava.format_prompt("What color?") + "  "):
+        ctx_ids, conts = Engine(tiny_llava).tokenize(Request("x", random_image(0), ctx, opts))
+        for opt, ids in zip(opts, conts):
+            assert (ctx_ids, ids) == split_continuation(tiny_llava.encode, ctx, " " + opt)
