@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from harness.runner import EvalConfig, run_eval
+from harness import report_cli, tune_cli
 from harness.summary import print_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -65,6 +65,8 @@ def eval_cmd(
                                            "samples.jsonl or an exported choices file) for tsi/gts/dalle."),
 ) -> None:
     """Score tasks by option likelihood and write results.json + samples.jsonl."""
+    from harness.runner import EvalConfig, run_eval  # torch loads here, not for `harness --help`
+
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
     cfg = EvalConfig(
         tasks=[t.strip() for t in tasks.split(",") if t.strip()], vlm=vlm, model=model,
@@ -165,21 +167,8 @@ def _guarded(fn):
         raise typer.Exit(2) from e
 
 
-def _register_plugins() -> None:
-    """Command groups that live in their own modules register themselves here."""
-    import importlib
-
-    for mod in ("harness.report_cli", "harness.tune_cli"):
-        try:
-            module = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
-            continue
-        module.register(app)
-
-
-_register_plugins()
+report_cli.register(app)
+tune_cli.register(app)
 
 if __name__ == "__main__":
     app()

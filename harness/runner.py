@@ -16,7 +16,7 @@ from harness.engine import Engine
 from harness.environment import environment, harness_version
 from harness.records import RunDir
 from harness.scoring import GENERATE_MAX_NEW_TOKENS, score_generate, score_likelihood
-from tasks.base import Item, Task
+from tasks.base import PROMPT_STYLES, Item, Task
 from tasks.registry import build_task
 
 DEFAULT_RUNS = Path("results/runs")
@@ -55,6 +55,11 @@ class TooManyErrors(RuntimeError):
 
 def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) one evaluation; returns the results.json content."""
+    # bad settings fail before any model is loaded
+    if cfg.mode not in ("likelihood", "generate"):
+        raise ValueError(f"--mode {cfg.mode!r}: expected likelihood or generate")
+    if cfg.prompt_style not in PROMPT_STYLES:
+        raise ValueError(f"--prompt-style {cfg.prompt_style!r}: expected one of {', '.join(PROMPT_STYLES)}")
     if cfg.vlm == "clip":
         from harness.clip_eval import run_clip_eval
 
@@ -66,8 +71,6 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
             if cfg.encoder else None)
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
-    if cfg.mode not in ("likelihood", "generate"):
-        raise ValueError(f"--mode {cfg.mode!r}: expected likelihood or generate")
     tasks = {_task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
         raise ValueError(f"--tasks names a task twice: {cfg.tasks}")

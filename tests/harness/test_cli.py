@@ -55,3 +55,10 @@ def test_vlms_and_tasks_listings():
     assert "llava" in runner.invoke(app, ["vlms"]).output
     res = runner.invoke(app, ["tasks"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "mcq_jsonl" in res.output
+
+
+def test_bad_mode_and_style_fail_before_loading_a_model():
+    res = runner.invoke(app, ["eval", "--tasks", "toy_control", "--model", "/nonexistent", "--mode", "chat"])
+    assert res.exit_code == 2 and "--mode 'chat'" in res.output
+    res = runner.invoke(app, ["eval", "--tasks", "toy_control", "--model", "/nonexistent", "--prompt-style", "x"])
+    assert res.exit_code == 2 and "--prompt-style 'x'" in res.output
