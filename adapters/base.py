@@ -68,3 +68,12 @@ class VLMAdapter(ABC):
     def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:
         """Greedy answers for a batch (left-padded; one image per context)."""
         raise NotImplementedError(f"{self.family} adapter has no generation")
+
+
+def resolve_device(device: str) -> torch.device:
+    """`auto` → CUDA when present, else CPU; asking for CUDA where there is none is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)

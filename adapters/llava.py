@@ -9,21 +9,13 @@ import transformers
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-from adapters.base import Prefix, VLMAdapter
+from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.weights import resolve_model_dir, weights_fingerprint
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
 FALLBACK_TEMPLATE = "USER: <image>\n{instruction} ASSISTANT:"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
 
 
 class LlavaAdapter(VLMAdapter):

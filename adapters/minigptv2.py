@@ -15,9 +15,8 @@ import transformers
 from PIL import Image
 from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, LlamaForCausalLM
 
-from adapters.base import Prefix, VLMAdapter
+from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
-from adapters.llava import resolve_device
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
 from adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint

@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from harness.metrics import mean_stderr
+from adapters.base import resolve_device
 from tasks.base import ImageError, Task
 from tasks.registry import build_task
 
@@ -62,7 +63,7 @@ def run_clip_eval(cfg: Any, progress: bool = True) -> dict[str, Any]:
     started = time.perf_counter()
     if not cfg.model:
         raise ValueError("--vlm clip needs --model: an HF CLIPModel directory/hub id or an open_clip model")
-    device = "cuda" if cfg.device == "auto" and torch.cuda.is_available() else ("cpu" if cfg.device == "auto" else cfg.device)
+    device = str(resolve_device(cfg.device))
     model = load_clip(cfg.model, device=device)
     swap = swap_clip_encoder(model, cfg.encoder) if cfg.encoder else None
     root = Path(cfg.data_root) if cfg.data_root else None
@@ -91,7 +92,9 @@ def run_clip_eval(cfg: Any, progress: bool = True) -> dict[str, Any]:
                     images.append(task.load_image(it))
                     samples.append(base)
                 except ImageError as e:
-                    run.append([{**base, "error": str(e)}])
+                    failed = {**base, "error": str(e)}
+                    run.append([failed])
+                    done[(key, it.id)] = failed
             if images:
                 res = zero_shot_classify(model, images, names, templates, top_k=(1, 5))
                 for s, top in zip(samples, res.topk.tolist()):
@@ -101,7 +104,6 @@ def run_clip_eval(cfg: Any, progress: bool = True) -> dict[str, Any]:
             bar.update(len(batch))
         bar.close()
         scored += len(todo)
-        done.update(run.done())
         recs = [done[(key, it.id)] for it in items]
         ok = [s for s in recs if s["error"] is None]
         results[key] = {

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from tasks.sources import read_jsonl
+
 SCHEMA_VERSION = 1
 
 
@@ -45,25 +47,24 @@ class RunDir:
             p.unlink(missing_ok=True)
 
     def done(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Samples already recorded, keyed by (task, id); repairs a torn last line."""
+        """Samples already recorded, keyed by (task, id); the last record of an item wins (errored items
+        are retried on resume). A torn last line (a kill mid-write) is cut off first."""
         if not self.samples_path.exists():
             return {}
-        data = self.samples_path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            with open(self.samples_path, "r+b") as f:
-                f.truncate(cut)
-            data = data[:cut]
-        out = {}
-        for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                s = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{self.samples_path}:{n}: corrupt record ({e.msg})") from e
-            out[(s["task"], s["id"])] = s
-        return out
+        self._cut_torn_tail()
+        return {(s["task"], s["id"]): s for _, s in read_jsonl(self.samples_path, ValueError)}
+
+    def _cut_torn_tail(self) -> None:
+        with open(self.samples_path, "r+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            f.seek(0)
+            data = f.read()
+            f.truncate(data.rfind(b"\n") + 1)
 
     def append(self, samples: Iterable[dict[str, Any]]) -> None:
         with open(self.samples_path, "a", encoding="utf-8") as f:

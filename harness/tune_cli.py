@@ -71,7 +71,7 @@ def tune_cmd(
     from harness.tune.run import OutDirMismatch, tune
 
     try:
-        from adapters.llava import resolve_device
+        from adapters.base import resolve_device
 
         cfg = TuneConfig(
             method=method, protocol=protocol, sessions=sessions, shots=shots, epochs=epochs, lr=lr,
