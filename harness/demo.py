@@ -15,11 +15,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.runner import EvalConfig, run_eval
-from harness.toy.build import MODELS_DIR, PROMPT_STYLE
+from harness.toy.build import MODELS_DIR, evaluate_llava
 
 METHODS = ("lorsu", "lora", "ln", "spu", "fft")
-TASKS = ["toy_control", "toy_target"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,8 @@ TOY_LR = {"lorsu": 1e-3, "lora": 1e-3, "ln": 3e-3, "spu": 3e-4, "fft": 1e-4}
 
 
 def zero_shot(cache: Path, plan: DemoPlan, progress: bool = True) -> dict:
-    return run_eval(EvalConfig(tasks=TASKS, model=str(MODELS_DIR / "llava"), device="cpu", limit=plan.eval_items,
-                               batch_size=16, prompt_style=PROMPT_STYLE, label="zero-shot",
-                               out=str(cache / "runs" / "zero-shot"), overwrite=True), progress=progress)
+    return evaluate_llava(MODELS_DIR / "llava", cache / "runs" / "zero-shot", plan.eval_items, label="zero-shot",
+                          progress=progress)
 
 
 def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True) -> Path:
@@ -80,10 +77,8 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
         console.print(f"\n[bold]2/3 tune {method}[/] ({k}/{len(plan.methods)}) on toy_target:train, then swap "
                       f"it into the LLaVA and evaluate")
         ckpt = tune_method(method, cache, plan)
-        runs.append(run_eval(EvalConfig(tasks=TASKS, model=str(MODELS_DIR / "llava"), device="cpu",
-                                        limit=plan.eval_items, batch_size=16, prompt_style=PROMPT_STYLE,
-                                        encoder=str(ckpt), label=method, out=str(cache / "runs" / method),
-                                        overwrite=True)))
+        runs.append(evaluate_llava(MODELS_DIR / "llava", cache / "runs" / method, plan.eval_items,
+                                   encoder=str(ckpt), label=method, progress=True))
     console.print("\n[bold]3/3 compare[/]")
     print_summary(console, runs, title="Toy world: accuracy per run")
     loaded = [load_run(Path(r["run_dir"])) for r in runs]

@@ -9,9 +9,8 @@ from safetensors.torch import load_file, save_file
 
 from harness.demo import FULL, run_demo, zero_shot
 from harness.gate import check_run, read_baseline
-from harness.runner import EvalConfig, run_eval
 from harness.runs import load_run
-from harness.toy.build import MODELS_DIR, PROMPT_STYLE
+from harness.toy.build import MODELS_DIR, evaluate_llava
 
 BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "demo-zero-shot.json"
 
@@ -34,9 +33,7 @@ def test_gate_catches_an_encoder_mapping_mistake(tmp_path):
             bad[k2] = v.float()
     path = tmp_path / "mapped_wrong.safetensors"
     save_file(bad, path)
-    res = run_eval(EvalConfig(tasks=["toy_control", "toy_target"], model=str(MODELS_DIR / "llava"), device="cpu",
-                              limit=FULL.eval_items, batch_size=16, prompt_style=PROMPT_STYLE, encoder=str(path),
-                              out=str(tmp_path / "run")), progress=False)
+    res = evaluate_llava(MODELS_DIR / "llava", tmp_path / "run", FULL.eval_items, encoder=str(path))
     report = check_run(load_run(Path(res["run_dir"])), read_baseline(BASELINE))
     assert not report.passed
     assert res["encoder"]["swap_report"]["tensors_changed"] > 0

@@ -20,6 +20,7 @@ from harness.toy.train_llava import LlavaSpec, train_llava
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 TOLERANCE = 0.05  # absolute accuracy: a rebuild's metrics must match build.json within this
 EVAL_ITEMS = 400
+TASKS = ("toy_control", "toy_target")
 PROMPT_STYLE = "text"  # the toy LLaVA answers with the option text (see train_llava.LlavaSpec.styles)
 
 
@@ -28,7 +29,7 @@ def evaluate_llava(llava_dir: Path, out: Path, limit: int = EVAL_ITEMS, encoder:
     """Score the toy LLaVA on both domains through the ordinary `harness eval` path."""
     from harness.runner import EvalConfig, run_eval
 
-    return run_eval(EvalConfig(tasks=["toy_control", "toy_target"], model=str(llava_dir), device="cpu",
+    return run_eval(EvalConfig(tasks=list(TASKS), model=str(llava_dir), device="cpu",
                                limit=limit, batch_size=16, encoder=encoder, label=label, out=str(out),
                                prompt_style=PROMPT_STYLE, overwrite=True), progress=progress)
 
