@@ -47,7 +47,7 @@ def score_likelihood(engine: Engine, adapter: VLMAdapter, key: str, task: Task, 
 
     batch: list[dict[str, Any]] = []
     for req, scores in engine.score_stream(requests()):
-        it, context, conts = prompts[req.key]
+        it, context, conts = prompts.pop(req.key)
         batch.append(likelihood_sample(key, it, context, conts, req.delimiter, scores))
         batch.extend(errors)
         errors.clear()

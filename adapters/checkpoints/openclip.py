@@ -12,7 +12,8 @@ import torch
 from .registry import CheckpointFormat
 
 _BLOCK = re.compile(r"^transformer\.resblocks\.(\d+)\.(.+)$")
-_SIMPLE = {
+# open_clip name -> tower name (also read, reversed, by harness.tune.keymap)
+TOP_LEVEL_NAMES = {
     "class_embedding": "embeddings.class_embedding",
     "positional_embedding": "embeddings.position_embedding.weight",
     "conv1.weight": "embeddings.patch_embedding.weight",
@@ -21,7 +22,7 @@ _SIMPLE = {
     "ln_post.weight": "post_layernorm.weight",
     "ln_post.bias": "post_layernorm.bias",
 }
-_IN_BLOCK = {
+BLOCK_NAMES = {
     "ln_1.weight": "layer_norm1.weight",
     "ln_1.bias": "layer_norm1.bias",
     "ln_2.weight": "layer_norm2.weight",
@@ -59,8 +60,8 @@ def map_vit_names(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torc
             put(key, value)
             continue
         name = key[len(prefix):]
-        if name in _SIMPLE:
-            put(_SIMPLE[name], value)
+        if name in TOP_LEVEL_NAMES:
+            put(TOP_LEVEL_NAMES[name], value)
             continue
         m = _BLOCK.match(name)
         if m is None:
@@ -68,8 +69,8 @@ def map_vit_names(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torc
             continue
         layer, rest = m.groups()
         base = f"encoder.layers.{layer}."
-        if rest in _IN_BLOCK:
-            put(base + _IN_BLOCK[rest], value)
+        if rest in BLOCK_NAMES:
+            put(base + BLOCK_NAMES[rest], value)
         elif rest in _FUSED and value.shape[0] % 3 == 0:
             for proj, part in zip(("q_proj", "k_proj", "v_proj"), value.chunk(3, dim=0), strict=True):
                 put(f"{base}self_attn.{proj}.{_FUSED[rest]}", part)

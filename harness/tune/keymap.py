@@ -12,24 +12,13 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from adapters.checkpoints.openclip import BLOCK_NAMES, TOP_LEVEL_NAMES
+
 HF_PREFIX = "vision_model."
 _LAYER = re.compile(r"^encoder\.layers\.(\d+)\.(.+)$")
-_SIMPLE = {
-    "embeddings.class_embedding": "class_embedding",
-    "embeddings.position_embedding.weight": "positional_embedding",
-    "embeddings.patch_embedding.weight": "conv1.weight",
-    "pre_layrnorm.weight": "ln_pre.weight",
-    "pre_layrnorm.bias": "ln_pre.bias",
-    "post_layernorm.weight": "ln_post.weight",
-    "post_layernorm.bias": "ln_post.bias",
-}
-_IN_LAYER = {
-    "layer_norm1.weight": "ln_1.weight", "layer_norm1.bias": "ln_1.bias",
-    "layer_norm2.weight": "ln_2.weight", "layer_norm2.bias": "ln_2.bias",
-    "self_attn.out_proj.weight": "attn.out_proj.weight", "self_attn.out_proj.bias": "attn.out_proj.bias",
-    "mlp.fc1.weight": "mlp.c_fc.weight", "mlp.fc1.bias": "mlp.c_fc.bias",
-    "mlp.fc2.weight": "mlp.c_proj.weight", "mlp.fc2.bias": "mlp.c_proj.bias",
-}
+# the reverse of the swap path's tables, derived so the two directions cannot drift apart
+_SIMPLE = {hf: oc for oc, hf in TOP_LEVEL_NAMES.items()}
+_IN_LAYER = {hf: oc for oc, hf in BLOCK_NAMES.items()}
 
 
 def open_clip_to_hf(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
