@@ -6,8 +6,6 @@ shared/reference/minigptv2.md §1–3.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
@@ -28,12 +26,6 @@ def eva_vit_g_config(image_size: int = 448) -> Blip2VisionConfig:
 def minigptv2_lora_config() -> LoraConfig:
     return LoraConfig(r=64, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], bias="none",
                       task_type="CAUSAL_LM")
-
-
-@dataclass
-class MiniGPTv2Parts:
-    vision: Blip2VisionModel
-    llama: LlamaForCausalLM
 
 
 class MiniGPTv2(nn.Module):
