@@ -64,7 +64,7 @@ def eval_cmd(
     choices: Optional[Path] = typer.Option(None, help="Re-use the choice sets of a published run (its "
                                            "samples.jsonl or an exported choices file) for tsi/gts/dalle."),
 ) -> None:
-    """Score tasks by option likelihood and write results.json + samples.jsonl."""
+    """Evaluate a VLM (or CLIP) on tasks and write results.json + samples.jsonl; re-running resumes."""
     from harness.runner import EvalConfig, run_eval  # torch loads here, not for `harness --help`
 
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
@@ -103,8 +103,9 @@ def demo_cmd(
                                "encoders and plot are written."),
     quick: bool = typer.Option(False, help="Two methods and fewer items: under a minute, for first contact."),
 ) -> None:
-    """The paper's study in miniature on the committed toy world: zero-shot, five encoder updates, swap,
-    eval, comparison table and trade-off plot (offline, ~2 minutes on 2 cores)."""
+    """The paper's study in miniature on the committed toy world (offline, ~2 minutes on 2 cores).
+
+    Zero-shot, five encoder updates, swap, eval, comparison table and trade-off plot."""
     from harness.demo import run_demo
 
     _guarded(lambda: run_demo(cache, quick=quick, console=console))
