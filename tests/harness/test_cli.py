@@ -52,7 +52,8 @@ def test_unknown_task_and_vlm_are_clear(tiny_llava_dir):
 
 
 def test_vlms_and_tasks_listings():
-    assert "llava" in runner.invoke(app, ["vlms"]).output
+    listed = runner.invoke(app, ["vlms"]).output
+    assert all(name in listed for name in ("llava", "minigptv2", "clip"))
     res = runner.invoke(app, ["tasks"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "mcq_jsonl" in res.output
 
