@@ -88,7 +88,7 @@ def vlms_cmd() -> None:
     for name, (_, doc) in VLMS.items():
         console.print(f"[bold]{name}[/]  {doc}")
     console.print("[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
-                  "open_clip:NAME[@CHECKPOINT]")
+                  "open_clip:NAME\\[@CHECKPOINT]")
 
 
 @app.command("tasks")
