@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .errors import CheckpointNotFoundError, EncoderCheckpointError
 from .reader import RawCheckpoint, read_checkpoint
-from .registry import CheckpointFormat, TowerKind, detect_format, formats, register_format, register_tower_kind
+from .kinds import CheckpointFormat, TowerKind
+from .registry import detect_format, formats, register_format, register_tower_kind
 from .report import SwapReport
 from .swap import inspect_checkpoint, swap_encoder
 

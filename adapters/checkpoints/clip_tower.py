@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from .registry import TowerKind
+from .kinds import TowerKind
 
 StateDict = Mapping[str, torch.Tensor]
 POS_KEY = "embeddings.position_embedding.weight"

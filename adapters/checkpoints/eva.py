@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection
 
 from .eva_lavis import eva_to_blip2, is_unused
-from .registry import CheckpointFormat
+from .kinds import CheckpointFormat
 
 _EVA_PATTERNS = re.compile(
     r"(^|\.)blocks\.\d+\.attn\.(qkv\.|q_bias|v_bias|inner_attn_ln\.)"

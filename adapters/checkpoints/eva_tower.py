@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import torch
 
 from .eva_lavis import interpolate_pos_embed
-from .registry import TowerKind
+from .kinds import TowerKind
 
 StateDict = Mapping[str, torch.Tensor]
 POS_KEY = "embeddings.position_embedding"

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 
 import torch
 
-from .registry import CheckpointFormat
+from .kinds import CheckpointFormat
 
 # Longest first: the first matching prefix is stripped.
 TOWER_PREFIXES = (

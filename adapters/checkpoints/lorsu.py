@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 import torch
 
 from .openclip import map_vit_names
-from .registry import CheckpointFormat
+from .kinds import CheckpointFormat
 
 
 def lorsu_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 import torch
 
 from . import openclip
-from .registry import CheckpointFormat
+from .kinds import CheckpointFormat
 
 OPENAI_META_KEYS = ("input_resolution", "context_length", "vocab_size")
 

@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 
 import torch
 
-from .registry import CheckpointFormat
+from .kinds import CheckpointFormat
 
 _BLOCK = re.compile(r"^transformer\.resblocks\.(\d+)\.(.+)$")
 # open_clip name -> tower name (also read, reversed, by harness.tune.keymap)

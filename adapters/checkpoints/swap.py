@@ -8,7 +8,8 @@ import torch
 
 from .errors import EncoderCheckpointError
 from .reader import RawCheckpoint, read_checkpoint
-from .registry import CheckpointFormat, TowerKind, detect_format, formats, tower_kind_for, tower_kinds
+from .kinds import CheckpointFormat, TowerKind
+from .registry import detect_format, formats, tower_kind_for, tower_kinds
 from .report import SwapReport
 from .validate import SHOW, plan_load
 

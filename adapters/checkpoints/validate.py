@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .registry import TowerKind
+from .kinds import TowerKind
 
 SHOW = 5  # offending keys named per problem
 
