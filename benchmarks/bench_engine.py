@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from adapters.llava import LlavaAdapter
-from harness.engine import Engine, Request, plain_forward_scores
-from harness.metrics import argmax_first
+from harness.eval.engine import Engine, Request, plain_forward_scores
+from tasks.metrics import argmax_first
 from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
 
