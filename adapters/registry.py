@@ -1,9 +1,12 @@
 """VLM family names → adapter loaders."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from adapters.base import VLMAdapter
+if TYPE_CHECKING:  # the registry is read before any model loads: it must not import torch
+    from adapters.base import VLMAdapter
 
 
 def _load_llava(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
@@ -12,8 +15,14 @@ def _load_llava(model: str | None, dtype: str, device: str, **_: object) -> VLMA
     return LlavaAdapter.load(model or DEFAULT_MODEL, dtype=dtype, device=device)
 
 
-def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: str | None = None,
-                    eva_ckpt: str | None = None, **_: object) -> VLMAdapter:
+def _load_minigptv2(
+    model: str | None,
+    dtype: str,
+    device: str,
+    minigptv2_ckpt: str | None = None,
+    eva_ckpt: str | None = None,
+    **_: object,
+) -> VLMAdapter:
     from adapters.minigptv2 import MiniGPTv2Adapter
 
     if not model:
@@ -23,8 +32,11 @@ def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: 
 
 VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {
     "llava": (_load_llava, "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default llava-hf/llava-1.5-7b-hf"),
-    "minigptv2": (_load_minigptv2, "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
-                                   "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth"),
+    "minigptv2": (
+        _load_minigptv2,
+        "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
+        "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth",
+    ),
 }
 
 

@@ -6,6 +6,7 @@ Prints seconds, items/s and the speed-up, and checks that both paths predict the
 
     python benchmarks/bench_engine.py [--items 24] [--batch-size 8] [--device cpu]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,35 @@ import torch
 
 from adapters.llava import LlavaAdapter
 from harness.eval.engine import Engine, Request, plain_forward_scores
-from tasks.metrics import argmax_first
 from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
+from tasks.metrics import argmax_first
 
-BENCH_SPEC = TinySpec(image_size=224, patch_size=14, vision_width=256, vision_layers=6, vision_heads=4,
-                      vision_mlp=1024, text_width=512, text_layers=8, text_heads=8, text_kv_heads=8,
-                      text_mlp=1376, vocab_size=500)
+BENCH_SPEC = TinySpec(
+    image_size=224,
+    patch_size=14,
+    vision_width=256,
+    vision_layers=6,
+    vision_heads=4,
+    vision_mlp=1024,
+    text_width=512,
+    text_layers=8,
+    text_heads=8,
+    text_kv_heads=8,
+    text_mlp=1376,
+    vocab_size=500,
+)
 KINDS = {
-    "5-option multi-token": ("What is shown in the image?", ("a red circle on the left", "a green square",
-                             "a blue triangle at the top", "a yellow star at the bottom", "purple cross")),
+    "5-option multi-token": (
+        "What is shown in the image?",
+        (
+            "a red circle on the left",
+            "a green square",
+            "a blue triangle at the top",
+            "a yellow star at the bottom",
+            "purple cross",
+        ),
+    ),
     "2-option": ("Is there a circle in the image?", ("yes", "no")),
     "single-token 4-way": ("Pick the letter.", ("A", "B", "C", "D")),
 }
@@ -47,8 +67,10 @@ def main() -> None:
 
     rng = random.Random(0)
     images = [draw_shape("red", "circle", "left", 224, rng) for _ in range(args.items)]
-    print(f"device={adapter.device} dtype={adapter.dtype} items/kind={args.items} batch={args.batch_size} "
-          f"threads={torch.get_num_threads()}")
+    print(
+        f"device={adapter.device} dtype={adapter.dtype} items/kind={args.items} batch={args.batch_size} "
+        f"threads={torch.get_num_threads()}"
+    )
     print(f"{'kind':<22}{'plain s':>9}{'engine s':>10}{'speed-up':>10}{'same preds':>12}{'max |Δ|':>10}")
     for kind, (q, opts) in KINDS.items():
         reqs = [Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts) for i in range(args.items)]

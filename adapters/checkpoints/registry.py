@@ -7,6 +7,7 @@ To add a tower (e.g. the EVA ViT of MiniGPT-v2), register a `TowerKind` with `fa
 and register conversions with `register_format(..., before="eva_clip")` so they are tried before
 the built-in EVA detector, which only recognises EVA checkpoints (its `convert` is None).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -16,8 +17,7 @@ from .kinds import CheckpointFormat, StateDict, TowerKind
 
 # Detection order matters: EVA first (its keys never overlap CLIP's), OpenAI before open_clip
 # (same names, told apart by TorchScript / OpenAI metadata), LoRSU (unprefixed) before HF.
-_FORMATS: list[CheckpointFormat] = [eva.FORMAT, openai_clip.FORMAT, openclip.FORMAT, lorsu.FORMAT,
-                                    hf_clip.FORMAT]
+_FORMATS: list[CheckpointFormat] = [eva.FORMAT, openai_clip.FORMAT, openclip.FORMAT, lorsu.FORMAT, hf_clip.FORMAT]
 _TOWERS: list[TowerKind] = [clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
 
 

@@ -1,12 +1,12 @@
 """Everything `harness eval` can check before a model loads: the tasks' data, the encoder file, the
 `--choices` file and an existing run in `--out`. A 7B model takes minutes to load; a typo should not."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.checkpoints import check_encoder_file
 from adapters.weights import sha256_file
 from harness.eval.config import EvalConfig, check_settings
 from harness.eval.environment import harness_version
@@ -34,9 +34,11 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
         raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
-    for key, task in tasks.items():
+    for task in tasks.values():
         next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
     if cfg.encoder:
+        from adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
+
         check_encoder_file(cfg.encoder)
     choices_used = apply_choices(tasks, cfg.choices)
     if cfg.out and not cfg.overwrite:
@@ -44,14 +46,19 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     return Plan(tasks, choices_used)
 
 
-def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None) -> dict[str, Any]:
     """The fingerprint fields known before the model loads (the rest come from the adapter and the swap)."""
     return {
-        "vlm": cfg.vlm, "tasks": {k: t.version for k, t in tasks.items()}, "task_specs": cfg.tasks,
-        "prompt_style": cfg.prompt_style, "batch_size": str(cfg.batch_size), "seed": cfg.seed,
-        "harness_version": harness_version(), "mode": cfg.mode,
-        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None, "choices": choices_used,
+        "vlm": cfg.vlm,
+        "tasks": {k: t.version for k, t in tasks.items()},
+        "task_specs": cfg.tasks,
+        "prompt_style": cfg.prompt_style,
+        "batch_size": str(cfg.batch_size),
+        "seed": cfg.seed,
+        "harness_version": harness_version(),
+        "mode": cfg.mode,
+        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None,
+        "choices": choices_used,
     }
 
 
@@ -61,8 +68,9 @@ def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | 
         return None
     used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
     if not used:
-        raise ValueError(f"--choices {path}: none of the tasks {list(tasks)} draws its choices "
-                         f"(only tsi, gts and dalle do)")
+        raise ValueError(
+            f"--choices {path}: none of the tasks {list(tasks)} draws its choices (only tsi, gts and dalle do)"
+        )
     for k in used:  # items outside the file are refused later, once --limit has chosen the items
         tasks[k].use_choices(Path(path), missing="keep")
     return {"path": str(path), "sha256": sha256_file(Path(path)), "tasks": used}
@@ -75,5 +83,7 @@ def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> N
     table = load_choices(Path(path), task=task.name)
     absent = [it.id for it in items if it.id not in table]
     if absent:
-        raise ValueError(f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
-                         f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)")
+        raise ValueError(
+            f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
+            f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)"
+        )

@@ -3,6 +3,7 @@
 After an intended change, bump `PROMPTS.version` in the task module and refresh the snapshot with
 `HARNESS_UPDATE_PROMPT_SNAPSHOTS=1 python -m pytest tests/tasks/test_prompts.py`.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,17 +20,26 @@ from tasks.prompts import PromptSet
 
 SNAPSHOT = Path(__file__).parent / "prompt_snapshots.json"
 ACTIONS = ("walking", "eating", "holding a cup", "sitting down", "reading a book")
-SIGNS = ("stop", "white and yellow diamond priority road", "red and white circle 30 kph speed limit",
-         "empty red and white circle", "blue circle with white keep right arrow mandatory")
+SIGNS = (
+    "stop",
+    "white and yellow diamond priority road",
+    "red and white circle 30 kph speed limit",
+    "empty red and white circle",
+    "blue circle with white keep right arrow mandatory",
+)
 CASES: dict[str, tuple[PromptSet, Item]] = {
     "tsi": (tsi.PROMPTS, Item("Walk_p02_r00_v05_c03", "x.jpg", tsi.QUESTION, ACTIONS, 0)),
     "gts": (gts.PROMPTS, Item("00000", "x.ppm", gts.QUESTION, SIGNS, 2)),
     "dalle": (dalle.PROMPTS, Item("walking_0", "x.png", dalle.QUESTION, ACTIONS, 0)),
-    "vizwiz": (vizwiz.PROMPTS, Item("VizWiz_val_00000000", "x.jpg", "What's the name of this product?",
-                                    ("basil", "unanswerable", "coke"), 0)),
+    "vizwiz": (
+        vizwiz.PROMPTS,
+        Item("VizWiz_val_00000000", "x.jpg", "What's the name of this product?", ("basil", "unanswerable", "coke"), 0),
+    ),
     "vsr": (vsr.PROMPTS, Item("000000017697-1aadc082", "x.jpg", "The car is behind the suitcase.", vsr.CHOICES, 0)),
-    "hm": (hateful_memes.PROMPTS, Item("42953", "img/42953.png", "its their character not their color that matters",
-                                       hateful_memes.CHOICES, 1)),
+    "hm": (
+        hateful_memes.PROMPTS,
+        Item("42953", "img/42953.png", "its their character not their color that matters", hateful_memes.CHOICES, 1),
+    ),
 }
 
 
@@ -60,8 +70,9 @@ def test_prompts_match_the_snapshot():
 def test_a_changed_template_is_caught_unless_the_version_moves():
     stored = json.loads(SNAPSHOT.read_text())
     prompts, item = CASES["gts"]
-    edited = {f: {**modes, "options": modes["options"].replace("directly", "now")}
-              for f, modes in prompts.templates.items()}
+    edited = {
+        f: {**modes, "options": modes["options"].replace("directly", "now")} for f, modes in prompts.templates.items()
+    }
     changed = render_all({"gts": (replace(prompts, templates=edited), item)})
     assert snapshot_problems(stored, changed) == ["gts: rendered prompts changed without a version bump (still 1)"]
     bumped = render_all({"gts": (replace(prompts, templates=edited, version="2"), item)})
@@ -72,10 +83,12 @@ def test_published_instructions():
     snap = render_all(CASES)
     assert snap["vizwiz"]["minigptv2/generate"] == (
         "[vqa] The question is 'What's the name of this product?' Based on the image, answer the question "
-        "with a single word or phrase. and reply 'unanswerable' when the provided information is insufficient")
+        "with a single word or phrase. and reply 'unanswerable' when the provided information is insufficient"
+    )
     assert snap["gts"]["llava/options"]["instruction"].endswith(
         "E. blue circle with white keep right arrow mandatory\n"
-        "Answer with the option's letter from the given choices directly.")
+        "Answer with the option's letter from the given choices directly."
+    )
     assert snap["gts"]["llava/options"]["continuations"] == ["A", "B", "C", "D", "E"]
     assert snap["tsi"]["llava/text"] == {"instruction": tsi.QUESTION, "continuations": list(ACTIONS)}
     assert not snap["hm"]["minigptv2/text"]["instruction"].startswith("[vqa]")

@@ -1,11 +1,13 @@
 """Unreadable images are recorded as errors with the reason; the run fails only past --max-errors."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from harness.eval.runner import EvalConfig, TooManyErrors, run_eval
+from harness.eval.config import EvalConfig, TooManyErrors
+from harness.eval.runner import run_eval
 from harness.toy.shapes import write_mcq_set
 
 
