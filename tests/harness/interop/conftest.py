@@ -1,0 +1,37 @@
+"""Fixtures for the lm-eval / lmms-eval bridges: a data root with VSR and Hateful Memes releases and the
+harness's own run over it (the reference every bridge must equal)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.eval.runner import EvalConfig, run_eval
+from tests.tasks.fixtures import build_hm, build_vsr
+
+LIMIT = 6
+
+
+@pytest.fixture(scope="session")
+def interop_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("interop_data")
+    build_vsr(root / "vsr")
+    build_hm(root / "hateful_memes")
+    return root
+
+
+@pytest.fixture(scope="session")
+def harness_run(tiny_llava_dir, interop_root, tmp_path_factory):
+    """`harness eval --tasks vsr,hm --limit 6` on the tiny LLaVA: samples by (task, id) and results."""
+    out = tmp_path_factory.mktemp("harness_run") / "run"
+    cfg = EvalConfig(
+        tasks=["vsr", "hm"], model=str(tiny_llava_dir), device="cpu", data_root=str(interop_root), out=str(out)
+    )
+    cfg.limit = LIMIT
+    run_eval(cfg, progress=False)
+    samples = {}
+    for line in (out / "samples.jsonl").read_text().splitlines():
+        s = json.loads(line)
+        samples[(s["task"], s["id"])] = s
+    return samples, json.loads((out / "results.json").read_text())
