@@ -135,5 +135,41 @@ def test_model_args_and_framework_options_merge(tiny_llava_dir):
         {"model": str(tiny_llava_dir), "device": "cpu", "batch_size": 3}, {"device": "cuda:0", "batch_size": 1}
     )
     assert str(lm.backend.adapter.device) == "cpu" and lm.backend.engine.batch_size == 3
+    lm = HarnessVLM.create_from_arg_string(f"model={tiny_llava_dir}", {"device": "cpu", "batch_size": 2})
+    assert str(lm.backend.adapter.device) == "cpu" and lm.backend.engine.batch_size == 2  # --device cpu
     with pytest.raises(ValueError, match="unknown model_args \\['pretrained'\\]"):
         HarnessVLM.create_from_arg_string("pretrained=x", {"device": "cpu"})
+
+
+def test_the_six_yamls_load_and_render_the_harness_prompts(tmp_path, monkeypatch):
+    """Every shipped YAML loads from $HARNESS_DATA_ROOT; documents carry exactly the harness prompt and options
+    for the family and prompt style lm-eval hands over from model_args."""
+    from harness.interop.lm_eval_docs import ENV_ROOT
+    from tasks.registry import build_task
+    from tests.tasks.fixtures import build_all_fixtures
+
+    build_all_fixtures(tmp_path)
+    monkeypatch.setenv(ENV_ROOT, str(tmp_path))
+    meta = {"vlm": "minigptv2", "prompt_style": "text"}
+    loaded = TaskManager(include_path=str(TASK_DIR), include_defaults=False, metadata=meta).load(
+        [f"harness_{t}" for t in ("tsi", "gts", "dalle", "vizwiz", "vsr", "hm")]
+    )["tasks"]
+    assert len(loaded) == 6
+    for name, task in loaded.items():
+        ref = build_task(name.removeprefix("harness_"), data_root=tmp_path)
+        docs = list(task.test_docs())
+        items = list(ref.items())
+        assert [d["id"] for d in docs] == [it.id for it in items]
+        prompt = ref.prompt(items[0], "minigptv2", "text")
+        assert task.doc_to_text(docs[0]) == prompt.instruction
+        assert task.doc_to_choice(docs[0]) == list(prompt.continuations)
+        assert task.doc_to_target(docs[0]) == items[0].answer
+
+
+def test_no_data_root_is_a_clear_error(monkeypatch):
+    from harness.errors import InputNotFound
+    from harness.interop.lm_eval_docs import ENV_ROOT, docs
+
+    monkeypatch.delenv(ENV_ROOT, raising=False)
+    with pytest.raises(InputNotFound, match="HARNESS_DATA_ROOT"):
+        docs("vsr", {})
