@@ -140,6 +140,17 @@ class Backend:
         return [cut(t, until) for t in texts]
 
 
+def runs(kwargs: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """[start, end) spans of consecutive requests with equal gen_kwargs (each span is one generate call)."""
+    spans: list[tuple[int, int]] = []
+    for i, kw in enumerate(kwargs):
+        if spans and kwargs[spans[-1][0]] == kw:
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+    return spans
+
+
 def cut(text: str, until: list[str]) -> str:
     for stop in until:
         if stop and stop in text:

@@ -51,6 +51,7 @@ def docs(task: str, metadata: dict[str, Any]) -> dict[str, Any]:
                 "choices": list(prompt.continuations),
                 "answer": it.answer,
                 "meta": json.dumps(it.meta, sort_keys=True, default=str),
+                "harness_render": f"{family}/{style}",  # the model refuses documents rendered for another
             }
         )
     return {"test": datasets.Dataset.from_list(rows)}

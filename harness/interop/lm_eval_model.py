@@ -20,7 +20,7 @@ from lm_eval.api.registry import model_registry, register_model
 from lm_eval.utils import simple_parse_args_string
 
 from harness.errors import InvalidInput, UserError
-from harness.interop.core import Backend, Group, merge_options, one_image
+from harness.interop.core import Backend, Group, merge_options, one_image, runs
 
 NAME = "harness-vlm"
 CACHE_KEY = "harness-vlm:fingerprint"
@@ -65,6 +65,7 @@ class HarnessVLM(LM):
             ctx, cont, *aux = r.args
             key = (r.task_name, r.doc_id, ctx)
             if key not in index:
+                self.check_render(r)
                 index[key] = len(groups)
                 groups.append((visual_of(aux, r), ctx, []))
             g = index[key]
@@ -73,14 +74,26 @@ class HarnessVLM(LM):
         scores = self.backend.score([Group(im, ctx, tuple(conts)) for im, ctx, conts in groups])
         return [scores[g][k] for g, k in where]
 
+    def check_render(self, r: Any) -> None:
+        """Our tasks' documents name the family/prompt style they were rendered for; it must be ours."""
+        doc = getattr(r, "doc", None)
+        want = f"{self.backend.adapter.family}/{self.backend.prompt_style}"
+        if isinstance(doc, dict) and doc.get("harness_render", want) != want:
+            raise InvalidInput(
+                f"{NAME}: task {r.task_name} was rendered for {doc['harness_render']} but the model is {want}; "
+                "pass the same vlm= and prompt_style= in model_args (or the task manager's metadata)"
+            )
+
     def loglikelihood_rolling(self, requests: list[Any], disable_tqdm: bool = False) -> list[float]:
         raise InvalidInput(f"{NAME}: loglikelihood_rolling (perplexity tasks) is not supported; use image tasks")
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+        kwargs = [dict(r.args[1]) for r in requests]
         out: list[str] = []
-        for r in requests:  # one gen_kwargs per request; consecutive equal ones are batched
-            ctx, gen_kwargs, *aux = r.args
-            out += self.backend.generate([visual_of(aux, r)], [ctx], dict(gen_kwargs))
+        for start, end in runs(kwargs):  # consecutive requests with equal gen_kwargs generate in batches
+            chunk = requests[start:end]
+            images = [visual_of(list(r.args[2:]), r) for r in chunk]
+            out += self.backend.generate(images, [r.args[0] for r in chunk], kwargs[start])
         return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from lmms_eval.api.model import lmms
 from lmms_eval.models.registry_v2 import ModelManifest
 
-from harness.interop.core import Backend, Group, merge_options, one_image
+from harness.interop.core import Backend, Group, merge_options, one_image, runs
 from tasks.metrics import argmax_first
 
 NAME = "harness"
@@ -67,13 +67,12 @@ class HarnessLMMS(lmms):
         return [scores[g][k] for g, k in where]
 
     def generate_until(self, requests: list[Any]) -> list[str]:
+        kwargs = [dict(r.args[1]) for r in requests]
         out: list[str] = []
-        for r in requests:
-            ctx, gen_kwargs, doc_to_visual, doc_id, task, split = r.args
-            image = self._doc_visual(doc_to_visual, doc_id, task, split)
-            kwargs = dict(gen_kwargs)
-            kwargs.setdefault("max_gen_toks", kwargs.get("max_new_tokens"))
-            out += self.backend.generate([image], [ctx], kwargs)
+        for start, end in runs(kwargs):  # consecutive requests with equal gen_kwargs generate in batches
+            chunk = [r.args for r in requests[start:end]]
+            images = [self._doc_visual(visual, doc_id, task, split) for _, _, visual, doc_id, task, split in chunk]
+            out += self.backend.generate(images, [a[0] for a in chunk], kwargs[start])
         return out
 
     def generate_until_multi_round(self, requests: list[Any]) -> list[str]:

@@ -173,3 +173,30 @@ def test_no_data_root_is_a_clear_error(monkeypatch):
     monkeypatch.delenv(ENV_ROOT, raising=False)
     with pytest.raises(InputNotFound, match="HARNESS_DATA_ROOT"):
         docs("vsr", {})
+
+
+def test_generate_until_is_the_adapters_greedy_generation_cut_at_until(lm):
+    from lm_eval.api.instance import Instance
+
+    from harness.interop.core import cut
+
+    images = [random_image(70 + k) for k in range(4)]
+    texts = [f"<image>\nWhat is in picture {k}?" for k in range(4)]
+    kwargs = [{"until": ["\n"], "max_gen_toks": 4}] * 3 + [{"until": ["e"], "max_gen_toks": 2}]
+    reqs = [
+        Instance("generate_until", {}, (t, kw, {"visual": [im]}), 0, ("t", k, 1))
+        for k, (t, kw, im) in enumerate(zip(texts, kwargs, images))
+    ]
+    got = lm.generate_until(reqs)
+    adapter = lm.backend.adapter
+    ids = [adapter.encode(adapter.format_prompt(t.removeprefix("<image>\n"))) for t in texts]
+    want = [cut(x, ["\n"]) for x in adapter.generate(images[:3], ids[:3], 4)]
+    want += [cut(x, ["e"]) for x in adapter.generate(images[3:], ids[3:], 2)]
+    assert got == want
+    with pytest.raises(ValueError, match="greedily"):
+        lm.generate_until([Instance("generate_until", {}, (texts[0], {"do_sample": True}, {"visual": [images[0]]}), 0)])
+
+
+def test_documents_rendered_for_another_prompt_style_are_refused(lm, interop_root):
+    with pytest.raises(ValueError, match="rendered for llava/text but the model is llava/options"):
+        simple_evaluate(model=lm, tasks=["harness_vsr"], task_manager=_tm(interop_root, prompt_style="text"), limit=1)
