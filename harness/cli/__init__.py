@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import data, demo, evaluate, report, toyworld, tune
+from harness.cli import data, demo, evaluate, report, sweep, toyworld, tune
 
 app = typer.Typer(
     add_completion=False,
@@ -12,7 +12,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.",
 )
-for group in (evaluate, demo, data, toyworld, report, tune):
+for group in (evaluate, sweep, demo, data, toyworld, report, tune):
     group.register(app)
 
 if __name__ == "__main__":

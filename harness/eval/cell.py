@@ -74,7 +74,6 @@ def score_cell(
                 smoothing=0.1,
                 disable=not progress or not dist.is_main,
                 dynamic_ncols=True,
-                leave=False,
             )
             batches = (
                 score_likelihood(engine, adapter, key, task, mine, cfg.prompt_style)

@@ -45,6 +45,13 @@ def run_eval_cells(
     for cfg in cfgs:
         _check_vlm(cfg)
     plans = [plan_eval(cfg) for cfg in cfgs]  # every cell's data, encoder and --out, before the model loads
+    return run_planned_cells(cfgs, plans, progress, on_items)
+
+
+def run_planned_cells(
+    cfgs: list[EvalConfig], plans: list[Plan], progress: bool = True, on_items: Callable[[int], Any] | None = None
+) -> list[dict[str, Any]]:
+    """`run_eval_cells` for cells already planned (a sweep plans every VLM's cells before the first load)."""
     results: list[dict[str, Any] | None] = [finished_results(cfg) for cfg in cfgs]
     todo = [(i, (cfg, plan)) for i, (cfg, plan, r) in enumerate(zip(cfgs, plans, results)) if r is None]
     if todo and cfgs[0].vlm in EVALUATORS:  # CLIP loads per cell

@@ -67,18 +67,20 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(table: Table) -> str:
-    head = ["VLM", "Method"] + [_md_escape(c.title) for c in table.columns]
+    extra = table.label_columns
+    head = ["VLM", "Method", *map(_md_escape, extra)] + [_md_escape(c.title) for c in table.columns]
     lines = [
         f"**{table.title}**",
         "",
         "| " + " | ".join(head) + " |",
-        "|" + "|".join([":--", ":--"] + ["--:"] * len(table.columns)) + "|",
+        "|" + "|".join([":--", ":--"] + [":--"] * len(extra) + ["--:"] * len(table.columns)) + "|",
     ]
     for g in table.groups:
         for i, row in enumerate(g.rows):
             name = _md_escape(row.label) + (" (baseline)" if row.is_baseline else "")
             cells = [_cell_text(c, "± ", DAGGER, lambda s: f"**{s}**", lambda s: " " + s) or MISSING for c in row.cells]
-            lines.append("| " + " | ".join([_md_escape(g.vlm) if i == 0 else "", name] + cells) + " |")
+            labels = [_md_escape(row.extra.get(k, "")) for k in extra]
+            lines.append("| " + " | ".join([_md_escape(g.vlm) if i == 0 else "", name, *labels] + cells) + " |")
     lines += ["", caption(table)] + [f"Note: {n}" for n in table.notes]
     return "\n".join(lines)
 
@@ -190,7 +192,8 @@ CSV_FIELDS = (
 
 def render_csv(tables: list[Table]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    extra = list(dict.fromkeys(k for t in tables for k in t.label_columns if k not in CSV_FIELDS))
+    w = csv.DictWriter(buf, fieldnames=[*CSV_FIELDS[:3], *extra, *CSV_FIELDS[3:]], lineterminator="\n")
     w.writeheader()
     for t in tables:
         for g in t.groups:
@@ -205,6 +208,7 @@ def render_csv(tables: list[Table]) -> str:
                                 "table": t.title,
                                 "vlm": g.vlm,
                                 "label": row.label,
+                                **{k: row.extra.get(k, "") for k in extra},
                                 "run_id": run.run_id,
                                 "run_dir": str(run.path),
                                 "is_baseline": row.is_baseline,

@@ -57,6 +57,7 @@ class Row:
     label: str
     is_baseline: bool
     cells: list[Cell]
+    extra: dict[str, str] = field(default_factory=dict)  # values of the table's label_columns
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Table:
     delta: bool = False
     significance: bool = False
     notes: list[str] = field(default_factory=list)
+    label_columns: list[str] = field(default_factory=list)  # extra text columns after the run label
 
 
 def find_run(runs: list[Run], ref: str) -> list[Run]:
