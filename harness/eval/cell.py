@@ -51,6 +51,7 @@ def score_cell(
             open_run(cfg, fingerprint, label)
         dist.barrier()
     run, run_id, done = open_run(replace(cfg, overwrite=False) if dist.active else cfg, fingerprint, label)
+    dist.barrier()  # nobody appends before every rank has read what is done (and the same set)
     engine = Engine(adapter, cfg.batch_size)
     shard = dist.rank if dist.active else None
 
@@ -93,6 +94,7 @@ def score_cell(
         dist.check(error)
         if dist.active:
             done = run.done()  # every rank's records of this task
+            dist.barrier()  # ... read by all before anyone appends to its shard again
         samples = [done[(key, it.id)] for it in items]
         task_results[key] = _task_result(task, samples, time.perf_counter() - t0)
         task_results[key]["spec"] = next(s for s in cfg.tasks if task_key(s) == key)
