@@ -25,6 +25,8 @@ def sweep_cmd(
 ) -> None:
     """Evaluate every (VLM, encoder) cell of a sweep file (one load per VLM, finished cells skipped,
     unfinished ones resumed) and write OUT/tables.md, OUT/tables.csv and OUT/tradeoff.png."""
+    from rich.markup import escape
+
     from harness.sweep.grid import parse_shard
     from harness.sweep.run import run_sweep, sweep_status
 
@@ -32,10 +34,10 @@ def sweep_cmd(
     if report:
         result = guarded(lambda: sweep_status(spec, parts))
     else:
-        result = guarded(lambda: run_sweep(spec, parts, progress=not quiet, log=console.print))
+        result = guarded(lambda: run_sweep(spec, parts, progress=not quiet, log=lambda s: console.print(escape(s))))
     for note in result.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{escape(note)}[/]")
     for path in result.written:
         console.print(f"wrote {path}")
     if result.unfinished:
-        console.print(f"[yellow]{len(result.unfinished)} cells not finished:[/] {', '.join(result.unfinished)}")
+        console.print(f"[yellow]{len(result.unfinished)} cells not finished:[/] {escape(', '.join(result.unfinished))}")

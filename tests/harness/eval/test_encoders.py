@@ -82,3 +82,19 @@ def test_bad_encoder_lists_fail_before_loading(tiny_llava_dir, encoders, mcq, tm
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         run_eval_cells(cells, progress=False)
     assert loads == []
+
+
+def test_cli_eval_with_a_glob_and_zero_shot(tiny_llava_dir, encoders, mcq, tmp_path, loads):
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    args = ["eval", "--tasks", f"mcq_jsonl={mcq}", "--model", str(tiny_llava_dir), "--device", "cpu"]
+    args += ["--limit", "3", "--quiet", "--encoder", str(encoders[0].parent / "*.pt"), "--encoder", "zero-shot"]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "g")])
+    assert res.exit_code == 0, res.output
+    assert loads == ["llava"]
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["a", "b", "zero-shot"]
+    assert all((tmp_path / "g" / x / "results.json").exists() for x in ("a", "b", "zero-shot"))
+    res = CliRunner().invoke(app, [*args, "--encoder", str(encoders[0]), "--out", str(tmp_path / "h")])
+    assert res.exit_code == 2 and "both get the label 'a'" in " ".join(res.output.split())
