@@ -65,7 +65,8 @@ class Dist:
             if error is not None:
                 raise error
             return
-        mine = None if error is None else (type(error).__name__, str(error), isinstance(error, UserError | ValueError))
+        user = isinstance(error, UserError | ValueError | KeyError | FileNotFoundError)  # what the CLI prints
+        mine = None if error is None else (type(error).__name__, str(error), user)
         flags: list[Any] = [None] * self.world
         torch_dist.all_gather_object(flags, mine)
         if error is not None:
