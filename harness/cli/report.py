@@ -184,8 +184,37 @@ def plot_cmd(
     _guarded(go)
 
 
+def report_cmd(
+    runs: list[Path] = typer.Argument(..., help="Run directories; the first is the reference (e.g. zero-shot)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    max_items: int = typer.Option(200, help="Flipped items shown per task (forgotten first)."),
+    data_root: Path | None = typer.Option(None, help="Dataset folder for the images (default: as recorded)."),
+    data: list[str] = typer.Option([], help="Per-task data location NAME=PATH (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Report on runs that did not see the same items."),
+    n_boot: int = typer.Option(10_000, help="Bootstrap replicates for the B − A intervals."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+) -> None:
+    """One self-contained HTML page: metrics, flips vs the first run, breakdowns, and the flipped items."""
+    from harness.cli.common import guarded
+    from harness.cli.evaluate import parse_data
+    from harness.report.html_report import write_report
+
+    def go() -> None:
+        paths = {k: Path(v) for k, v in parse_data(data).items()}
+        loaded = [load_run(p) for p in runs]
+        path, warnings = write_report(
+            loaded, out, max_items=max_items, data_root=data_root, data=paths, force=force, n_boot=n_boot, seed=seed
+        )
+        for w in warnings:
+            typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"wrote {path}")
+
+    guarded(go)
+
+
 def register(app: typer.Typer) -> None:
     app.command("table")(table_cmd)
     app.command("compare")(compare_cmd)
     app.command("check")(check_cmd)
     app.command("plot")(plot_cmd)
+    app.command("report")(report_cmd)
