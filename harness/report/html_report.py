@@ -81,9 +81,9 @@ def _metric_table(t: TaskReport, names: list[str]) -> str:
             cells.append('<td colspan="6" class="mut">reference</td>' if i == 0 else '<td colspan="6">–</td>')
         else:
             cls = {"forgotten": ' class="f"', "learned": ' class="l"'}
-            cells += [f"<td{cls.get(k, '')}>{fl.get(k)}</td>" for k in FLIP_KINDS]
+            cells += [f'<td data-kind="{k}"{cls.get(k, "")}>{fl.get(k)}</td>' for k in FLIP_KINDS]
             cells.append(f"<td>{_p(fl.p_value)}</td><td>{flip_bar(fl)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        rows.append(f'<tr data-run="{i}">' + "".join(cells) + "</tr>")
     return f'<table class="m"><tr>{head}</tr>{"".join(rows)}</table>'
 
 

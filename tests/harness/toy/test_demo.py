@@ -47,3 +47,5 @@ def test_quick_demo_end_to_end(tmp_path):
     tuned = json.loads((tmp_path / "tune" / "lorsu" / "tune.json").read_text())
     assert tuned["method"] == "lorsu" and tuned["complete"]
     assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
+    page = (tmp_path / "report.html").read_text()  # zero-shot vs LoRSU, items learned and forgotten
+    assert page.startswith("<!DOCTYPE html>") and "toy_target" in page and "lorsu" in page
