@@ -143,7 +143,8 @@ def category_of(key: str, sample: dict[str, Any]) -> str:
     name, split = split_key(key)
     meta = sample.get("meta") or {}
     if name == "hm":
-        part = "unseen" if "unseen" in split else "seen" if "seen" in split else split or "test_unseen"
+        split = split or "test_unseen"  # the task's default split
+        part = "unseen" if "unseen" in split else "seen" if "seen" in split else split
         label = {1: "hateful", 0: "not hateful"}.get(meta.get("label"), "unlabelled")
         return f"{part} · {label}"
     if name in CATEGORIES:

@@ -20,8 +20,8 @@ table.m{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}
 table.m th,table.m td{padding:3px 9px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 table.m th:first-child,table.m td:first-child{text-align:left}
 table.m th{font-weight:600;font-size:12px;color:#374151;background:#f3f4f6}
-.ci{color:var(--mut);font-size:12px}.f{color:var(--bad);font-weight:600}.l{color:var(--good);font-weight:600}
-.chart{display:block;margin:6px 0}.flipbar{vertical-align:middle}
+.ci{color:var(--mut);font-size:11px;display:block;line-height:1.1}.f{color:var(--bad);font-weight:600}.l{color:var(--good);font-weight:600}
+.chart{display:block;margin:6px 0}.scroll{overflow-x:auto}.flipbar{vertical-align:middle}
 .filters{position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);z-index:2}
 .filters label{margin-right:14px}.filters select{font:inherit;padding:2px 4px;max-width:260px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px;margin-top:12px}

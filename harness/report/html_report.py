@@ -68,13 +68,13 @@ def _metric_table(t: TaskReport, names: list[str]) -> str:
     for i, (name, ms) in enumerate(zip(names, t.metrics)):
         cells = [f"<td>{_swatch(i)}{escape(name)}</td>"]
         for m in ms:
-            ci = f' <span class="ci">[{_pct(m.low)}, {_pct(m.high)}]</span>' if m.low is not None else ""
+            ci = f'<span class="ci">[{_pct(m.low)}, {_pct(m.high)}]</span>' if m.low is not None else ""
             cells.append(f"<td>{_pct(m.value)}{ci}</td>")
         cmps = t.comparisons[i - 1] if i else []
         for j in range(len(metrics)):
             c = cmps[j] if j < len(cmps) else None
             d = c.diff if c else None
-            ci = f' <span class="ci">[{_pct(d.low, True)}, {_pct(d.high, True)}]</span>' if d else ""
+            ci = f'<span class="ci">[{_pct(d.low, True)}, {_pct(d.high, True)}]</span>' if d else ""
             cells.append(f"<td>{_pct(d.estimate, True) if d else ''}{ci}</td>")
         fl = t.flips[i - 1] if i else None
         if fl is None:
@@ -84,7 +84,7 @@ def _metric_table(t: TaskReport, names: list[str]) -> str:
             cells += [f'<td data-kind="{k}"{cls.get(k, "")}>{fl.get(k)}</td>' for k in FLIP_KINDS]
             cells.append(f"<td>{_p(fl.p_value)}</td><td>{flip_bar(fl)}</td>")
         rows.append(f'<tr data-run="{i}">' + "".join(cells) + "</tr>")
-    return f'<table class="m"><tr>{head}</tr>{"".join(rows)}</table>'
+    return f'<div class="scroll"><table class="m"><tr>{head}</tr>{"".join(rows)}</table></div>'
 
 
 def _task_section(t: TaskReport, names: list[str], data: TaskData) -> str:
@@ -93,7 +93,7 @@ def _task_section(t: TaskReport, names: list[str], data: TaskData) -> str:
     parts.append(f'<p class="mut small">{n} items paired · metric values in %, Δ in points vs {escape(names[0])}')
     parts.append(" (CI: paired bootstrap, as <code>harness compare</code>)</p>")
     parts.append(_metric_table(t, names))
-    if t.categories:
+    if t.categories and [c.name for c in t.categories] != ["all"]:
         parts.append(f"<h3>By {escape(t.category_title)}</h3>")
         parts.append(f'<p class="mut small">{escape(t.category_source)}; beside each bar: −forgotten +learned</p>')
         parts.append(category_chart(t.categories, names, f"{t.title} by {t.category_title}"))

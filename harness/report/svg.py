@@ -60,7 +60,7 @@ def category_chart(rows: list[CategoryRow], run_names: list[str], value_title: s
             note = f"{100 * v:.1f}"
             if j > 0 and j - 1 < len(row.forgotten):
                 note += f"  −{row.forgotten[j - 1]} +{row.learned[j - 1]}"
-            out.append(_text(label_w + bar_w + 6, y + bar_h - 1, note, size=9, fill="#374151"))
+            out.append(_text(label_w + bar_w + 6, y + bar_h - 1, note, size=10, fill="#374151"))
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
