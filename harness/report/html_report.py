@@ -241,8 +241,10 @@ def build_report(
 
 def write_report(runs: list[Run], out: Path | str, **kw: Any) -> tuple[Path, list[str]]:
     """Write the page to `out` (folders created); returns the path and the warnings."""
-    html, warnings = build_report(runs, **kw)
     out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. {out / 'report.html'}")
+    html, warnings = build_report(runs, **kw)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out, warnings

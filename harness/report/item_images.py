@@ -21,9 +21,9 @@ from tasks.base import ImageError, Item, Task
 from tasks.registry import build_task
 
 MAX_SIDE = 256
-IMAGE_BYTES_TOTAL = 3_000_000  # all thumbnails of one page together (before base64)
+IMAGE_BYTES_TOTAL = 2_500_000  # all thumbnails of one page together (before base64)
 IMAGE_BYTES_MAX = 16_000  # one thumbnail, when the total allows it
-IMAGE_BYTES_MIN = 3_000
+IMAGE_BYTES_MIN = 2_000
 QUALITIES = (80, 65, 50, 35)
 
 

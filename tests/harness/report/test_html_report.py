@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ from harness.cli import app
 from harness.report.comparable import IncomparableRuns
 from harness.report.flips import cap_items, task_reports
 from harness.report.html_report import build_report, write_report
+from harness.report.item_images import IMAGE_BYTES_MIN, IMAGE_BYTES_TOTAL, image_budget, thumbnail_jpeg
 from harness.report.runs import load_run
 from harness.report.stats import compare_metric
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
@@ -199,3 +201,13 @@ def test_six_task_fixtures(tiny_llava_dir, tiny_open_clip_ckpt, tmp_path):
         assert cat in html, cat
     assert len(decode_images(page)) == len(page.cards)  # every flipped item's image found through its task
     assert_self_contained(out)
+
+
+@pytest.mark.parametrize("n_images", [1, 200, 1000, 5000])
+def test_thumbnails_fit_their_budget(n_images):
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    budget = image_budget(n_images)
+    jpeg = thumbnail_jpeg(noise, budget)
+    with Image.open(io.BytesIO(jpeg)) as im:
+        assert im.format == "JPEG" and max(im.size) <= 256
+    assert len(jpeg) <= budget and n_images * budget <= max(IMAGE_BYTES_TOTAL, n_images * IMAGE_BYTES_MIN)
