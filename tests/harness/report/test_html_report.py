@@ -211,3 +211,15 @@ def test_thumbnails_fit_their_budget(n_images):
     with Image.open(io.BytesIO(jpeg)) as im:
         assert im.format == "JPEG" and max(im.size) <= 256
     assert len(jpeg) <= budget and n_images * budget <= max(IMAGE_BYTES_TOTAL, n_images * IMAGE_BYTES_MIN)
+
+
+def test_three_runs_each_against_the_first(small, tmp_path):
+    data, a, b = small
+    c = mcq_run(tmp_path / "runs", "third", data, pattern(30, 25, offset=2), encoder="c.pt", label="third")
+    out, _ = write_report([load_run(a), load_run(b), load_run(c)], tmp_path / "r3.html", n_boot=100)
+    page = parse_page(out)
+    want = expected_flips([a, b, c])
+    assert page.flips == want and len(want) == 2
+    ra, rb, rc = pattern(30, 20), pattern(30, 18, offset=5), pattern(30, 25, offset=2)
+    either = sum(rb[i] != ra[i] or rc[i] != ra[i] for i in range(30))
+    assert len(page.cards) == either > 0  # an item flipped in either run is shown once
