@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.report.runs import Run, primary_metrics, split_key, task_sort_key, task_title
+from harness.report.runs import Run, metric_title, primary_metrics, split_key, task_sort_key, task_title
 from harness.report.stats import (
     DEFAULT_N_BOOT,
     MetricComparison,
@@ -190,7 +190,8 @@ def _categories(key: str, runs: list[Run], oks: list[dict[str, bool]]) -> tuple[
     meta_key = CATEGORIES.get(split_key(key)[0], ("", ""))[1]
     recorded = [((r.tasks.get(key) or {}).get("breakdown") or {}).get(meta_key) for r in runs]
     use_recorded = bool(meta_key) and all(rec or key not in r.tasks for r, rec in zip(runs, recorded))
-    source = f"{meta_key} as recorded in results.json" if use_recorded else "acc per category, from samples.jsonl"
+    metric = metric_title(primary_metrics(key, [r for r in runs if key in r.tasks])[0]) if use_recorded else ""
+    source = f"{metric} per {meta_key}, as recorded in results.json" if use_recorded else "acc, from samples.jsonl"
     names = sorted(set(cat.values()), key=lambda c: (-sum(v == c for v in cat.values()), c))
     rows = []
     for c in names:
