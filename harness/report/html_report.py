@@ -183,7 +183,8 @@ def _gallery(reports: list[TaskReport], names: list[str], datas: dict[str, TaskD
         if left > 0:
             notes.append(
                 f"{escape(t.title)}: {len(t.items)} of {t.n_flipped_items} flipped items shown, "
-                f"{left} left out (--max-items {max_items})"
+                f"{left} left out (--max-items {max_items}; in all {t.n_flipped['forgotten']} forgotten, "
+                f"{t.n_flipped['learned']} learned)"
             )
         if t.items and datas[t.key].task is None:
             notes.append(f"{escape(t.title)}: text only, no images ({escape(datas[t.key].where)})")
