@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from PIL import Image
 
+from harness.errors import InvalidInput
+
 
 @dataclass
 class Prefix:
@@ -77,5 +79,5 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
+        raise InvalidInput(f"--device {device}: CUDA is not available on this machine")
     return torch.device(device)

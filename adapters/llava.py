@@ -12,7 +12,9 @@ from transformers import AutoProcessor, LlavaForConditionalGeneration
 
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from adapters.hf_loading import check_model_dir, load_complete
 from adapters.weights import resolve_model_dir, weights_fingerprint
+from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
 FALLBACK_TEMPLATE = "USER: <image>\n{instruction} ASSISTANT:"
@@ -42,12 +44,13 @@ class LlavaAdapter(VLMAdapter):
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "auto") -> LlavaAdapter:
         if dtype not in DTYPES:
-            raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+            raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         model_dir = resolve_model_dir(model)
+        check_model_dir(model_dir, "--model", ("llava",))
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
-        net = LlavaForConditionalGeneration.from_pretrained(
-            model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa"
+        net = load_complete(
+            LlavaForConditionalGeneration, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation="sdpa"
         ).to(dev)
         processor = AutoProcessor.from_pretrained(model_dir)
         return cls(net, processor, model_id=model, model_dir=model_dir)

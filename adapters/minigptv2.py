@@ -18,9 +18,11 @@ from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, Lla
 
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from adapters.hf_loading import check_model_dir, load_complete
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
 from adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint
+from harness.errors import InvalidInput
 
 PROMPT = "<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]"
 MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -61,19 +63,22 @@ class MiniGPTv2Adapter(VLMAdapter):
         """`model`: the Llama-2-7b-chat HF directory. A `minigptv2_vision.json` (a `Blip2VisionConfig`) in it
         replaces the standard EVA ViT-g/448 tower config (used by the tiny test models)."""
         if dtype not in DTYPES:
-            raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+            raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         if not minigptv2_ckpt or not eva_ckpt:
-            raise ValueError(
+            raise InvalidInput(
                 "--vlm minigptv2 needs --minigptv2-ckpt (minigptv2_checkpoint.pth) and --eva-ckpt "
                 "(eva_vit_g.pth) besides --model (the Llama-2-7b-chat HF directory)"
             )
         dev = resolve_device(device)
         if dtype == "original" and dev.type != "cuda":
-            raise ValueError("--dtype original (ViT fp32 under fp16 autocast, LLM fp16) needs CUDA; use float32 on CPU")
+            raise InvalidInput(
+                "--dtype original (ViT fp32 under fp16 autocast, LLM fp16) needs CUDA; use float32 on CPU"
+            )
         model_dir = resolve_model_dir(model)
+        check_model_dir(model_dir, "--model", ("llama",))
         transformers.utils.logging.disable_progress_bar()
         llm_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(dtype, torch.float16)
-        llama = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
+        llama = load_complete(LlamaForCausalLM, model_dir, "--model", dtype=torch.float32, attn_implementation="sdpa")
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         custom = model_dir / VISION_CONFIG_FILE
         vision = Blip2VisionModel(Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config())

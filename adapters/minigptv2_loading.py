@@ -16,6 +16,7 @@ import torch
 from peft import set_peft_model_state_dict
 
 from adapters.minigptv2_model import MiniGPTv2
+from harness.errors import InputNotFound, InvalidInput
 
 LORA_KEY = re.compile(
     r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
@@ -23,8 +24,8 @@ LORA_KEY = re.compile(
 )
 
 
-class MiniGPTv2CheckpointError(ValueError):
-    pass
+class MiniGPTv2CheckpointError(InvalidInput):
+    """A MiniGPT-v2 stage checkpoint that does not fit the model; nothing was loaded."""
 
 
 @dataclass
@@ -47,7 +48,7 @@ class LoadReport:
 def read_state(path: Path, what: str) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what}: no file at {path}")
+        raise InputNotFound(f"{what}: no file at {path}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -113,7 +114,7 @@ def load_eva_vit_g(model: MiniGPTv2, path: Path) -> dict[str, Any]:
     from adapters.checkpoints import swap_encoder
 
     if not Path(path).is_file():
-        raise FileNotFoundError(f"--eva-ckpt: no file at {path}")
+        raise InputNotFound(f"--eva-ckpt: no file at {path}")
     return swap_encoder(model.visual_encoder, path).to_dict()
 
 

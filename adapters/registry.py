@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from harness.errors import InvalidInput, UnknownName
+
 if TYPE_CHECKING:  # the registry is read before any model loads: it must not import torch
     from adapters.base import VLMAdapter
 
@@ -26,7 +28,7 @@ def _load_minigptv2(
     from adapters.minigptv2 import MiniGPTv2Adapter
 
     if not model:
-        raise ValueError("--vlm minigptv2 needs --model DIR: the Llama-2-7b-chat weights in HF format")
+        raise InvalidInput("--vlm minigptv2 needs --model DIR: the Llama-2-7b-chat weights in HF format")
     return MiniGPTv2Adapter.load(model, minigptv2_ckpt, eva_ckpt, dtype=dtype, device=device)
 
 
@@ -42,5 +44,5 @@ VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {
 
 def load_vlm(name: str, model: str | None, dtype: str, device: str, **options: object) -> VLMAdapter:
     if name not in VLMS:
-        raise KeyError(f"unknown --vlm {name!r}; available: {', '.join(VLMS)}")
+        raise UnknownName(f"unknown --vlm {name!r}; available: {', '.join(VLMS)}")
     return VLMS[name][0](model, dtype, device, **options)

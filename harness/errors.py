@@ -17,3 +17,10 @@ class InputNotFound(UserError, FileNotFoundError):
 
 class InvalidInput(UserError, ValueError):
     """An input exists but is malformed, of the wrong kind, or inconsistent with the rest."""
+
+
+class UnknownName(UserError, KeyError):
+    """A task, VLM family, format or other name that is not one of the known ones (the message lists them)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import InvalidInput
 from tasks.answers import LETTERS
 from tasks.base import Item, Prompt
 
@@ -34,9 +35,9 @@ class PromptSet:
 
     def template(self, family: str, mode: str) -> str:
         if family not in self.templates:
-            raise ValueError(f"unknown VLM family {family!r}; prompts exist for {sorted(self.templates)}")
+            raise InvalidInput(f"unknown VLM family {family!r}; prompts exist for {sorted(self.templates)}")
         if mode not in self.templates[family]:
-            raise ValueError(f"unknown prompt style {mode!r}; expected one of {MODES}")
+            raise InvalidInput(f"unknown prompt style {mode!r}; expected one of {MODES}")
         return self.templates[family][mode]
 
     def choice_texts(self, item: Item, family: str) -> tuple[str, ...]:
@@ -45,14 +46,14 @@ class PromptSet:
     def render(self, item: Item, family: str, mode: str) -> str:
         choices = self.choice_texts(item, family)
         if len(choices) > len(LETTERS):
-            raise ValueError(f"item {item.id}: {len(choices)} choices exceed the {len(LETTERS)} option letters")
+            raise InvalidInput(f"item {item.id}: {len(choices)} choices exceed the {len(LETTERS)} option letters")
         options = "\n".join(f"{LETTERS[i]}. {c}" for i, c in enumerate(choices))
         return self.template(family, mode).format(question=item.question, options=options)
 
     def prompt(self, item: Item, family: str, style: str) -> Prompt:
         """`options`: the lettered list in the prompt, letters scored; `text`: each option text scored."""
         if style not in STYLES:
-            raise ValueError(f"unknown prompt style {style!r}; expected one of {STYLES}")
+            raise InvalidInput(f"unknown prompt style {style!r}; expected one of {STYLES}")
         choices = self.choice_texts(item, family)
         conts = tuple(LETTERS[: len(choices)]) if style == "options" else choices
         return Prompt(self.render(item, family, style), conts)

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from harness.errors import InvalidInput
+
 PREFIXES = ("module.", "visual.trunk.", "visual_encoder.", "visual.")
 DROP = re.compile(r"^(norm\.|fc_norm\.|head\.|rope\.|text\.|logit_scale|ln_vision\.|.*\.rope\.)")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.*)$")
@@ -117,7 +119,7 @@ def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
     n = pos.shape[1] - 1
     g = int(round(n**0.5))
     if g * g != n:
-        raise ValueError(f"position embedding has {n} patch rows, not a square grid")
+        raise InvalidInput(f"position embedding has {n} patch rows, not a square grid")
     if g == grid:
         return pos
     cls, patches = pos[:, :1], pos[:, 1:].float()

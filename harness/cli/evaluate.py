@@ -144,4 +144,4 @@ def tasks_cmd(data_root: Path | None = typer.Option(None, help="Look for dataset
     """List the tasks with their layout, split, items found and metrics."""
     from tasks.listing import print_tasks
 
-    print_tasks(console, data_root)
+    guarded(lambda: print_tasks(console, data_root))

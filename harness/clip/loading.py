@@ -15,14 +15,17 @@ from pathlib import Path
 import torch
 
 from harness.clip.models import ClipModel
+from harness.errors import InputNotFound, InvalidInput
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+CLIP_MODEL_TYPES = ("clip",)
 
 
-def load_clip(spec: str, device: str | torch.device = "cpu") -> ClipModel:
+def load_clip(spec: str, device: str | torch.device = "cpu", option: str = "--model") -> ClipModel:
+    """The model for `spec`; errors name `option`, the command-line option that gave the spec."""
     family, name = parse_spec(spec)
-    model = _load_open_clip(name, spec) if family == "open_clip" else _load_hf(name, spec)
+    model = _load_open_clip(name, spec) if family == "open_clip" else _load_hf(name, spec, option)
     model.freeze()  # nothing trains until a method enables its parameters
     return model.to(device)
 
@@ -44,16 +47,33 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return "hf", spec
 
 
-def _load_hf(name: str, spec: str) -> ClipModel:
+def check_clip_spec(spec: str, option: str = "--model") -> None:
+    """What can be checked without loading: an HF directory is a complete CLIP, an open_clip file exists."""
+    from adapters.hf_loading import check_model_dir
+    from adapters.weights import resolve_model_dir
+
+    family, name = parse_spec(spec)
+    if family == "hf":
+        check_model_dir(resolve_model_dir(name, option), option, CLIP_MODEL_TYPES)
+        return
+    model_name, _, pretrained = name.partition("@")
+    for part in (model_name, pretrained):
+        if part.endswith((".json", ".pt", ".pth", ".bin", ".safetensors")) and not Path(part).expanduser().is_file():
+            raise InputNotFound(f"{option} {spec!r}: no file {part}")
+
+
+def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
     import transformers
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
 
+    from adapters.hf_loading import check_model_dir, load_complete
     from adapters.weights import resolve_model_dir
     from harness.clip.hf_model import HFClip
 
-    model_dir = resolve_model_dir(name)
+    model_dir = resolve_model_dir(name, option)
+    check_model_dir(model_dir, option, CLIP_MODEL_TYPES)
     transformers.utils.logging.disable_progress_bar()
-    net = CLIPModel.from_pretrained(model_dir, dtype=torch.float32)
+    net = load_complete(CLIPModel, model_dir, option, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(model_dir)
     max_len = min(int(tok.model_max_length), int(net.config.text_config.max_position_embeddings))
     size = int(net.config.vision_config.image_size)
@@ -86,7 +106,7 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     if model_name.endswith(".json"):
         path = Path(model_name).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"open_clip model config {path} not found")
+            raise InputNotFound(f"open_clip model config {path} not found")
         open_clip.add_model_config(path)
         model_name = path.stem
     if pretrained and Path(pretrained).expanduser().exists():
@@ -94,7 +114,7 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     try:
         net, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained or None)
     except RuntimeError as e:
-        raise ValueError(f"open_clip could not build {model_name!r} with pretrained={pretrained!r}: {e}") from e
+        raise InvalidInput(f"open_clip could not build {model_name!r} with pretrained={pretrained!r}: {e}") from e
     cfg = open_clip.get_model_preprocess_cfg(net)
     size = cfg.get("size", 224)
     size = int(size[0] if isinstance(size, (tuple, list)) else size)

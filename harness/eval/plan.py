@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.weights import sha256_file
+from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig, check_settings
 from harness.eval.environment import harness_version
 from harness.eval.records import RunDir
@@ -30,10 +31,10 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
     if root is not None and not root.is_dir():
-        raise FileNotFoundError(f"--data-root {root}: no such directory")
+        raise InputNotFound(f"--data-root {root}: no such directory")
     tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
-        raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
+        raise InvalidInput(f"--tasks names a task twice: {cfg.tasks}")
     for task in tasks.values():
         next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
     if cfg.encoder:
@@ -68,7 +69,7 @@ def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | 
         return None
     used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
     if not used:
-        raise ValueError(
+        raise InvalidInput(
             f"--choices {path}: none of the tasks {list(tasks)} draws its choices (only tsi, gts and dalle do)"
         )
     for k in used:  # items outside the file are refused later, once --limit has chosen the items
@@ -83,7 +84,7 @@ def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> N
     table = load_choices(Path(path), task=task.name)
     absent = [it.id for it in items if it.id not in table]
     if absent:
-        raise ValueError(
+        raise InvalidInput(
             f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
             f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)"
         )

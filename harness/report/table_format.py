@@ -16,6 +16,7 @@ import html
 import io
 from collections.abc import Callable
 
+from harness.errors import UnknownName
 from harness.report.runs import DIGITS
 from harness.report.tables import Cell, Table
 
@@ -34,7 +35,7 @@ def render(tables: list[Table], fmt: str, standalone: bool = False) -> str:
         return "\n".join(render_html(t) for t in tables) + "\n"
     if fmt == "csv":
         return render_csv(tables)
-    raise ValueError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise UnknownName(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def caption(table: Table) -> str:

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from harness.report.comparable import require_comparable, unique_names
 from harness.report.runs import (
     DIGITS,
@@ -105,9 +106,9 @@ def build_tables(
 ) -> list[Table]:
     """The VQA table (non-CLIP runs) and, when such records exist, the CLIP-classification table."""
     if not runs:
-        raise ValueError("no runs given")
+        raise InvalidInput("no runs given")
     if baseline is not None and not find_run(runs, baseline):
-        raise ValueError(
+        raise InvalidInput(
             f"--baseline {baseline!r} is neither a given run directory nor a run label "
             f"(labels: {', '.join(sorted({r.label for r in runs}))})"
         )
