@@ -70,13 +70,17 @@ def extract_middle_frames(
     videos_dir, out_dir = Path(videos_dir), Path(out_dir)
     if not videos_dir.is_dir():
         raise InputNotFound(
-            f"tsi-frames: no video folder {videos_dir}; expected the trimmed Toyota "
+            f"--videos {videos_dir}: no video folder there; expected the trimmed Toyota "
             f"Smarthome release's mp4/ folder (<Action>_pSS_rRR_vVV_cCC.mp4)"
         )
     if names is None:
         videos = sorted(p for p in videos_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     else:
         videos = [videos_dir / Path(n.strip()).name for n in names if n.strip()]
+    if not videos:
+        raise InputNotFound(f"--videos {videos_dir}: no videos ({', '.join(VIDEO_SUFFIXES)}) in the folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out {out_dir}: exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = FrameStats(videos=len(videos))
     for video in tqdm(videos, desc="tsi-frames", unit="video", disable=not progress, dynamic_ncols=True):

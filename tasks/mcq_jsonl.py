@@ -65,6 +65,8 @@ class McqJsonl(Task):
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise McqJsonlError(f"{self.path}:{n}: not valid JSON ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise McqJsonlError(f"{self.path}:{n}: expected a JSON object, got {type(row).__name__}")
         for key, typ in REQUIRED.items():
             if key not in row:
                 raise McqJsonlError(f"{self.path}:{n}: missing key {key!r}")

@@ -74,7 +74,7 @@ def read_json(path: Path, label: str = "", expect: type = dict) -> Any:
         hint = " (empty file)" if not text.strip() else " (truncated?)" if e.pos >= len(text.rstrip()) else ""
         raise DatasetFormatError(f"{where}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from e
     if not isinstance(data, expect):
-        want = {dict: "an object", list: "an array"}.get(expect, expect.__name__)
+        want = {dict: "object", list: "array"}.get(expect, expect.__name__)
         raise DatasetFormatError(f"{where}: expected a JSON {want}, got {type(data).__name__}")
     return data
 

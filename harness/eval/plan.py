@@ -25,6 +25,10 @@ class Plan:
     choices_used: dict[str, Any] | None
 
 
+# model_type in a --model directory's config.json, per --vlm (families not listed here are not checked early)
+MODEL_TYPES = {"llava": ("llava",), "minigptv2": ("llama",), "clip": ("clip",)}
+
+
 def plan_eval(cfg: EvalConfig) -> Plan:
     """Build and check everything that needs no model; raises naming the option and the file."""
     check_settings(cfg)
@@ -35,8 +39,10 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
         raise InvalidInput(f"--tasks names a task twice: {cfg.tasks}")
-    for task in tasks.values():
-        next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
+    for spec, task in zip(cfg.tasks, tasks.values()):
+        if next(iter(task.items()), None) is None:  # reads the annotation files: a missing or broken one fails here
+            raise InvalidInput(f"--tasks {spec}: the task has no items")
+    check_model(cfg)
     if cfg.encoder:
         from adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
 
@@ -45,6 +51,14 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     if cfg.out and not cfg.overwrite:
         RunDir(Path(cfg.out)).check(known_fingerprint(cfg, tasks, choices_used), partial=True)
     return Plan(tasks, choices_used)
+
+
+def check_model(cfg: EvalConfig) -> None:
+    """A local --model directory holds the family's model (config.json model_type, weight files)."""
+    from adapters.hf_loading import check_model_dir  # torch-free
+
+    if cfg.model and cfg.vlm in MODEL_TYPES and Path(cfg.model).expanduser().is_dir():
+        check_model_dir(Path(cfg.model).expanduser(), "--model", MODEL_TYPES[cfg.vlm])
 
 
 def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None) -> dict[str, Any]:
