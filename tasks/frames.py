@@ -70,7 +70,7 @@ def extract_middle_frames(
     videos_dir, out_dir = Path(videos_dir), Path(out_dir)
     if not videos_dir.is_dir():
         raise InputNotFound(
-            f"--videos {videos_dir}: no video folder there; expected the trimmed Toyota "
+            f"--videos: no video folder {videos_dir}; expected the trimmed Toyota "
             f"Smarthome release's mp4/ folder (<Action>_pSS_rRR_vVV_cCC.mp4)"
         )
     if names is None:

@@ -24,6 +24,7 @@ Baseline file (JSON, written by `harness check RUN_DIR --baseline FILE --update`
 The check fails (exit 1) when, for a task in the baseline: the run lacks it; its version, item set,
 prompts or number of scored items changed; or a metric is missing or dropped below the baseline by more
 than the tolerance. Changes of the model/encoder fingerprint are reported but do not fail by themselves.
+A run or baseline that cannot be read (missing, truncated, not this schema) is "could not check": exit 2.
 
 Tolerance (default): the one-sided bound at `confidence` (95%: z = 1.645) for the difference between two
 independent runs of the same size, z · √2 · SE. SE is √(p(1−p)/n) for metrics that are means of per-item

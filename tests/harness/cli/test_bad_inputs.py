@@ -160,7 +160,7 @@ CASES = {
     # data, tasks, demo, toyworld
     "tsi-frames-missing-videos": Case(
         lambda w: ["data", "tsi-frames", "--videos", str(w / "nope"), "--out", str(w / "frames")],
-        lambda w: f"--videos {w / 'nope'}",
+        lambda w: f"--videos: no video folder {w / 'nope'}",
         unwritten=lambda w: w / "frames",
     ),
     "tsi-frames-no-videos": Case(
