@@ -39,8 +39,10 @@ class VLMAdapter(ABC):
         """The chat-formatted context text, with the image placeholder, ending where the answer starts."""
 
     @abstractmethod
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text` as the model sees it (special tokens and image placeholders included)."""
+    def encode(self, text: str, image: Image.Image | None = None) -> list[int]:
+        """Token ids of `text` as the model sees it with `image` (special tokens and image placeholders
+        included). Families whose image-token count depends on the image (any-resolution tiling) need the
+        image to expand its placeholder; the others ignore it."""
 
     @abstractmethod
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:

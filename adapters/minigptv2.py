@@ -85,7 +85,7 @@ class MiniGPTv2Adapter(VLMAdapter):
     def format_prompt(self, instruction: str) -> str:
         return PROMPT.format(instruction=instruction)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, image: Image.Image | None = None) -> list[int]:
         """BOS, then literal `<s>` → BOS, `<ImageHere>` → image positions, other chunks encoded alone."""
         ids = [self.bos]
         for part in re.split(r"(<s>|<ImageHere>)", text):

@@ -1,4 +1,4 @@
-"""VLM family names → adapter loaders."""
+"""VLM family names → adapter loaders, with the encoder checkpoint formats that swap into each family's tower."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,9 +7,21 @@ from adapters.base import VLMAdapter
 
 
 def _load_llava(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
-    from adapters.llava import DEFAULT_MODEL, LlavaAdapter
+    from adapters.llava import LlavaAdapter
 
-    return LlavaAdapter.load(model or DEFAULT_MODEL, dtype=dtype, device=device)
+    return LlavaAdapter.load(model, dtype=dtype, device=device)
+
+
+def _load_llava_next(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from adapters.llava_next import LlavaNextAdapter
+
+    return LlavaNextAdapter.load(model, dtype=dtype, device=device)
+
+
+def _load_llava_onevision(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from adapters.llava_onevision import LlavaOnevisionAdapter
+
+    return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device)
 
 
 def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: str | None = None,
@@ -21,11 +33,33 @@ def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: 
     return MiniGPTv2Adapter.load(model, minigptv2_ckpt, eva_ckpt, dtype=dtype, device=device)
 
 
-VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {
-    "llava": (_load_llava, "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default llava-hf/llava-1.5-7b-hf"),
+# family -> (loader, description, tower family of adapters.checkpoints that its --encoder swaps into)
+_FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
+    "llava": (_load_llava, "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default "
+                           "llava-hf/llava-1.5-7b-hf", "clip_vit"),
+    "llava_next": (_load_llava_next, "LLaVA-NeXT / 1.6, any-resolution tiling (LlavaNextForConditionalGeneration); "
+                                     "default llava-hf/llava-v1.6-vicuna-7b-hf", "clip_vit"),
+    "llava_onevision": (_load_llava_onevision, "LLaVA-OneVision, SigLIP-SO400M + Qwen2, any-resolution tiling "
+                                               "(LlavaOnevisionForConditionalGeneration); default "
+                                               "llava-hf/llava-onevision-qwen2-7b-ov-hf", "siglip_vit"),
     "minigptv2": (_load_minigptv2, "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
-                                   "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth"),
+                                   "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth", "eva_vit"),
 }
+
+
+def encoder_formats(name: str) -> list[str]:
+    """Checkpoint formats (`adapters.checkpoints`) whose conversion targets this family's vision tower."""
+    from adapters.checkpoints import formats
+
+    tower = _FAMILIES[name][2]
+    return [f.name for f in formats() if f.family == tower and f.convert is not None]
+
+
+def _doc(name: str) -> str:
+    return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name))}"
+
+
+VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {name: (f[0], _doc(name)) for name, f in _FAMILIES.items()}
 
 
 def load_vlm(name: str, model: str | None, dtype: str, device: str, **options: object) -> VLMAdapter:

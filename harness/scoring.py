@@ -72,7 +72,7 @@ def score_generate(adapter: VLMAdapter, key: str, task: Task, items: list[Item],
             except ImageError as e:
                 batch.append(base_sample(key, it, context, str(e)))
         if ready:
-            texts = adapter.generate([im for _, _, im in ready], [adapter.encode(c) for _, c, _ in ready],
+            texts = adapter.generate([im for _, _, im in ready], [adapter.encode(c, im) for _, c, im in ready],
                                      max_new_tokens)
             for (it, context, _), text in zip(ready, texts):
                 s = base_sample(key, it, context)

@@ -12,7 +12,13 @@ from typing import Any, Mapping
 
 from tasks.base import Item, Prompt
 
-FAMILIES = ("llava", "minigptv2")
+# Families whose published evaluations prompt exactly as another family's, rendered through that family's
+# templates and option words: LLaVA-NeXT (blog "LLaVA-NeXT: Improved reasoning, OCR, and world knowledge",
+# 2024-01-30, evaluated with LLaVA-1.5's prompts) and LLaVA-OneVision (Li et al. 2024, arXiv:2408.03326,
+# Appendix "evaluation": LLaVA-1.5's response-format prompts, "Answer with the option's letter from the given
+# choices directly." / "Answer the question using a single word or phrase.", as lmms-eval runs both models).
+SAME_PROMPTS_AS = {"llava_next": "llava", "llava_onevision": "llava"}
+FAMILIES = ("llava", "minigptv2", *SAME_PROMPTS_AS)
 STYLES = ("options", "text")
 MODES = STYLES + ("generate",)
 LETTERS = string.ascii_uppercase
@@ -31,15 +37,25 @@ class PromptSet:
     templates: Mapping[str, Mapping[str, str]]
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def families(self) -> list[str]:
+        """Families with templates, directly or through `SAME_PROMPTS_AS`."""
+        return sorted(set(self.templates) | {f for f, base in SAME_PROMPTS_AS.items() if base in self.templates})
+
+    def _own(self, family: str) -> str:
+        if family in self.templates:
+            return family
+        if SAME_PROMPTS_AS.get(family) in self.templates:
+            return SAME_PROMPTS_AS[family]
+        raise ValueError(f"unknown VLM family {family!r}; prompts exist for {self.families()}")
+
     def template(self, family: str, mode: str) -> str:
-        if family not in self.templates:
-            raise ValueError(f"unknown VLM family {family!r}; prompts exist for {sorted(self.templates)}")
+        family = self._own(family)
         if mode not in self.templates[family]:
             raise ValueError(f"unknown prompt style {mode!r}; expected one of {MODES}")
         return self.templates[family][mode]
 
     def choice_texts(self, item: Item, family: str) -> tuple[str, ...]:
-        return tuple(self.words.get(family, item.choices))
+        return tuple(self.words.get(self._own(family), item.choices))
 
     def render(self, item: Item, family: str, mode: str) -> str:
         choices = self.choice_texts(item, family)
@@ -59,7 +75,7 @@ class PromptSet:
     def snapshot(self, item: Item) -> dict[str, Any]:
         """Every family × mode rendered for one item: what the snapshot test stores."""
         out: dict[str, Any] = {"version": self.version}
-        for family in sorted(self.templates):
+        for family in self.families():
             for style in STYLES:
                 p = self.prompt(item, family, style)
                 out[f"{family}/{style}"] = {"instruction": p.instruction, "continuations": list(p.continuations)}

@@ -31,8 +31,14 @@ _PUBLISHED = ("The question is '{question}'{dot} Based on the image, answer the 
               "phrase. and reply 'unanswerable' when the provided information is insufficient")
 # LoRSU writes a period after the quoted question, MiniGPT-v2 does not
 _LLAVA, _MINIGPT = _PUBLISHED.replace("{dot}", "."), VQA_TAG + _PUBLISHED.replace("{dot}", "")
+# LLaVA-1.5's own VizWiz prompt (its evaluation scripts; lmms-eval's vizwiz_vqa), which LLaVA-NeXT and
+# LLaVA-OneVision were evaluated with
+_LLAVA15 = ("{question}\nWhen the provided information is insufficient, respond with 'Unanswerable'.\n"
+            "Answer the question using a single word or phrase.")
+_NEXT = {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA15, "generate": _LLAVA15}
 PROMPTS = PromptSet(version="1", templates={
     "llava": {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA, "generate": _LLAVA},
+    "llava_next": _NEXT, "llava_onevision": _NEXT,
     "minigptv2": {"options": VQA_TAG + "{question}\n{options}\n" + MC_SUFFIX, "text": _MINIGPT,
                   "generate": _MINIGPT},
 })
