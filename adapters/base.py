@@ -56,8 +56,10 @@ class VLMAdapter(ABC):
         and the packed tokens j with `attend[r, i, j]`. May consume `prefix.cache`."""
 
     @abstractmethod
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
-        """Reference path: log-softmax over one plain forward of `ids` with no cache ([len(ids), V])."""
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
+        """Reference path: log-softmax over one plain forward of `ids` with no cache ([len(ids), V]). The first
+        `n_context` ids (all when None) are the prompt: a family whose image module reads the prompt
+        (InstructBLIP's Q-Former) reads those, never the option after them."""
 
     @abstractmethod
     def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:

@@ -106,7 +106,7 @@ class LlavaAdapter(VLMAdapter):
         return extend_from_prefix(self.model, prefix, rows, input_ids, positions, attend, self.dtype, self.device)
 
     @torch.inference_mode()
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
         x = torch.tensor([ids], device=self.device)
         out = self.model(input_ids=x, attention_mask=torch.ones_like(x), **self.image_inputs([image]))
         return torch.log_softmax(out.logits[0].float(), dim=-1)

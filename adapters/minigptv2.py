@@ -127,7 +127,7 @@ class MiniGPTv2Adapter(VLMAdapter):
                                   self.device)
 
     @torch.inference_mode()
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
         x = torch.tensor([ids], device=self.device)
         embeds = self.model.embed(x, self._image_embeds([image]))
         out = self.model.llama_model(inputs_embeds=embeds, attention_mask=torch.ones_like(x))

@@ -24,6 +24,18 @@ def _load_llava_onevision(model: str | None, dtype: str, device: str, **_: objec
     return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device)
 
 
+def _load_blip2(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from adapters.blip2 import Blip2Adapter
+
+    return Blip2Adapter.load(model, dtype=dtype, device=device)
+
+
+def _load_instructblip(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from adapters.instructblip import InstructBlipAdapter
+
+    return InstructBlipAdapter.load(model, dtype=dtype, device=device)
+
+
 def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: str | None = None,
                     eva_ckpt: str | None = None, **_: object) -> VLMAdapter:
     from adapters.minigptv2 import MiniGPTv2Adapter
@@ -42,6 +54,11 @@ _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
     "llava_onevision": (_load_llava_onevision, "LLaVA-OneVision, SigLIP-SO400M + Qwen2, any-resolution tiling "
                                                "(LlavaOnevisionForConditionalGeneration); default "
                                                "llava-hf/llava-onevision-qwen2-7b-ov-hf", "siglip_vit"),
+    "blip2": (_load_blip2, "BLIP-2, EVA ViT-g/224 + Q-Former + OPT (Blip2ForConditionalGeneration); default "
+                           "Salesforce/blip2-opt-2.7b", "eva_vit"),
+    "instructblip": (_load_instructblip, "InstructBLIP, BLIP-2 whose Q-Former reads the prompt "
+                                         "(InstructBlipForConditionalGeneration); default "
+                                         "Salesforce/instructblip-vicuna-7b", "eva_vit"),
     "minigptv2": (_load_minigptv2, "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
                                    "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth", "eva_vit"),
 }

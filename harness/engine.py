@@ -68,7 +68,7 @@ def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
     for opt in req.continuations:
         ctx, cont = split_continuation(lambda text: adapter.encode(text, req.image), req.context,
                                        req.delimiter + opt)
-        lp = adapter.full_logprobs(req.image, ctx + cont)
+        lp = adapter.full_logprobs(req.image, ctx + cont, n_context=len(ctx))
         out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
     return out
 

@@ -12,13 +12,39 @@ from typing import Any, Mapping
 
 from tasks.base import Item, Prompt
 
-# Families whose published evaluations prompt exactly as another family's, rendered through that family's
-# templates and option words: LLaVA-NeXT (blog "LLaVA-NeXT: Improved reasoning, OCR, and world knowledge",
-# 2024-01-30, evaluated with LLaVA-1.5's prompts) and LLaVA-OneVision (Li et al. 2024, arXiv:2408.03326,
-# Appendix "evaluation": LLaVA-1.5's response-format prompts, "Answer with the option's letter from the given
-# choices directly." / "Answer the question using a single word or phrase.", as lmms-eval runs both models).
-SAME_PROMPTS_AS = {"llava_next": "llava", "llava_onevision": "llava"}
-FAMILIES = ("llava", "minigptv2", *SAME_PROMPTS_AS)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A family rendered from another family's templates (`templates_of`), wrapped in `prefix`/`suffix` (the
+    suffix, an answer cue, is left out when the template already ends with "Answer:"), scoring `words_of`'s
+    option words."""
+
+    templates_of: str
+    words_of: str
+    prefix: str = ""
+    suffix: str = ""
+
+    def wrap(self, template: str) -> str:
+        tail = "" if template.rstrip().endswith("Answer:") else self.suffix
+        return self.prefix + template + tail
+
+
+# Families whose published evaluation prompts are another family's, possibly wrapped:
+# - LLaVA-NeXT (blog "LLaVA-NeXT: Improved reasoning, OCR, and world knowledge", 2024-01-30) and LLaVA-OneVision
+#   (Li et al. 2024, arXiv:2408.03326) were evaluated with LLaVA-1.5's response-format prompts ("Answer with the
+#   option's letter from the given choices directly.", as lmms-eval runs both): LLaVA's templates and words.
+# - BLIP-2 (Li et al. 2023, arXiv:2301.12597, §4.2 and the blip2-opt model card): "Question: {} Answer:" around
+#   the instruction; OPT answers lowercase (MiniGPT-v2's lowercase words).
+# - InstructBLIP (Dai et al. 2023, arXiv:2305.06500, short-answer VQA template "Question: {} Short answer:"):
+#   the instruction inside that template, lowercase words.
+DERIVED = {
+    "llava_next": Derived("llava", "llava"),
+    "llava_onevision": Derived("llava", "llava"),
+    "blip2": Derived("llava", "minigptv2", "Question: ", " Answer:"),
+    "instructblip": Derived("llava", "minigptv2", "Question: ", " Short answer:"),
+}
+FAMILIES = ("llava", "minigptv2", *DERIVED)
 STYLES = ("options", "text")
 MODES = STYLES + ("generate",)
 LETTERS = string.ascii_uppercase
@@ -38,24 +64,23 @@ class PromptSet:
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def families(self) -> list[str]:
-        """Families with templates, directly or through `SAME_PROMPTS_AS`."""
-        return sorted(set(self.templates) | {f for f, base in SAME_PROMPTS_AS.items() if base in self.templates})
-
-    def _own(self, family: str) -> str:
-        if family in self.templates:
-            return family
-        if SAME_PROMPTS_AS.get(family) in self.templates:
-            return SAME_PROMPTS_AS[family]
-        raise ValueError(f"unknown VLM family {family!r}; prompts exist for {self.families()}")
+        """Families with templates, their own or derived (`DERIVED`)."""
+        return sorted(set(self.templates) | {f for f, d in DERIVED.items() if d.templates_of in self.templates})
 
     def template(self, family: str, mode: str) -> str:
-        family = self._own(family)
-        if mode not in self.templates[family]:
+        if mode not in MODES:
             raise ValueError(f"unknown prompt style {mode!r}; expected one of {MODES}")
-        return self.templates[family][mode]
+        if family in self.templates:
+            return self.templates[family][mode]
+        derived = DERIVED.get(family)
+        if derived is None or derived.templates_of not in self.templates:
+            raise ValueError(f"unknown VLM family {family!r}; prompts exist for {self.families()}")
+        return derived.wrap(self.templates[derived.templates_of][mode])
 
     def choice_texts(self, item: Item, family: str) -> tuple[str, ...]:
-        return tuple(self.words.get(self._own(family), item.choices))
+        if family not in self.words and family in DERIVED:
+            family = DERIVED[family].words_of
+        return tuple(self.words.get(family, item.choices))
 
     def render(self, item: Item, family: str, mode: str) -> str:
         choices = self.choice_texts(item, family)

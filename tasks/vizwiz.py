@@ -20,7 +20,7 @@ from harness.metrics import mean_stderr
 from tasks.answers import match_option_text
 from tasks.base import Item, Metric
 from tasks.dataset_task import DatasetTask
-from tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
+from tasks.prompts import DERIVED, MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, read_text, resolve_root, stable_hash
 from tasks.vqa_accuracy import normalize_answer, vqa_accuracy
@@ -39,6 +39,11 @@ _NEXT = {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA15, "ge
 PROMPTS = PromptSet(version="1", templates={
     "llava": {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA, "generate": _LLAVA},
     "llava_next": _NEXT, "llava_onevision": _NEXT,
+    # BLIP-2's and InstructBLIP's own VQA prompts (tasks.prompts.DERIVED), around the bare question
+    "blip2": {"options": DERIVED["blip2"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+              "text": "Question: {question} Answer:", "generate": "Question: {question} Answer:"},
+    "instructblip": {"options": DERIVED["instructblip"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+                     "text": "Question: {question} Short answer:", "generate": "Question: {question} Short answer:"},
     "minigptv2": {"options": VQA_TAG + "{question}\n{options}\n" + MC_SUFFIX, "text": _MINIGPT,
                   "generate": _MINIGPT},
 })

@@ -100,6 +100,21 @@ def test_published_instructions():
             "'Unanswerable'.\nAnswer the question using a single word or phrase.")
 
 
+def test_blip_family_prompts():
+    snap = render_all(CASES)
+    assert snap["vizwiz"]["blip2/generate"] == "Question: What's the name of this product? Answer:"
+    assert snap["vizwiz"]["instructblip/text"]["instruction"] == (
+        "Question: What's the name of this product? Short answer:")
+    assert snap["vsr"]["blip2/text"] == {"instruction": "Question: Based on the image, is this statement true or "
+                                         "false? The car is behind the suitcase. Answer:",
+                                         "continuations": ["true", "false"]}
+    assert snap["gts"]["instructblip/options"]["instruction"].startswith("Question: What")
+    assert snap["gts"]["instructblip/options"]["instruction"].endswith("directly. Short answer:")
+    hm = snap["hm"]["instructblip/generate"]  # already ends with the published "Answer:" cue: not doubled
+    assert hm.startswith("Question: This is an image writting") and hm.endswith("Answer yes or no. Answer:")
+    assert snap["hm"]["blip2/text"]["continuations"] == ["yes", "no"]
+
+
 def test_unknown_family_or_style_is_an_error():
     prompts, item = CASES["vsr"]
     with pytest.raises(ValueError, match="unknown VLM family 'blip'"):
