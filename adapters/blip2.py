@@ -29,6 +29,13 @@ class Blip2Adapter(LlavaAdapter):
     default_model = DEFAULT_MODEL
     fallback_template = "{instruction}"
 
+    def __init__(self, model: torch.nn.Module, processor: Any, **kwargs: Any):
+        if not model.config.use_decoder_only_language_model:
+            raise ValueError(f"--vlm {self.family}: the language model is {model.config.text_config.model_type}, an "
+                             f"encoder-decoder (the Flan-T5 releases); only decoder-only ones (OPT, Vicuna) are "
+                             f"supported")
+        super().__init__(model, processor, **kwargs)
+
     def format_prompt(self, instruction: str) -> str:
         """BLIP-2 has no chat format: the prompt is the task's text as is (the task template adds "Question:")."""
         return instruction

@@ -146,3 +146,18 @@ def test_six_tasks_through_the_cli_in_both_modes(adapter, tmp_path):
     samples = [json.loads(x) for x in (tmp_path / "gen" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 6 and all(isinstance(s["generation"], str) for s in samples)
     assert any(s["prompt"].startswith("Question: ") for s in samples)
+
+
+def test_flan_t5_releases_are_refused_by_name():
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig,
+                              T5Config)
+
+    from adapters.blip2 import Blip2Adapter
+    from tests.adapters.tiny_blip import QFORMER, VISION
+
+    t5 = T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    model = Blip2ForConditionalGeneration(Blip2Config(vision_config=Blip2VisionConfig(**VISION),
+                                                      qformer_config=Blip2QFormerConfig(**QFORMER), text_config=t5,
+                                                      num_query_tokens=2))
+    with pytest.raises(ValueError, match="language model is t5, an encoder-decoder"):
+        Blip2Adapter(model, processor=None)
