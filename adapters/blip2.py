@@ -16,7 +16,12 @@ from PIL import Image
 from transformers import Blip2ForConditionalGeneration
 
 from adapters.base import Prefix
-from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from adapters.hf_cache import (
+    extend_from_prefix,
+    greedy_config,
+    left_pad,
+    positions_from_mask,
+)
 from adapters.llava import LlavaAdapter
 from adapters.weights import weights_fingerprint
 

@@ -45,7 +45,8 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
     if c["blocks"] is not None and t["blocks"] is not None and c["blocks"] == t["blocks"] + 1:
         last = t["blocks"]
         out = {k: v for k, v in out.items() if not k.startswith(f"encoder.layers.{last}.")}
-        notes.append(f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the second-last EVA block)")
+        notes.append(f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the "
+                     f"second-last EVA block)")
     pos, dst = out.get(POS_KEY), tower.get(POS_KEY)
     if pos is not None and dst is not None and pos.shape[1] != dst.shape[1] and pos.shape[-1] == dst.shape[-1]:
         grid = round((dst.shape[1] - 1) ** 0.5)

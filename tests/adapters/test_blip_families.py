@@ -149,8 +149,13 @@ def test_six_tasks_through_the_cli_in_both_modes(adapter, tmp_path):
 
 
 def test_flan_t5_releases_are_refused_by_name():
-    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig,
-                              T5Config)
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2QFormerConfig,
+        Blip2VisionConfig,
+        T5Config,
+    )
 
     from adapters.blip2 import Blip2Adapter
     from tests.adapters.tiny_blip import QFORMER, VISION

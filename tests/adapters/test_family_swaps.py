@@ -75,8 +75,9 @@ def test_clip_and_eva_checkpoints_are_refused_by_onevision(onevision_dir, tiny_o
 
 
 def test_llava_next_takes_every_llava_format_and_refuses_siglip(tiny_open_clip_ckpt, tmp_path):
-    from adapters.llava_next import LlavaNextAdapter
     from transformers import CLIPVisionModel
+
+    from adapters.llava_next import LlavaNextAdapter
 
     a = LlavaNextAdapter.load(str(build_tiny_llava_next(tmp_path / "next")), device="cpu")
     report = a.swap_encoder(str(tiny_open_clip_ckpt))

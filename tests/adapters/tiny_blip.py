@@ -9,10 +9,22 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import (BertTokenizerFast, Blip2Config, Blip2ForConditionalGeneration, Blip2Processor,
-                          Blip2QFormerConfig, Blip2VisionConfig, BlipImageProcessor, InstructBlipConfig,
-                          InstructBlipForConditionalGeneration, InstructBlipProcessor, InstructBlipQFormerConfig,
-                          InstructBlipVisionConfig, LlamaConfig, OPTConfig)
+from transformers import (
+    BertTokenizerFast,
+    Blip2Config,
+    Blip2ForConditionalGeneration,
+    Blip2Processor,
+    Blip2QFormerConfig,
+    Blip2VisionConfig,
+    BlipImageProcessor,
+    InstructBlipConfig,
+    InstructBlipForConditionalGeneration,
+    InstructBlipProcessor,
+    InstructBlipQFormerConfig,
+    InstructBlipVisionConfig,
+    LlamaConfig,
+    OPTConfig,
+)
 
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, _spread_weights
 from harness.toy.tokenizer import BASE_CORPUS, train_tokenizer

@@ -5,12 +5,28 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration,
-                          LlavaNextImageProcessor, LlavaNextProcessor, LlavaOnevisionConfig,
-                          LlavaOnevisionForConditionalGeneration, LlavaOnevisionImageProcessor,
-                          LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor, Qwen2Config, SiglipVisionConfig)
+from transformers import (
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaNextConfig,
+    LlavaNextForConditionalGeneration,
+    LlavaNextImageProcessor,
+    LlavaNextProcessor,
+    LlavaOnevisionConfig,
+    LlavaOnevisionForConditionalGeneration,
+    LlavaOnevisionImageProcessor,
+    LlavaOnevisionProcessor,
+    LlavaOnevisionVideoProcessor,
+    Qwen2Config,
+    SiglipVisionConfig,
+)
 
-from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE, OPENAI_MEAN, OPENAI_STD, _spread_weights
+from harness.toy.tiny_llava import (
+    LLAVA_CHAT_TEMPLATE,
+    OPENAI_MEAN,
+    OPENAI_STD,
+    _spread_weights,
+)
 from harness.toy.tokenizer import train_tokenizer
 
 IMAGE, PATCH = 32, 8
@@ -83,7 +99,8 @@ def build_tiny_llava_next(out_dir: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     model = LlavaNextForConditionalGeneration(config)
     _spread_weights(model, seed)
-    image_processor = LlavaNextImageProcessor(size={"shortest_edge": IMAGE}, crop_size={"height": IMAGE, "width": IMAGE},
+    image_processor = LlavaNextImageProcessor(size={"shortest_edge": IMAGE},
+                                              crop_size={"height": IMAGE, "width": IMAGE},
                                               image_grid_pinpoints=PINPOINTS, image_mean=OPENAI_MEAN,
                                               image_std=OPENAI_STD)
     processor = LlavaNextProcessor(image_processor=image_processor, tokenizer=tok, patch_size=PATCH,

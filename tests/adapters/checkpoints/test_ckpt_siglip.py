@@ -5,7 +5,13 @@ import pytest
 import timm
 import torch
 from safetensors.torch import save_file
-from transformers import SiglipConfig, SiglipModel, SiglipTextConfig, SiglipVisionConfig, SiglipVisionModel
+from transformers import (
+    SiglipConfig,
+    SiglipModel,
+    SiglipTextConfig,
+    SiglipVisionConfig,
+    SiglipVisionModel,
+)
 
 from adapters.checkpoints import EncoderCheckpointError, swap_encoder
 from tests.adapters.checkpoints.conftest import make_open_clip, randomize_
