@@ -171,3 +171,55 @@ def test_families_do_not_cross(tmp_path):
     torch.save({"visual.trunk." + k: v for k, v in timm_eva().state_dict().items()}, eva)
     with pytest.raises(EncoderCheckpointError, match="EVA-CLIP checkpoint; the LLaVA-OneVision tower is a SigLIP"):
         swap_encoder(tower(), eva)
+
+
+TINY_SIGLIP = "harness_test_tiny_siglip"
+
+
+def _open_clip_siglip(tmp_path, seed: int = 4) -> torch.nn.Module:
+    """A real open_clip `CustomTextCLIP` SigLIP (timm ViT trunk, MAP pool, no projection) at tiny sizes, built
+    from a model config like open_clip's ViT-SO400M-14-SigLIP-384.json; tanh GELU so it computes the tower's
+    function."""
+    import inspect
+    import json
+
+    import open_clip
+    from timm.models import register_model
+    from timm.models.vision_transformer import VisionTransformer
+
+    if TINY_SIGLIP not in timm.list_models(TINY_SIGLIP):
+        accepted = set(inspect.signature(VisionTransformer.__init__).parameters)
+
+        def harness_test_tiny_siglip(pretrained: bool = False, **kwargs) -> VisionTransformer:
+            args = dict(img_size=GEOM["image"], patch_size=GEOM["patch"], embed_dim=GEOM["width"],
+                        depth=GEOM["layers"], num_heads=GEOM["heads"], mlp_ratio=GEOM["mlp"] / GEOM["width"],
+                        class_token=False, global_pool="map", act_layer="gelu_tanh")
+            args.update({k: v for k, v in kwargs.items() if k in accepted})
+            return VisionTransformer(**args)
+
+        register_model(harness_test_tiny_siglip)
+    cfg = {"embed_dim": GEOM["width"], "init_logit_bias": -10, "custom_text": True,
+           "vision_cfg": {"image_size": GEOM["image"], "timm_model_name": TINY_SIGLIP, "timm_model_pretrained": False,
+                          "timm_pool": "map", "timm_proj": "none"},
+           "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1,
+                        "no_causal_mask": True, "proj_bias": True, "pool_type": "last", "norm_kwargs": {"eps": 1e-6}}}
+    path = tmp_path / "tiny_siglip_oc.json"
+    path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(path)
+    return randomize_(open_clip.create_model("tiny_siglip_oc"), seed).eval()
+
+
+def test_open_clip_custom_text_clip_siglip_reproduces_open_clip(tmp_path):
+    model = _open_clip_siglip(tmp_path)
+    assert type(model).__name__ == "CustomTextCLIP"
+    path = tmp_path / "open_clip_siglip.pt"
+    torch.save(model.state_dict(), path)
+    t = tower()
+    report = swap_encoder(t, path)
+    x = pixels(2)
+    with torch.no_grad():
+        got = t(pixel_values=x).pooler_output
+        ref = model.encode_image(x)  # open_clip's own image embedding (trunk + MAP head, no projection)
+    assert (got - ref).abs().max() < 1e-5
+    assert report.format == "open_clip_siglip" and report.tensors_replaced == report.tensors_total
+    assert {"logit_scale", "logit_bias", "text.token_embedding.weight"} <= set(report.ignored)
