@@ -2,7 +2,7 @@
 
 An adapter turns (image, context token ids) into a `Prefix` (last-position log-probs and a reusable
 KV cache) and scores continuation tokens from that cache. Everything else (splitting continuations,
-batching, the single-token shortcut) lives in `harness.engine`.
+batching, the single-token shortcut) lives in `harness.eval.engine`.
 """
 from __future__ import annotations
 

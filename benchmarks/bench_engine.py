@@ -19,10 +19,11 @@ import torch
 
 from adapters.llava import LlavaAdapter
 from adapters.registry import load_vlm
-from harness.engine import Engine, Request, plain_forward_scores
-from harness.metrics import argmax_first
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
+from tasks.metrics import argmax_first
+
 
 def _family_builders() -> dict:
     from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip

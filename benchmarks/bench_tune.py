@@ -19,9 +19,9 @@ import torch
 
 from harness.toy.tiny_llava import TinySpec
 from harness.tune.config import METHODS, TuneConfig
-from harness.tune.loading import load_clip
+from harness.clip.loading import load_clip
 from harness.tune.run import tune
-from harness.tune.toy import build_tiny_hf_clip, shapes_data
+from harness.toy.tiny_clip import build_tiny_hf_clip, shapes_data
 
 BENCH_VISION = TinySpec(image_size=224, patch_size=14, vision_width=256, vision_layers=6, vision_heads=4,
                         vision_mlp=1024)

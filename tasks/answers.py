@@ -7,9 +7,11 @@ first yes/no or true/false word, as LoRSU and MiniGPT-v2 count them.
 from __future__ import annotations
 
 import re
+import string
 from typing import Sequence
 
-from tasks.prompts import LETTERS
+LETTERS = string.ascii_uppercase
+
 
 _LEAD = re.compile(r"^\(?([A-Za-z])\s*[\.\):]")
 _ANSWER_IS = re.compile(r"\b(?i:answer)(?:\s+is)?\s*[:\-]?\s*\(?([A-Z])\b")

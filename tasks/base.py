@@ -12,8 +12,10 @@ from typing import Any, Iterator
 
 from PIL import Image
 
+from tasks.answers import LETTERS, extract_letter
+from tasks.metrics import Metric, multiple_choice_metrics
+
 PROMPT_STYLES = ("options", "text")
-LETTERS = "ABCDEFGHIJ"
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,6 @@ class Prompt:
     continuations: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Metric:
-    value: float
-    stderr: float | None = None
-
-
 class Task(ABC):
     """Base class for tasks. Subclasses set `name` and `version` and implement `items`."""
 
@@ -74,9 +70,7 @@ class Task(ABC):
         return mc_prompt(item.question, item.choices, style)
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
-        """Metrics from scored samples (see harness.records for the sample schema)."""
-        from harness.metrics import multiple_choice_metrics
-
+        """Metrics from scored samples (see harness.eval.records for the sample schema)."""
         return multiple_choice_metrics(samples)
 
     def generate_prompt(self, item: Item, family: str) -> str:
@@ -85,8 +79,6 @@ class Task(ABC):
 
     def extract_answer(self, item: Item, generation: str) -> int:
         """Choice index named by a generated answer (a letter or an option's text); -1 when none."""
-        from tasks.answers import extract_letter
-
         return extract_letter(generation, item.choices)
 
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:

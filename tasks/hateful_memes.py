@@ -15,9 +15,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.metrics import multiple_choice_metrics
+from tasks.metrics import multiple_choice_metrics
 from tasks.answers import extract_yes_no
-from tasks.base import Item, Metric
+from tasks.base import Item
+from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
 from tasks.prompts import MC_SUFFIX, PromptSet
 from tasks.registry import register

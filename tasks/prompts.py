@@ -6,10 +6,10 @@ prompt changes. `{question}` is the item's question (for VSR the caption, for HM
 """
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from tasks.answers import LETTERS
 from tasks.base import Item, Prompt
 
 
@@ -47,7 +47,6 @@ DERIVED = {
 FAMILIES = ("llava", "minigptv2", *DERIVED)
 STYLES = ("options", "text")
 MODES = STYLES + ("generate",)
-LETTERS = string.ascii_uppercase
 # the LoRSU / LLaVA-1.5 multiple-choice instruction
 MC_SUFFIX = "Answer with the option's letter from the given choices directly."
 # MiniGPT-v2's task identifier for short-answer VQA (its published VizWiz/VSR prompts use it)

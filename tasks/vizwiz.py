@@ -16,9 +16,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.metrics import mean_stderr
+from tasks.metrics import mean_stderr
 from tasks.answers import match_option_text
-from tasks.base import Item, Metric
+from tasks.base import Item
+from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
 from tasks.prompts import DERIVED, MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register

@@ -13,9 +13,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from harness.metrics import mean_stderr
+from tasks.metrics import mean_stderr
 from tasks.answers import extract_true_false
-from tasks.base import Item, Metric
+from tasks.base import Item
+from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
 from tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register

@@ -13,7 +13,7 @@ from .reader import RawCheckpoint, read_checkpoint
 from .kinds import CheckpointFormat, TowerKind
 from .registry import detect_format, formats, register_format, register_tower_kind
 from .report import SwapReport
-from .swap import inspect_checkpoint, swap_encoder
+from .swap import check_encoder_file, inspect_checkpoint, swap_encoder
 
 __all__ = [
     "CheckpointFormat",
@@ -22,6 +22,7 @@ __all__ = [
     "RawCheckpoint",
     "SwapReport",
     "TowerKind",
+    "check_encoder_file",
     "detect_format",
     "formats",
     "inspect_checkpoint",

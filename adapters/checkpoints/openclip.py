@@ -12,7 +12,7 @@ import torch
 from .kinds import CheckpointFormat
 
 _BLOCK = re.compile(r"^transformer\.resblocks\.(\d+)\.(.+)$")
-# open_clip name -> tower name (also read, reversed, by harness.tune.keymap)
+# open_clip name -> tower name (also read, reversed, by harness.clip.keymap)
 TOP_LEVEL_NAMES = {
     "class_embedding": "embeddings.class_embedding",
     "positional_embedding": "embeddings.position_embedding.weight",

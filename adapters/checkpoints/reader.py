@@ -80,15 +80,18 @@ def sha256_of_directory(root: Path) -> tuple[str, dict[str, str]]:
     return hashlib.sha256(manifest.encode()).hexdigest(), files
 
 
-def read_checkpoint(path: str | Path) -> RawCheckpoint:
-    """Read a checkpoint file or directory; raise EncoderCheckpointError naming `path` on failure."""
+def read_checkpoint(path: str | Path, peek: bool = False) -> RawCheckpoint:
+    """Read a checkpoint file or directory; raise EncoderCheckpointError naming `path` on failure.
+
+    `peek`: names, shapes and dtypes only (safetensors tensors come back on the meta device, torch.save
+    zips memory-mapped) and no sha256: enough to detect the format before a model loads."""
     path = Path(path).expanduser()
     if not path.exists():
         raise CheckpointNotFoundError(f"encoder checkpoint not found: {path}", path=path)
     try:
         if path.is_dir():
-            return _read_directory(path)
-        return _read_file(path)
+            return _read_directory(path, peek)
+        return _read_file(path, peek)
     except EncoderCheckpointError:
         raise
     except pickle.UnpicklingError as e:
@@ -101,23 +104,23 @@ def read_checkpoint(path: str | Path) -> RawCheckpoint:
             f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})", path=path) from e
 
 
-def _read_file(path: Path) -> RawCheckpoint:
-    obj, container, torchscript = _load_one(path)
-    digest = sha256_of_file(path)
+def _read_file(path: Path, peek: bool) -> RawCheckpoint:
+    obj, container, torchscript = _load_one(path, peek)
+    digest = "" if peek else sha256_of_file(path)
     ckpt = RawCheckpoint(path=path, tensors={}, sha256=digest, files={path.name: digest},
                          container=container, torchscript=torchscript)
     _fill(ckpt, obj)
     return ckpt
 
 
-def _read_directory(path: Path) -> RawCheckpoint:
+def _read_directory(path: Path, peek: bool) -> RawCheckpoint:
     weight_files = _directory_weight_files(path)
     tensors: dict[str, Any] = {}
     notes: list[str] = []
     non_tensor: list[str] = []
     containers = set()
     for wf in weight_files:
-        obj, container, torchscript = _load_one(wf)
+        obj, container, torchscript = _load_one(wf, peek)
         if torchscript:
             raise EncoderCheckpointError(f"{wf}: TorchScript archives are only read as single files",
                                          path=path)
@@ -131,7 +134,7 @@ def _read_directory(path: Path) -> RawCheckpoint:
                 raise EncoderCheckpointError(f"{path}: tensor {k!r} appears in more than one shard",
                                              path=path)
             tensors[k] = v
-    digest, files = sha256_of_directory(path)
+    digest, files = ("", {}) if peek else sha256_of_directory(path)
     kind = "+".join(sorted(containers))
     container = f"directory ({kind}, {len(weight_files)} shards)" if len(weight_files) > 1 \
         else f"directory ({kind})"
@@ -164,7 +167,7 @@ def _directory_weight_files(path: Path) -> list[Path]:
         f"pytorch_model.bin or a shard index; weight-like files found: {found})", path=path)
 
 
-def _load_one(path: Path) -> tuple[Any, str, bool]:
+def _load_one(path: Path, peek: bool = False) -> tuple[Any, str, bool]:
     """(loaded object, container description, is TorchScript) for one file."""
     with open(path, "rb") as f:
         head = f.read(16)
@@ -173,7 +176,7 @@ def _load_one(path: Path) -> tuple[Any, str, bool]:
     if path.suffix == ".safetensors" or _looks_like_safetensors(path, head):
         from safetensors.torch import load_file
 
-        return load_file(str(path), device="cpu"), "safetensors", False
+        return (_safetensors_meta(path) if peek else load_file(str(path), device="cpu")), "safetensors", False
     is_zip = zipfile.is_zipfile(path)
     if is_zip and _is_torchscript_zip(path):
         with warnings.catch_warnings():  # torch deprecates TorchScript; OpenAI released it so
@@ -183,6 +186,24 @@ def _load_one(path: Path) -> tuple[Any, str, bool]:
     # mmap (zip format only): tensors the tower does not use, e.g. a whole LLaVA's language
     # model, are never read into memory.
     return torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip), "torch.save", False
+
+
+def _safetensors_meta(path: Path) -> dict[str, torch.Tensor]:
+    """The file's tensors as meta tensors (names, shapes, dtypes) read from its header alone."""
+    from safetensors import safe_open
+
+    out = {}
+    with safe_open(str(path), framework="pt") as f:
+        for name in f.keys():
+            sl = f.get_slice(name)
+            out[name] = torch.empty(sl.get_shape(), dtype=_SAFETENSORS_DTYPES[sl.get_dtype()], device="meta")
+    return out
+
+
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                       "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+                       "U8": torch.uint8, "BOOL": torch.bool, "F8_E4M3": torch.float8_e4m3fn,
+                       "F8_E5M2": torch.float8_e5m2}
 
 
 def _looks_like_safetensors(path: Path, head: bytes) -> bool:

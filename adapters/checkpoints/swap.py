@@ -85,6 +85,16 @@ def swap_encoder(tower: torch.nn.Module, path: str | Path, *, allow_partial: boo
     )
 
 
+def check_encoder_file(path: str | Path) -> CheckpointFormat:
+    """The file's format, from its names alone (no tensor is read); raises when it is missing, unreadable
+    or of no known layout, so a bad `--encoder` fails before any model loads."""
+    raw = read_checkpoint(path, peek=True)
+    fmt = detect_format(raw.tensors, raw.torchscript)
+    if fmt is None:
+        raise _unknown_layout(raw)
+    return fmt
+
+
 def inspect_checkpoint(path: str | Path) -> dict[str, object]:
     """Format detected and key/dtype facts of a checkpoint, without any tower (for CLIs and logs)."""
     raw = read_checkpoint(path)
@@ -107,12 +117,7 @@ def _tower_kind(tower: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> To
 def _format(raw: RawCheckpoint, kind: TowerKind) -> CheckpointFormat:
     fmt = detect_format(raw.tensors, raw.torchscript)
     if fmt is None:
-        keys = ", ".join(sorted(raw.tensors)[:8])
-        known = ", ".join(f.name for f in formats())
-        raise EncoderCheckpointError(
-            f"{raw.path}: no known checkpoint layout matches (known: {known}); nothing was "
-            f"loaded. First keys: {keys}", path=raw.path,
-            problems=["unrecognised checkpoint layout"])
+        raise _unknown_layout(raw)
     if fmt.family != kind.family:
         article = "an" if kind.title[:1].upper() in "AEIOU" else "a"
         msg = f"this is {fmt.family_title} checkpoint; the {kind.used_by} tower is {article} {kind.title}"
@@ -124,6 +129,14 @@ def _format(raw: RawCheckpoint, kind: TowerKind) -> CheckpointFormat:
         raise EncoderCheckpointError(f"{raw.path}: {msg}; nothing was loaded", path=raw.path,
                                      format=fmt.name, problems=[msg])
     return fmt
+
+
+def _unknown_layout(raw: RawCheckpoint) -> EncoderCheckpointError:
+    keys = ", ".join(sorted(raw.tensors)[:8])
+    known = ", ".join(f.name for f in formats())
+    return EncoderCheckpointError(
+        f"{raw.path}: no known checkpoint layout matches (known: {known}); nothing was loaded. "
+        f"First keys: {keys}", path=raw.path, problems=["unrecognised checkpoint layout"])
 
 
 def _error(raw: RawCheckpoint, fmt: CheckpointFormat, kind: TowerKind,

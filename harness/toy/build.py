@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import torch
 
-from harness.environment import environment
+from harness.eval.environment import environment
 from harness.toy.train_clip import ClipSpec, train_clip
 from harness.toy.train_llava import LlavaSpec, train_llava
 
@@ -27,7 +27,7 @@ PROMPT_STYLE = "text"  # the toy LLaVA answers with the option text (see train_l
 def evaluate_llava(llava_dir: Path, out: Path, limit: int = EVAL_ITEMS, encoder: str | None = None,
                    label: str | None = None, progress: bool = False) -> dict[str, Any]:
     """Score the toy LLaVA on both domains through the ordinary `harness eval` path."""
-    from harness.runner import EvalConfig, run_eval
+    from harness.eval.runner import EvalConfig, run_eval
 
     return run_eval(EvalConfig(tasks=list(TASKS), model=str(llava_dir), device="cpu",
                                limit=limit, batch_size=16, encoder=encoder, label=label, out=str(out),

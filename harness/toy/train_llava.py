@@ -17,7 +17,7 @@ import torch
 from transformers import CLIPModel, CLIPProcessor, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
 from adapters.llava import LlavaAdapter
-from harness.engine import split_continuation
+from harness.eval.engine import split_continuation
 from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE
 from harness.toy.train_clip import set_cosine_lr
 from harness.toy.tokenizer import train_tokenizer

@@ -14,7 +14,7 @@ import torch
 
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 from harness.tune.params import Trainable, count_trainable
 
 

@@ -12,10 +12,10 @@ import torch
 
 from harness.tune.base import ParamReport
 from harness.tune.config import TuneConfig
-from harness.tune.data import CaptionedImages
+from harness.clip.data import CaptionedImages
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 
 
 def count_parameters(model: ClipModel, cfg: TuneConfig, batch: int = 2, seed: int = 0) -> ParamReport:

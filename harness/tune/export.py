@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 
 HF_DIR = "vision_hf"
 

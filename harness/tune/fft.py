@@ -5,7 +5,7 @@ from typing import Iterable
 
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 
 
 class FullFineTune(TuneMethod):

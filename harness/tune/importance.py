@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 import torch
 
 from harness.tune.loss import TextBank
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 
 LossFn = Callable[[ClipModel, TextBank, tuple], torch.Tensor]
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 from harness.tune.params import attach_lora, merge_parametrizations
 
 PEFT_TARGETS = {

@@ -19,7 +19,7 @@ from torch import nn
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import lorsu_scores
 from harness.tune.loss import TextBank, contrastive_loss
-from harness.tune.models import Block, ClipModel
+from harness.clip.models import Block, ClipModel
 from harness.tune.params import attach_lora, merge_parametrizations, topk_mask
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from harness.tune.data import CaptionedImages
-from harness.tune.models import ClipModel
+from harness.clip.data import CaptionedImages
+from harness.clip.models import ClipModel
 
 
 class TextBank:

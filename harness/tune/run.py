@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 from harness.tune.config import TuneConfig
-from harness.tune.data import CaptionedImages, train_loader, train_transform
+from harness.clip.data import CaptionedImages, train_loader, train_transform
 from harness.tune.export import export_session, load_release
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 from harness.tune.sessions import Session, plan_sessions
 from harness.tune.trainer import train_session
 
@@ -47,7 +47,7 @@ def tune(model: ClipModel | str, data: CaptionedImages, cfg: TuneConfig, out: st
     """
     cfg = cfg.resolved(task or data.name)
     if isinstance(model, str):
-        from harness.tune.loading import load_clip
+        from harness.clip.loading import load_clip
 
         model = load_clip(model, device=cfg.device)
     else:

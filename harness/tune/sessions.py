@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.tune.data import CaptionedImages
+from harness.clip.data import CaptionedImages
 from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 
 GTSRB_ORDER = (25, 2, 11, 1, 40, 27, 5, 9, 17, 32, 29, 20, 39, 21, 15, 23, 10, 3, 18, 38, 42, 14, 22, 35, 34, 19,

@@ -17,7 +17,7 @@ from torch import nn
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import spu_scores
 from harness.tune.loss import TextBank, contrastive_loss, spu_importance_loss
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 from harness.tune.params import topk_mask
 
 

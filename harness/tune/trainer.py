@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from harness.tune.base import TuneMethod
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank, contrastive_loss
-from harness.tune.models import ClipModel
+from harness.clip.models import ClipModel
 from harness.tune.schedule import per_step_lr, released_epoch_lrs
 
 

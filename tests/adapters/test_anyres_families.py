@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.engine import Engine, Request, plain_forward_scores
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
 from tests.conftest import random_image
-from tests.harness.test_engine_exact import OPTIONS, QUESTIONS
+from tests.harness.eval.test_engine_exact import OPTIONS, QUESTIONS
 
 SIZES = [(40, 40), (40, 90), (100, 30), (64, 64), (33, 70)]  # (width, height): 1x1+2x2, 1x2, 2x1 grids
 

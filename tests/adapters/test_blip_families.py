@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from adapters.checkpoints import EncoderCheckpointError
-from harness.engine import Engine, Request, plain_forward_scores
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
 from tests.conftest import random_image
-from tests.harness.test_engine_exact import OPTIONS, QUESTIONS
+from tests.harness.eval.test_engine_exact import OPTIONS, QUESTIONS
 
 SIZES = [(40, 40), (40, 90), (100, 30), (64, 64), (33, 70)]
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from adapters.checkpoints import EncoderCheckpointError
-from harness.engine import Engine, Request, plain_forward_scores
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from tests.adapters.checkpoints.test_ckpt_siglip import open_clip_layout, timm_siglip
 from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
 from tests.conftest import random_image
@@ -98,7 +98,7 @@ def test_llava_next_takes_every_llava_format_and_refuses_siglip(tiny_open_clip_c
 
 
 def test_eval_with_encoder_records_the_swap(onevision_dir, tmp_path):
-    from harness.runner import EvalConfig, run_eval
+    from harness.eval.runner import EvalConfig, run_eval
     from harness.toy.shapes import write_mcq_set
 
     path = tmp_path / "siglip.pt"

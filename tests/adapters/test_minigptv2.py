@@ -10,7 +10,7 @@ from adapters.checkpoints import EncoderCheckpointError
 from adapters.minigptv2 import MiniGPTv2Adapter
 from adapters.minigptv2_loading import MiniGPTv2CheckpointError
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER
-from harness.engine import Engine, Request, plain_forward_scores
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from harness.toy.tiny_minigptv2 import build_tiny_minigptv2
 from tests.conftest import random_image
 
@@ -143,7 +143,7 @@ def test_batched_generation_equals_one_at_a_time(adapter):
 
 
 def test_eval_end_to_end(files, tmp_path):
-    from harness.runner import EvalConfig, run_eval
+    from harness.eval.runner import EvalConfig, run_eval
     from harness.toy.shapes import write_mcq_set
 
     data = write_mcq_set(tmp_path / "d", 6, seed=4)
@@ -175,7 +175,7 @@ def test_encoder_swap_from_an_open_clip_eva_checkpoint(files, tmp_path):
 
 
 def test_six_tasks_with_the_minigptv2_prompt_family(files, tmp_path):
-    from harness.runner import EvalConfig, run_eval
+    from harness.eval.runner import EvalConfig, run_eval
     from tests.tasks.fixtures import build_all_fixtures
 
     build_all_fixtures(tmp_path / "data")

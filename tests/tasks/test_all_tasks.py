@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.task_listing import print_tasks
+from tasks.listing import print_tasks
 from tasks.base import ImageError
 from tasks.registry import available, build_task
 from tasks.sources import DatasetNotFound

@@ -1,0 +1,32 @@
+"""What every command shares: the console and the rule that user errors print one line, not a traceback."""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+console = Console()
+T = TypeVar("T")
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Known user errors print one clear line instead of a traceback."""
+    from adapters.weights import WeightsNotFound
+    from harness.eval.records import RunDirMismatch
+    from harness.eval.runner import TooManyErrors
+
+    known: tuple[type[BaseException], ...] = (WeightsNotFound, RunDirMismatch, TooManyErrors, FileNotFoundError,
+                                              KeyError, ValueError)
+    try:
+        from adapters.checkpoints import EncoderCheckpointError
+
+        known += (EncoderCheckpointError,)
+    except ImportError:
+        pass
+    try:
+        return fn()
+    except known as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        console.print(f"[bold red]error:[/] {msg}")
+        raise typer.Exit(2) from e

@@ -1,0 +1,228 @@
+"""`harness table`, `compare`, `check` and `plot`: reports from run records (registered by harness.cli)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from harness.report.runs import Run, load_run
+from harness.report.tables import find_run
+
+console = Console()
+T = TypeVar("T")
+
+
+def _guarded(fn: Callable[[], T]) -> T:
+    """User errors (missing files, incomparable runs, bad names) print one line and exit 2."""
+    try:
+        return fn()
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from e
+
+
+def expand_run_dirs(paths: list[Path]) -> list[Path]:
+    """Run directories as given; a folder without results.json stands for its run subfolders (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if (p / "results.json").exists() or not p.is_dir():
+            out.append(p)
+            continue
+        subs = sorted(q for q in p.iterdir() if (q / "results.json").exists())
+        if not subs:
+            raise FileNotFoundError(f"no results.json in {p} or its subfolders (is it a harness run directory?)")
+        out += subs
+    return out
+
+
+def load_runs(paths: list[Path], baseline: str | None = None) -> list[Run]:
+    """Load the runs; a --baseline run directory that is not among them is added first."""
+    runs = [load_run(p) for p in expand_run_dirs(paths)]
+    if baseline and Path(baseline).is_dir() and not find_run(runs, baseline):
+        runs.insert(0, load_run(baseline))
+    return runs
+
+
+def _warn(notes: list[str]) -> None:
+    for n in notes:
+        console.print(f"[yellow]warning:[/] {n}", highlight=False, soft_wrap=True)
+
+
+def _pct(v: Optional[float], signed: bool = False) -> str:
+    if v is None or math.isnan(v):
+        return "–"
+    return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}"
+
+
+def table_cmd(
+    runs: list[Path] = typer.Argument(..., help="Run directories (or folders of them, e.g. results/runs)."),
+    baseline: Optional[str] = typer.Option(None, help="Baseline run: a run directory or a label. Default: each "
+                                           "VLM's zero-shot run (no encoder swap)."),
+    fmt: str = typer.Option("md", "--format", "-f", help="md | latex | csv | html."),
+    out: Optional[Path] = typer.Option(None, help="Write here instead of printing."),
+    ci: bool = typer.Option(False, "--ci", help="Add ± the half-width of the 95% interval."),
+    delta: bool = typer.Option(False, "--delta", help="Add Δ in points vs the baseline row."),
+    significance: bool = typer.Option(False, "--significance", help="Mark † where a run differs from its baseline "
+                                      "at p < 0.05 (exact McNemar for accuracy, paired bootstrap otherwise)."),
+    force: bool = typer.Option(False, "--force", help="Tabulate runs that did not see the same items."),
+    standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete compilable document."),
+    n_boot: int = typer.Option(2000, help="Bootstrap replicates (AUROC intervals, significance)."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+) -> None:
+    """Paper tables from run records: rows per run grouped by VLM, primary metric per task in %."""
+    from harness.report.table_format import render
+    from harness.report.tables import build_tables
+
+    def go() -> None:
+        loaded = load_runs(runs, baseline)
+        tables = build_tables(loaded, baseline, ci=ci, delta=delta, significance=significance, force=force,
+                              n_boot=n_boot, seed=seed)
+        _warn([n for t in tables for n in t.notes])
+        text = render(tables, fmt, standalone=standalone)
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+            console.print(f"wrote {out}", highlight=False)
+        else:
+            typer.echo(text, nl=False)
+
+    _guarded(go)
+
+
+def compare_cmd(
+    run_a: Path = typer.Argument(..., help="Run A (e.g. the zero-shot run)."),
+    run_b: Path = typer.Argument(..., help="Run B; differences are B − A."),
+    metrics: str = typer.Option("primary", help="primary | all (every metric both runs recorded)."),
+    n_boot: int = typer.Option(10_000, help="Bootstrap replicates (AUROC: at most 2000)."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+    force: bool = typer.Option(False, "--force", help="Compare even if the runs did not see the same items "
+                               "(pairs the items both scored)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Paired statistics per task: both runs' metric, B − A with a 95% bootstrap CI, exact McNemar test."""
+    from harness.report.stats import compare_runs
+    from harness.report.tables import require_comparable
+
+    def go() -> None:
+        a, b = load_run(run_a), load_run(run_b)
+        _warn(require_comparable([a, b], force))
+        if metrics not in ("primary", "all"):
+            raise ValueError(f"--metrics must be primary or all, got {metrics!r}")
+        rows = compare_runs(a, b, metrics, n_boot=n_boot, seed=seed)
+        if as_json:
+            typer.echo(json.dumps([_cmp_dict(r) for r in rows], indent=2))
+            return
+        console.print(compare_table(a, b, rows))
+        for r in rows:
+            if r.note:
+                console.print(f"[dim]{r.task} {r.metric}: {r.note}[/]", highlight=False)
+        console.print("[dim]Δ = B − A in points; CI: paired bootstrap, 95%; p: exact McNemar (0/1 metrics only); "
+                      "A✓B✗ / A✗B✓: discordant items.[/]", highlight=False)
+
+    _guarded(go)
+
+
+def _p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def compare_table(a: Run, b: Run, rows: list) -> RichTable:
+    t = RichTable(title=f"A = {a.label} ({a.vlm}),  B = {b.label} ({b.vlm})", box=box.SIMPLE_HEAD, pad_edge=False,
+                  padding=(0, 1), collapse_padding=True, show_edge=False)
+    for col in ("task", "metric", "n", "A", "B", "Δ", "95% CI", "p", "A✓B✗", "A✗B✓"):
+        t.add_column(col, justify="left" if col in ("task", "metric") else "right", no_wrap=True)
+    for r in rows:
+        ci = f"{_pct(r.diff.low, True)}…{_pct(r.diff.high, True)}" if r.diff else "–"
+        d = r.b - r.a if r.a is not None and r.b is not None else None
+        m = r.mcnemar
+        t.add_row(r.task, r.metric, str(r.n_paired), _pct(r.a), _pct(r.b), _pct(d, True), ci,
+                  _p(m.p_value) if m else "–", str(m.a_only) if m else "–", str(m.b_only) if m else "–")
+    return t
+
+
+def _cmp_dict(r) -> dict:
+    return {"task": r.task, "metric": r.metric, "a": r.a, "b": r.b, "n_paired": r.n_paired,
+            "diff": r.diff.estimate if r.diff else None, "ci95": [r.diff.low, r.diff.high] if r.diff else None,
+            "mcnemar_p": r.mcnemar.p_value if r.mcnemar else None,
+            "a_only": r.mcnemar.a_only if r.mcnemar else None, "b_only": r.mcnemar.b_only if r.mcnemar else None,
+            "significant": r.significant, "note": r.note}
+
+
+def check_cmd(
+    run_dir: Path = typer.Argument(..., help="The run to check."),
+    baseline: Path = typer.Option(..., help="Baseline JSON (committed under results/baselines/)."),
+    tolerance: Optional[float] = typer.Option(None, help="Allowed drop in percentage points for every metric. "
+                                              "Default: one-sided statistical bound for a re-run given n."),
+    confidence: float = typer.Option(0.95, help="One-sided level of the default tolerance."),
+    update: bool = typer.Option(False, "--update", help="Write the run as the new baseline (deliberately)."),
+) -> None:
+    """Regression gate: exit 1 when a metric drops beyond the tolerance or the items/prompts changed."""
+    from harness.report.gate import check_run, read_baseline, write_baseline
+
+    def go() -> int:
+        run = load_run(run_dir)
+        if update:
+            if baseline.exists():
+                old = read_baseline(baseline)
+                typer.echo(check_run(run, old, str(baseline), tolerance, confidence).text() + "\n")
+            write_baseline(run, baseline)
+            typer.echo(f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} task{'s' * (len(run.tasks) != 1)}); commit it")
+            return 0
+        if not 0.5 < confidence < 1:
+            raise ValueError("--confidence must be between 0.5 and 1")
+        report = check_run(run, read_baseline(baseline), str(baseline), tolerance, confidence)
+        typer.echo(report.text())
+        return 0 if report.passed else 1
+
+    code = _guarded(go)
+    if code:
+        raise typer.Exit(code)
+
+
+def plot_cmd(
+    runs: list[Path] = typer.Argument(..., help="Run directories (or folders of them)."),
+    target: str = typer.Option(..., help="Target task, e.g. TSI (optionally TASK:metric)."),
+    control: str = typer.Option(..., help="Comma-separated control tasks, e.g. VSR,VizWiz,HM."),
+    baseline: Optional[str] = typer.Option(None, help="Baseline run directory or label (default: each VLM's "
+                                           "zero-shot run)."),
+    out: Path = typer.Option(Path("tradeoff.png"), help="Figure path; PNG and PDF are both written."),
+    force: bool = typer.Option(False, "--force", help="Plot runs that did not see the same items."),
+) -> None:
+    """Trade-off scatter: gain on the target (x) vs mean change on the controls (y), per method and VLM."""
+    from harness.report.plot import draw_tradeoff, tradeoff_points
+    from harness.report.tables import require_comparable
+
+    def go() -> None:
+        loaded = load_runs(runs, baseline)
+        _warn(require_comparable(loaded, force))
+        points, tgt, ctl, notes = tradeoff_points(loaded, target, [c for c in control.split(",") if c.strip()],
+                                                  baseline)
+        _warn(notes)
+        if not points:
+            raise ValueError("no run to plot (each needs a baseline of its VLM and values for every task)")
+        named = find_run(loaded, baseline) if baseline else []
+        base_name = named[0].label if named else "zero-shot"
+        paths = draw_tradeoff(points, tgt, ctl, out, base_name)
+        t = RichTable(title=f"x = Δ {tgt.title}, y = mean Δ of {', '.join(c.title for c in ctl)} (points)")
+        for col in ("VLM", "method", "x", "y"):
+            t.add_column(col, justify="right" if col in ("x", "y") else "left")
+        for p in points:
+            t.add_row(p.vlm, p.label, f"{p.x:+.2f}", f"{p.y:+.2f}")
+        console.print(t)
+        console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+
+    _guarded(go)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("table")(table_cmd)
+    app.command("compare")(compare_cmd)
+    app.command("check")(check_cmd)
+    app.command("plot")(plot_cmd)

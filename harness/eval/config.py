@@ -1,0 +1,47 @@
+"""The settings of one `harness eval` run, and the checks on them that need nothing but the settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tasks.base import PROMPT_STYLES
+
+GENERATE_MAX_NEW_TOKENS = 20  # the LoRSU and MiniGPT-v2 evaluation protocols
+
+
+@dataclass
+class EvalConfig:
+    tasks: list[str]
+    vlm: str = "llava"
+    model: str | None = None
+    encoder: str | None = None
+    allow_partial: bool = False
+    interpolate_pos: bool = False
+    data_root: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+    limit: int | None = None
+    batch_size: int | str = 8
+    dtype: str = "float32"
+    device: str = "auto"
+    seed: int = 0
+    prompt_style: str = "options"
+    max_errors: int = 0
+    out: str | None = None
+    label: str | None = None
+    overwrite: bool = False
+    minigptv2_ckpt: str | None = None
+    eva_ckpt: str | None = None
+    mode: str = "likelihood"
+    max_new_tokens: int = GENERATE_MAX_NEW_TOKENS
+    choices: str | None = None
+
+
+class TooManyErrors(RuntimeError):
+    """More items of a task could not be scored than `--max-errors` allows."""
+
+
+def check_settings(cfg: EvalConfig) -> None:
+    """Bad option values fail before anything is read or loaded."""
+    if cfg.mode not in ("likelihood", "generate"):
+        raise ValueError(f"--mode {cfg.mode!r}: expected likelihood or generate")
+    if cfg.prompt_style not in PROMPT_STYLES:
+        raise ValueError(f"--prompt-style {cfg.prompt_style!r}: expected one of {', '.join(PROMPT_STYLES)}")

@@ -1,0 +1,79 @@
+"""Everything `harness eval` can check before a model loads: the tasks' data, the encoder file, the
+`--choices` file and an existing run in `--out`. A 7B model takes minutes to load; a typo should not."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.checkpoints import check_encoder_file
+from adapters.weights import sha256_file
+from harness.eval.config import EvalConfig, check_settings
+from harness.eval.environment import harness_version
+from harness.eval.records import RunDir
+from harness.eval.run import task_key
+from tasks.base import Item, Task
+from tasks.registry import build_task
+
+
+@dataclass
+class Plan:
+    """The tasks built from their data, and the choice sets re-used (None without `--choices`)."""
+
+    tasks: dict[str, Task]
+    choices_used: dict[str, Any] | None
+
+
+def plan_eval(cfg: EvalConfig) -> Plan:
+    """Build and check everything that needs no model; raises naming the option and the file."""
+    check_settings(cfg)
+    data = {k: Path(v) for k, v in cfg.data.items()}
+    root = Path(cfg.data_root) if cfg.data_root else None
+    if root is not None and not root.is_dir():
+        raise FileNotFoundError(f"--data-root {root}: no such directory")
+    tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
+    if len(tasks) != len(cfg.tasks):
+        raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
+    for key, task in tasks.items():
+        next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
+    if cfg.encoder:
+        check_encoder_file(cfg.encoder)
+    choices_used = apply_choices(tasks, cfg.choices)
+    if cfg.out and not cfg.overwrite:
+        RunDir(Path(cfg.out)).check(known_fingerprint(cfg, tasks, choices_used), partial=True)
+    return Plan(tasks, choices_used)
+
+
+def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """The fingerprint fields known before the model loads (the rest come from the adapter and the swap)."""
+    return {
+        "vlm": cfg.vlm, "tasks": {k: t.version for k, t in tasks.items()}, "task_specs": cfg.tasks,
+        "prompt_style": cfg.prompt_style, "batch_size": str(cfg.batch_size), "seed": cfg.seed,
+        "harness_version": harness_version(), "mode": cfg.mode,
+        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None, "choices": choices_used,
+    }
+
+
+def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | None:
+    """Re-use published choice sets (an exported file or a run's samples.jsonl) where a task draws them."""
+    if not path:
+        return None
+    used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
+    if not used:
+        raise ValueError(f"--choices {path}: none of the tasks {list(tasks)} draws its choices "
+                         f"(only tsi, gts and dalle do)")
+    for k in used:  # items outside the file are refused later, once --limit has chosen the items
+        tasks[k].use_choices(Path(path), missing="keep")
+    return {"path": str(path), "sha256": sha256_file(Path(path)), "tasks": used}
+
+
+def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> None:
+    """Every chosen item of a task has a published choice set."""
+    from tasks.choices import load_choices
+
+    table = load_choices(Path(path), task=task.name)
+    absent = [it.id for it in items if it.id not in table]
+    if absent:
+        raise ValueError(f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
+                         f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)")

@@ -1,0 +1,101 @@
+"""Run records: `samples.jsonl` (one line per item, appended and flushed as items finish) and
+`results.json` (config, fingerprints, metrics), written atomically. Tables, compare and check read
+only these files.
+
+Resume: re-running the same command on the same directory skips items already in samples.jsonl. A run
+killed mid-write leaves at most one partial last line, which is cut off on reopen.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from tasks.sources import read_jsonl
+
+SCHEMA_VERSION = 1
+
+
+class RunDirMismatch(RuntimeError):
+    """The output directory holds a run with a different configuration."""
+
+
+class RunDir:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.samples_path = self.path / "samples.jsonl"
+        self.results_path = self.path / "results.json"
+        self.config_path = self.path / "config.json"
+
+    def prepare(self, fingerprint: dict[str, Any]) -> None:
+        """Create the directory, or check that an existing run there has the same fingerprint."""
+        self.check(fingerprint)
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.config_path.exists():
+            write_json_atomic(self.config_path, fingerprint)
+
+    def check(self, fingerprint: dict[str, Any], partial: bool = False) -> None:
+        """Refuse a run here whose fingerprint differs; `partial`: compare only the keys given (the ones
+        known before the model loads)."""
+        if not self.config_path.exists():
+            return
+        old = json.loads(self.config_path.read_text())
+        keys = set(fingerprint) if partial else set(old) | set(fingerprint)
+        diff = sorted(k for k in keys if old.get(k) != fingerprint.get(k))
+        if diff:
+            details = "; ".join(f"{k}: {old.get(k)!r} -> {fingerprint.get(k)!r}" for k in diff[:5])
+            raise RunDirMismatch(
+                f"{self.path} holds a run with a different configuration ({details}). "
+                f"Use another --out, or --overwrite to start over.")
+
+    def clear(self) -> None:
+        for p in (self.samples_path, self.results_path, self.config_path):
+            p.unlink(missing_ok=True)
+
+    def done(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Samples already recorded, keyed by (task, id); the last record of an item wins (errored items
+        are retried on resume). A torn last line (a kill mid-write) is cut off first."""
+        if not self.samples_path.exists():
+            return {}
+        self._cut_torn_tail()
+        return {(s["task"], s["id"]): s for _, s in read_jsonl(self.samples_path, ValueError)}
+
+    def _cut_torn_tail(self) -> None:
+        with open(self.samples_path, "r+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            f.seek(0)
+            data = f.read()
+            f.truncate(data.rfind(b"\n") + 1)
+
+    def append(self, samples: Iterable[dict[str, Any]]) -> None:
+        with open(self.samples_path, "a", encoding="utf-8") as f:
+            for s in samples:
+                f.write(json.dumps(s, ensure_ascii=False) + "\n")
+            f.flush()
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json_atomic(self.results_path, {"schema_version": SCHEMA_VERSION, **results})
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_results(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "results.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results.json in {run_dir} (is it a harness run directory?)")
+    return json.loads(path.read_text())
+
+
+def read_samples(run_dir: Path, task: str | None = None) -> list[dict[str, Any]]:
+    samples = RunDir(Path(run_dir)).done().values()
+    return [s for s in samples if task is None or s["task"] == task]

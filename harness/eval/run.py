@@ -1,0 +1,72 @@
+"""What every evaluation loop shares: the run directory (named by the fingerprint, so the same command
+resumes), item selection, digests and the final results.json."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.eval.config import EvalConfig
+from harness.eval.environment import environment
+from harness.eval.records import RunDir
+from tasks.base import Item
+
+DEFAULT_RUNS = Path("results/runs")
+
+
+def task_key(spec: str) -> str:
+    """`name[:split]` of a task spec: the task's key in records (a PATH override is not part of it)."""
+    return spec.partition("=")[0]
+
+
+def run_label(cfg: EvalConfig) -> str:
+    return cfg.label or (Path(cfg.encoder).stem if cfg.encoder else "zero-shot")
+
+
+def take(items: Iterable[Item], limit: int | None) -> list[Item]:
+    """The first `limit` items (all when None), without reading further."""
+    out = []
+    for it in items:
+        if limit is not None and len(out) >= limit:
+            break
+        out.append(it)
+    return out
+
+
+def digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def open_run(cfg: EvalConfig, fingerprint: dict[str, Any], label: str) -> tuple[RunDir, str, dict]:
+    """The run directory (default: named by the fingerprint, so the same command resumes) and its done items."""
+    run_id = f"{cfg.vlm}-{_slug(label)}-{digest(fingerprint)[:10]}"
+    run = RunDir(Path(cfg.out) if cfg.out else DEFAULT_RUNS / run_id)
+    if cfg.overwrite:
+        run.clear()
+    run.prepare(fingerprint)
+    return run, run_id, run.done()
+
+
+def write_results(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: dict, swap: Any,
+                  task_results: dict, started: float, scored_now: int) -> dict[str, Any]:
+    """results.json (atomically) with the config, model facts, swap report, metrics and timing."""
+    wall = time.perf_counter() - started
+    results = {
+        "run_id": run_id, "label": label, "config": asdict(cfg), "model": model_info,
+        "encoder": {"path": cfg.encoder, "sha256": swap["sha256"], "swap_report": swap} if swap else None,
+        "tasks": task_results,
+        "timing": {"wall_seconds": round(wall, 3), "items_scored_this_invocation": scored_now,
+                   "items_per_second": round(scored_now / wall, 3) if wall > 0 else None},
+        "environment": environment(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    run.write_results(results)
+    results["run_dir"] = str(run.path)
+    return results
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:40]

@@ -1,0 +1,110 @@
+"""Run records as objects: one run directory's results.json with its samples, and task naming.
+
+Task keys are `name[:split]` (e.g. `hm:dev_seen`); the paper's column order and each task's primary
+metrics live here, shared by tables, compare, the gate and the plot.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from harness.eval.records import read_results, read_samples
+
+TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts")
+TASK_TITLES = {"vsr": "VSR", "vizwiz": "VizWiz", "hm": "HM", "dalle": "DA·E", "tsi": "TSI", "gts": "GTS"}
+PRIMARY = {"vizwiz": ("vqa_acc",), "hm": ("auroc", "acc")}
+CLIP_PRIMARY = ("top1", "top5")
+METRIC_TITLES = {"acc": "acc", "acc_norm": "acc_norm", "auroc": "AUROC", "vqa_acc": "VQA acc", "top1": "top-1",
+                 "top5": "top-5"}
+DIGITS = 1
+
+
+@dataclass
+class Run:
+    """One run directory's results.json, with its samples read on demand."""
+
+    path: Path
+    results: dict[str, Any]
+    _samples: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return str(self.results.get("label") or self.run_id)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.results.get("run_id") or self.path.name)
+
+    @property
+    def vlm(self) -> str:
+        return str(self.results.get("config", {}).get("vlm", "?"))
+
+    @property
+    def is_clip(self) -> bool:
+        return self.vlm == "clip"
+
+    @property
+    def is_zero_shot(self) -> bool:
+        return self.results.get("encoder") is None
+
+    @property
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        return self.results.get("tasks", {})
+
+    def config(self, key: str) -> Any:
+        return self.results.get("config", {}).get(key)
+
+    def metric(self, task: str, metric: str) -> float | None:
+        """The recorded value, or None when the task or metric is absent or NaN."""
+        m = self.tasks.get(task, {}).get("metrics", {}).get(metric)
+        v = m.get("value") if m else None
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    def stderr(self, task: str, metric: str) -> float | None:
+        m = self.tasks.get(task, {}).get("metrics", {}).get(metric)
+        return float(m["stderr"]) if m and m.get("stderr") is not None else None
+
+    def samples(self, task: str) -> list[dict[str, Any]]:
+        """This task's samples ([] when samples.jsonl is absent)."""
+        if self._samples is None:
+            self._samples = {}
+            if (self.path / "samples.jsonl").exists():
+                for s in read_samples(self.path):
+                    self._samples.setdefault(s["task"], []).append(s)
+        return self._samples.get(task, [])
+
+
+def load_run(path: Path | str) -> Run:
+    return Run(Path(path), read_results(Path(path)))
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """A record's task key `name[:split]` → (task name, split or "")."""
+    name, _, split = key.partition(":")
+    return name, split
+
+
+def task_sort_key(key: str) -> tuple[int, str, str]:
+    name, split = split_key(key)
+    return (TASK_ORDER.index(name) if name in TASK_ORDER else len(TASK_ORDER), name, split)
+
+
+def task_title(key: str) -> str:
+    name, split = split_key(key)
+    title = TASK_TITLES.get(name, name)
+    return f"{title} ({split})" if split else title
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric)
+
+
+def primary_metrics(key: str, runs: Iterable[Run]) -> tuple[str, ...]:
+    """The task's primary metrics that at least one of `runs` recorded (generic tasks: acc, else the first)."""
+    runs = list(runs)
+    recorded = [m for r in runs for m in r.tasks.get(key, {}).get("metrics", {})]
+    wanted = CLIP_PRIMARY if runs and all(r.is_clip for r in runs) else PRIMARY.get(split_key(key)[0], ("acc",))
+    found = tuple(m for m in wanted if m in recorded)
+    return found or tuple(recorded[:1])

@@ -1,0 +1,50 @@
+"""Metrics over scored samples: multiple-choice accuracy (acc, acc_norm) with standard errors.
+
+Ties: `argmax` takes the first maximal option (numpy's rule, as lm-eval). A degenerate model that scores
+every option equally therefore always predicts option 0; tasks balance the answer position to keep that
+from looking like skill.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from dataclasses import dataclass
+
+
+
+@dataclass(frozen=True)
+class Metric:
+    value: float
+    stderr: float | None = None
+
+
+def argmax_first(values: Sequence[float]) -> int:
+    """Index of the first maximal value (the documented tie rule)."""
+    best = 0
+    for i, v in enumerate(values):
+        if v > values[best]:
+            best = i
+    return best
+
+
+def mean_stderr(values: Sequence[float]) -> Metric:
+    """Mean with the standard error of the mean (sample std with n-1, as lm-eval's `mean_stderr`)."""
+    n = len(values)
+    if n == 0:
+        return Metric(float("nan"), None)
+    mu = sum(values) / n
+    if n < 2:
+        return Metric(mu, None)
+    var = sum((v - mu) ** 2 for v in values) / (n - 1)
+    return Metric(mu, math.sqrt(var / n))
+
+
+def multiple_choice_metrics(samples: list[dict[str, Any]]) -> dict[str, Metric]:
+    """acc (argmax of summed log-prob) and acc_norm (sum divided by the option's character count)."""
+    scored = [s for s in samples if s.get("error") is None and s.get("answer", -1) >= 0]
+    acc = [float(s["pred"] == s["answer"]) for s in scored]
+    out = {"acc": mean_stderr(acc)}
+    if scored and "pred_norm" in scored[0]:
+        out["acc_norm"] = mean_stderr([float(s["pred_norm"] == s["answer"]) for s in scored])
+    return out

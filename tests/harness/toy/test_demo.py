@@ -1,0 +1,48 @@
+"""The embedded default: the toy world demo runs end to end, and its zero-shot evaluation is the
+regression gate the project's CI relies on (scores far from chance, so mistakes move them)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from harness.toy.demo import FULL, run_demo, zero_shot
+from harness.report.gate import check_run, read_baseline
+from harness.report.runs import load_run
+from harness.toy.build import MODELS_DIR, evaluate_llava
+
+BASELINE = Path(__file__).resolve().parents[3] / "results" / "baselines" / "demo-zero-shot.json"
+
+
+def test_zero_shot_passes_the_committed_baseline(tmp_path):
+    res = zero_shot(tmp_path, FULL, progress=False)
+    report = check_run(load_run(Path(res["run_dir"])), read_baseline(BASELINE))
+    assert report.passed, report
+    control, target = (res["tasks"][k]["metrics"]["acc"]["value"] for k in ("toy_control", "toy_target"))
+    assert control > 0.9 and target < control  # far from chance (~0.31) and a real domain gap
+
+
+def test_gate_catches_an_encoder_mapping_mistake(tmp_path):
+    """Swap in the toy CLIP's own weights with k_proj/v_proj exchanged, as a buggy qkv split would."""
+    sd = load_file(MODELS_DIR / "clip" / "model.safetensors")
+    bad = {}
+    for k, v in sd.items():
+        if k.startswith("vision_model."):
+            k2 = k.replace("k_proj", "@").replace("v_proj", "k_proj").replace("@", "v_proj")
+            bad[k2] = v.float()
+    path = tmp_path / "mapped_wrong.safetensors"
+    save_file(bad, path)
+    res = evaluate_llava(MODELS_DIR / "llava", tmp_path / "run", FULL.eval_items, encoder=str(path))
+    report = check_run(load_run(Path(res["run_dir"])), read_baseline(BASELINE))
+    assert not report.passed
+    assert res["encoder"]["swap_report"]["tensors_changed"] > 0
+
+
+def test_quick_demo_end_to_end(tmp_path):
+    runs = run_demo(tmp_path, quick=True)
+    assert [r["label"] for r in runs] == ["zero-shot", "lorsu", "ln"]
+    assert (tmp_path / "tradeoff.png").stat().st_size > 0 and (tmp_path / "tradeoff.pdf").exists()
+    tuned = json.loads((tmp_path / "tune" / "lorsu" / "tune.json").read_text())
+    assert tuned["method"] == "lorsu" and tuned["complete"]
+    assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
