@@ -5,6 +5,7 @@ varies per image. `encode(text, image)` expands the placeholder to the count the
 of that size (asked once per size, on a blank probe image: the count depends on the size alone), and the
 model receives the tiles plus each image's `image_sizes`. Scoring, caching and generation are LLaVA's.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,10 @@ class AnyResAdapter(LlavaAdapter):
 
     def image_token_count(self, image: Image.Image | None) -> int:
         if image is None:
-            raise ValueError(f"{self.family}: the number of image tokens depends on the image size (any-resolution "
-                             f"tiling); encode(text, image) needs the image")
+            raise ValueError(
+                f"{self.family}: the number of image tokens depends on the image size (any-resolution "
+                f"tiling); encode(text, image) needs the image"
+            )
         size = image.size
         if size not in self._counts:
             token = self.tokenizer.convert_ids_to_tokens(self.image_token_id)
@@ -39,8 +42,10 @@ class AnyResAdapter(LlavaAdapter):
     def image_inputs(self, images: list[Image.Image]) -> dict[str, torch.Tensor]:
         """Tiles [B, max tiles, C, H, W] (zero-padded where an image has fewer) and (height, width) per image."""
         out = self.processor.image_processor(images, return_tensors="pt")
-        return {"pixel_values": out["pixel_values"].to(self.device, self.dtype),
-                "image_sizes": out["image_sizes"].to(self.device)}
+        return {
+            "pixel_values": out["pixel_values"].to(self.device, self.dtype),
+            "image_sizes": out["image_sizes"].to(self.device),
+        }
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

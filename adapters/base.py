@@ -4,6 +4,7 @@ An adapter turns (image, context token ids) into a `Prefix` (last-position log-p
 KV cache) and scores continuation tokens from that cache. Everything else (splitting continuations,
 batching, the single-token shortcut) lives in `harness.eval.engine`.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -49,8 +50,9 @@ class VLMAdapter(ABC):
         """Run the vision tower and the prompts (one image per context) and keep the KV cache."""
 
     @abstractmethod
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
-               attend: torch.Tensor) -> torch.Tensor:
+    def extend(
+        self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor, attend: torch.Tensor
+    ) -> torch.Tensor:
         """Log-probs (fp32) [R, T, V] for packed continuation tokens `input_ids` [R, T] after prefix rows
         `rows` [R]. Token i sits at position `lengths[row] + positions[r, i]`, sees every real prefix token
         and the packed tokens j with `attend[r, i, j]`. May consume `prefix.cache`."""

@@ -6,6 +6,7 @@ is the language model's, so options are scored from it exactly as for LLaVA. The
 (`Blip2VisionModel`, 39 blocks at 224 px): EVA-CLIP checkpoints swap in (tower kind `eva_vit`), a 40-block
 EVA-CLIP-g losing its last block; `post_layernorm` is BLIP-2's ln_vision and stays as it is.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,9 +37,11 @@ class Blip2Adapter(LlavaAdapter):
 
     def __init__(self, model: torch.nn.Module, processor: Any, **kwargs: Any):
         if not model.config.use_decoder_only_language_model:
-            raise ValueError(f"--vlm {self.family}: the language model is {model.config.text_config.model_type}, an "
-                             f"encoder-decoder (the Flan-T5 releases); only decoder-only ones (OPT, Vicuna) are "
-                             f"supported")
+            raise ValueError(
+                f"--vlm {self.family}: the language model is {model.config.text_config.model_type}, an "
+                f"encoder-decoder (the Flan-T5 releases); only decoder-only ones (OPT, Vicuna) are "
+                f"supported"
+            )
         super().__init__(model, processor, **kwargs)
 
     def format_prompt(self, instruction: str) -> str:
@@ -53,25 +56,29 @@ class Blip2Adapter(LlavaAdapter):
         return [self.image_token_id] * self.image_tokens + self.tokenizer(text, add_special_tokens=True).input_ids
 
     # -- scoring -------------------------------------------------------------------------------
-    def _forward(self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor,
-                 contexts: list[list[int]], **kwargs: Any) -> Any:
+    def _forward(
+        self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor, contexts: list[list[int]], **kwargs: Any
+    ) -> Any:
         return self.model(input_ids=ids, attention_mask=mask, **self.image_inputs(images), **kwargs)
 
     @torch.inference_mode()
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
         ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
-        out = self._forward(images, ids, mask, contexts, position_ids=positions_from_mask(mask), use_cache=True,
-                            logits_to_keep=1)
+        out = self._forward(
+            images, ids, mask, contexts, position_ids=positions_from_mask(mask), use_cache=True, logits_to_keep=1
+        )
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         return Prefix(last, out.language_model_outputs.past_key_values, mask, mask.sum(-1))
 
     @torch.inference_mode()
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
-               attend: torch.Tensor) -> torch.Tensor:
+    def extend(
+        self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor, attend: torch.Tensor
+    ) -> torch.Tensor:
         """Continuation tokens need the language model alone: the image lives in the prefix cache."""
-        return extend_from_prefix(self.model.language_model, prefix, rows, input_ids, positions, attend, self.dtype,
-                                  self.device)
+        return extend_from_prefix(
+            self.model.language_model, prefix, rows, input_ids, positions, attend, self.dtype, self.device
+        )
 
     @torch.inference_mode()
     def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
@@ -84,10 +91,11 @@ class Blip2Adapter(LlavaAdapter):
         ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
         config = greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id)
-        gen = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
-                                  **self._generate_inputs(images, contexts))
-        if gen.shape[1] >= ids.shape[1] and torch.equal(gen[:, :ids.shape[1]], ids):
-            gen = gen[:, ids.shape[1]:]  # the prompt is echoed back
+        gen = self.model.generate(
+            input_ids=ids, attention_mask=mask, generation_config=config, **self._generate_inputs(images, contexts)
+        )
+        if gen.shape[1] >= ids.shape[1] and torch.equal(gen[:, : ids.shape[1]], ids):
+            gen = gen[:, ids.shape[1] :]  # the prompt is echoed back
         return [t.strip() for t in self.tokenizer.batch_decode(gen, skip_special_tokens=True)]
 
     def _generate_inputs(self, images: list[Image.Image], contexts: list[list[int]]) -> dict[str, torch.Tensor]:
@@ -101,11 +109,16 @@ class Blip2Adapter(LlavaAdapter):
     def describe(self) -> dict[str, Any]:
         cfg = self.model.config
         return {
-            "vlm": self.family, "model": self.model_id, "model_dir": str(self.model_dir) if self.model_dir else None,
+            "vlm": self.family,
+            "model": self.model_id,
+            "model_dir": str(self.model_dir) if self.model_dir else None,
             "weights_sha256": weights_fingerprint(self.model_dir) if self.model_dir else None,
-            "dtype": str(self.dtype).removeprefix("torch."), "device": str(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
             "attn_implementation": getattr(cfg, "_attn_implementation", None),
-            "prompt_template": self.format_prompt("{instruction}"), "target_delimiter": self.target_delimiter,
-            "image_tokens": self.image_tokens, "language_model": cfg.text_config.model_type,
+            "prompt_template": self.format_prompt("{instruction}"),
+            "target_delimiter": self.target_delimiter,
+            "image_tokens": self.image_tokens,
+            "language_model": cfg.text_config.model_type,
             "transformers": transformers.__version__,
         }

@@ -1,7 +1,9 @@
 """KV-cache helpers shared by adapters built on transformers decoders (LLaVA, MiniGPTv2)."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from transformers import GenerationConfig
@@ -28,9 +30,16 @@ def additive_mask(prefix_mask: torch.Tensor, attend: torch.Tensor, dtype: torch.
     return mask[:, None]
 
 
-def extend_from_prefix(forward: Callable[..., Any], prefix: Any, rows: torch.Tensor, input_ids: torch.Tensor,
-                       positions: torch.Tensor, attend: torch.Tensor, dtype: torch.dtype,
-                       device: torch.device) -> torch.Tensor:
+def extend_from_prefix(
+    forward: Callable[..., Any],
+    prefix: Any,
+    rows: torch.Tensor,
+    input_ids: torch.Tensor,
+    positions: torch.Tensor,
+    attend: torch.Tensor,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
     """The adapter `extend` contract for a decoder called as `forward(input_ids=, attention_mask=,
     position_ids=, past_key_values=, use_cache=)`; returns fp32 log-probs [R, T, V]."""
     rows = rows.to(device)
@@ -40,8 +49,9 @@ def extend_from_prefix(forward: Callable[..., Any], prefix: Any, rows: torch.Ten
     cache = prefix.cache if everyone else select_cache_rows(prefix.cache, rows)
     pos = prefix.lengths.to(device).index_select(0, rows)[:, None] + positions.to(device)
     mask = additive_mask(prefix.attention_mask.index_select(0, rows), attend.to(device), dtype)
-    out = forward(input_ids=input_ids.to(device), attention_mask=mask, position_ids=pos, past_key_values=cache,
-                  use_cache=True)
+    out = forward(
+        input_ids=input_ids.to(device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
+    )
     return torch.log_softmax(out.logits.float(), dim=-1)
 
 
@@ -51,8 +61,8 @@ def left_pad(contexts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
     ids = torch.full((len(contexts), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(contexts), width), dtype=torch.long)
     for b, c in enumerate(contexts):
-        ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
-        mask[b, width - len(c):] = 1
+        ids[b, width - len(c) :] = torch.tensor(c, dtype=torch.long)
+        mask[b, width - len(c) :] = 1
     return ids, mask
 
 
@@ -62,5 +72,13 @@ def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
 
 def greedy_config(max_new_tokens: int, pad_id: int, eos_id: int | None) -> GenerationConfig:
     """Greedy, single-beam decoding, explicit so a model's own sampling defaults never leak in."""
-    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, min_length=1,
-                            repetition_penalty=1.0, length_penalty=1.0, pad_token_id=pad_id, eos_token_id=eos_id)
+    return GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        min_length=1,
+        repetition_penalty=1.0,
+        length_penalty=1.0,
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+    )

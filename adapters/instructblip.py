@@ -6,6 +6,7 @@ per item: `prefill` recovers each item's prompt from its context ids (the query 
 the rest decoded, which the tests check equals the processor's text), and the plain-forward reference passes the
 prompt length (`n_context`). Everything else, including the EVA ViT-g swap, is BLIP-2's.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,15 +32,20 @@ class InstructBlipAdapter(Blip2Adapter):
 
     def qformer_inputs(self, contexts: list[list[int]]) -> dict[str, torch.Tensor]:
         """The Q-Former's ids for each item's prompt, right-padded (BERT positions are absolute), with the mask."""
-        enc = self.processor.qformer_tokenizer([self.prompt_text(c) for c in contexts], padding=True,
-                                               return_tensors="pt")
-        return {"qformer_input_ids": enc["input_ids"].to(self.device),
-                "qformer_attention_mask": enc["attention_mask"].to(self.device)}
+        enc = self.processor.qformer_tokenizer(
+            [self.prompt_text(c) for c in contexts], padding=True, return_tensors="pt"
+        )
+        return {
+            "qformer_input_ids": enc["input_ids"].to(self.device),
+            "qformer_attention_mask": enc["attention_mask"].to(self.device),
+        }
 
-    def _forward(self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor,
-                 contexts: list[list[int]], **kwargs: Any) -> Any:
-        return self.model(input_ids=ids, attention_mask=mask, **self.image_inputs(images),
-                          **self.qformer_inputs(contexts), **kwargs)
+    def _forward(
+        self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor, contexts: list[list[int]], **kwargs: Any
+    ) -> Any:
+        return self.model(
+            input_ids=ids, attention_mask=mask, **self.image_inputs(images), **self.qformer_inputs(contexts), **kwargs
+        )
 
     def _generate_inputs(self, images: list[Image.Image], contexts: list[list[int]]) -> dict[str, torch.Tensor]:
         return {**self.image_inputs(images), **self.qformer_inputs(contexts)}

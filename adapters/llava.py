@@ -1,4 +1,5 @@
 """LLaVA (transformers `LlavaForConditionalGeneration`) behind the engine's adapter contract."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,7 @@ class LlavaAdapter(VLMAdapter):
     default_model = DEFAULT_MODEL
     fallback_template = FALLBACK_TEMPLATE
 
-    def __init__(self, model: torch.nn.Module, processor: Any, model_id: str = "",
-                 model_dir: Path | None = None):
+    def __init__(self, model: torch.nn.Module, processor: Any, model_id: str = "", model_dir: Path | None = None):
         self.model = model.eval()
         self.processor = processor
         self.tokenizer = processor.tokenizer
@@ -43,15 +43,14 @@ class LlavaAdapter(VLMAdapter):
         self.swap_report: Any = None
 
     @classmethod
-    def load(cls, model: str | None = None, dtype: str = "float32", device: str = "auto") -> "LlavaAdapter":
+    def load(cls, model: str | None = None, dtype: str = "float32", device: str = "auto") -> LlavaAdapter:
         model = model or cls.default_model
         if dtype not in DTYPES:
             raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         model_dir = resolve_model_dir(model)
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
-        net = cls.model_class.from_pretrained(
-            model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa").to(dev)
+        net = cls.model_class.from_pretrained(model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa").to(dev)
         processor = AutoProcessor.from_pretrained(model_dir)
         return cls(net, processor, model_id=model, model_dir=model_dir)
 
@@ -95,14 +94,21 @@ class LlavaAdapter(VLMAdapter):
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
         ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions_from_mask(mask), use_cache=True,
-                         logits_to_keep=1, **self.image_inputs(images))
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions_from_mask(mask),
+            use_cache=True,
+            logits_to_keep=1,
+            **self.image_inputs(images),
+        )
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         return Prefix(last, out.past_key_values, mask, mask.sum(-1))
 
     @torch.inference_mode()
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
-               attend: torch.Tensor) -> torch.Tensor:
+    def extend(
+        self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor, attend: torch.Tensor
+    ) -> torch.Tensor:
         return extend_from_prefix(self.model, prefix, rows, input_ids, positions, attend, self.dtype, self.device)
 
     @torch.inference_mode()
@@ -115,10 +121,13 @@ class LlavaAdapter(VLMAdapter):
     def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:
         ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
-        out = self.model.generate(input_ids=ids, attention_mask=mask, **self.image_inputs(images),
-                                  generation_config=greedy_config(max_new_tokens, self.pad_id,
-                                                                  self.tokenizer.eos_token_id))
-        return [t.strip() for t in self.tokenizer.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)]
+        out = self.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            **self.image_inputs(images),
+            generation_config=greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id),
+        )
+        return [t.strip() for t in self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)]
 
     # -- encoder swap and record ---------------------------------------------------------------
     @property
@@ -128,8 +137,9 @@ class LlavaAdapter(VLMAdapter):
     def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
         from adapters.checkpoints import swap_encoder
 
-        self.swap_report = swap_encoder(self.vision_tower, path, allow_partial=allow_partial,
-                                        interpolate_pos=interpolate_pos)
+        self.swap_report = swap_encoder(
+            self.vision_tower, path, allow_partial=allow_partial, interpolate_pos=interpolate_pos
+        )
         return self.swap_report
 
     def describe(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Any-resolution tiling (`adapters.anyres`); the vision tower is LLaVA-1.5's CLIP ViT-L/14-336, so every
 checkpoint format `--vlm llava` accepts swaps in unchanged (tower kind `clip_vit`).
 """
+
 from __future__ import annotations
 
 from transformers import LlavaNextForConditionalGeneration

@@ -4,6 +4,7 @@ Any-resolution tiling (`adapters.anyres`), Qwen2 chat format. The vision tower i
 with 26 blocks (SigLIP-SO400M's 27 without the last): SigLIP checkpoints in the HF or open_clip/timm layouts
 swap in (`adapters.checkpoints`, tower kind `siglip_vit`), a 27-block one losing its last block.
 """
+
 from __future__ import annotations
 
 from transformers import LlavaOnevisionForConditionalGeneration

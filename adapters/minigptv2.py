@@ -4,6 +4,7 @@ Prompt `<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]` with the origina
 plus the literal `<s>` (a double BOS), then each text chunk sentencepiece-encoded on its own with the
 `▁` word prefix (`▁[`), image embeddings spliced at `<ImageHere>` (shared/reference/minigptv2.md §1).
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,14 @@ VISION_CONFIG_FILE = "minigptv2_vision.json"
 class MiniGPTv2Adapter(VLMAdapter):
     family = "minigptv2"
 
-    def __init__(self, model: MiniGPTv2, tokenizer: Any, device: torch.device, dtype: str = "float32",
-                 info: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        model: MiniGPTv2,
+        tokenizer: Any,
+        device: torch.device,
+        dtype: str = "float32",
+        info: dict[str, Any] | None = None,
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = device
@@ -48,15 +55,18 @@ class MiniGPTv2Adapter(VLMAdapter):
         self.swap_report: Any = None
 
     @classmethod
-    def load(cls, model: str, minigptv2_ckpt: str | None, eva_ckpt: str | None, dtype: str = "float32",
-             device: str = "auto") -> "MiniGPTv2Adapter":
+    def load(
+        cls, model: str, minigptv2_ckpt: str | None, eva_ckpt: str | None, dtype: str = "float32", device: str = "auto"
+    ) -> MiniGPTv2Adapter:
         """`model`: the Llama-2-7b-chat HF directory. A `minigptv2_vision.json` (a `Blip2VisionConfig`) in it
         replaces the standard EVA ViT-g/448 tower config (used by the tiny test models)."""
         if dtype not in DTYPES:
             raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         if not minigptv2_ckpt or not eva_ckpt:
-            raise ValueError("--vlm minigptv2 needs --minigptv2-ckpt (minigptv2_checkpoint.pth) and --eva-ckpt "
-                             "(eva_vit_g.pth) besides --model (the Llama-2-7b-chat HF directory)")
+            raise ValueError(
+                "--vlm minigptv2 needs --minigptv2-ckpt (minigptv2_checkpoint.pth) and --eva-ckpt "
+                "(eva_vit_g.pth) besides --model (the Llama-2-7b-chat HF directory)"
+            )
         dev = resolve_device(device)
         if dtype == "original" and dev.type != "cuda":
             raise ValueError("--dtype original (ViT fp32 under fp16 autocast, LLM fp16) needs CUDA; use float32 on CPU")
@@ -68,17 +78,24 @@ class MiniGPTv2Adapter(VLMAdapter):
         custom = model_dir / VISION_CONFIG_FILE
         vision = Blip2VisionModel(Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config())
         net = MiniGPTv2(vision, llama)
-        reports = {"minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),
-                   "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt))}
+        reports = {
+            "minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),
+            "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt)),
+        }
         if dtype == "original":  # as released: LLM fp16; ViT, ln_vision, llama_proj and LoRA fp32
             for n, p in net.llama_model.named_parameters():
                 if "lora_" not in n:
                     p.data = p.data.half()
         elif llm_dtype != torch.float32:
             net.to(llm_dtype)
-        info = {"model": model, "model_dir": str(model_dir), "weights_sha256": weights_fingerprint(model_dir),
-                "minigptv2_ckpt": {"path": str(minigptv2_ckpt), "sha256": sha256_file(Path(minigptv2_ckpt))},
-                "eva_ckpt": {"path": str(eva_ckpt), "sha256": sha256_file(Path(eva_ckpt))}, "loading": reports}
+        info = {
+            "model": model,
+            "model_dir": str(model_dir),
+            "weights_sha256": weights_fingerprint(model_dir),
+            "minigptv2_ckpt": {"path": str(minigptv2_ckpt), "sha256": sha256_file(Path(minigptv2_ckpt))},
+            "eva_ckpt": {"path": str(eva_ckpt), "sha256": sha256_file(Path(eva_ckpt))},
+            "loading": reports,
+        }
         return cls(net.to(dev), tokenizer, dev, dtype, info)
 
     # -- prompt and tokens ---------------------------------------------------------------------
@@ -100,8 +117,12 @@ class MiniGPTv2Adapter(VLMAdapter):
     def pixel_values(self, images: list[Image.Image]) -> torch.Tensor:
         """Resize to S×S bicubic (PIL, aspect not kept), to [0,1], CLIP mean/std — as `blip2_image_eval`."""
         size = (self.image_size, self.image_size)
-        arrays = [torch.frombuffer(bytearray(im.convert("RGB").resize(size, Image.BICUBIC).tobytes()),
-                                   dtype=torch.uint8).reshape(*size, 3) for im in images]
+        arrays = [
+            torch.frombuffer(
+                bytearray(im.convert("RGB").resize(size, Image.BICUBIC).tobytes()), dtype=torch.uint8
+            ).reshape(*size, 3)
+            for im in images
+        ]
         x = torch.stack(arrays).permute(0, 3, 1, 2).float() / 255.0
         x = (x - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[:, None, None]
         return x.to(self.device, next(self.model.visual_encoder.parameters()).dtype)
@@ -116,15 +137,22 @@ class MiniGPTv2Adapter(VLMAdapter):
         ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
         embeds = self.model.embed(ids, self._image_embeds(images))
-        out = self.model.llama_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions_from_mask(mask),
-                                     use_cache=True, logits_to_keep=1)
+        out = self.model.llama_model(
+            inputs_embeds=embeds,
+            attention_mask=mask,
+            position_ids=positions_from_mask(mask),
+            use_cache=True,
+            logits_to_keep=1,
+        )
         return Prefix(torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask, mask.sum(-1))
 
     @torch.inference_mode()
-    def extend(self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor,
-               attend: torch.Tensor) -> torch.Tensor:
-        return extend_from_prefix(self.model.llama_model, prefix, rows, input_ids, positions, attend, self.dtype,
-                                  self.device)
+    def extend(
+        self, prefix: Prefix, rows: torch.Tensor, input_ids: torch.Tensor, positions: torch.Tensor, attend: torch.Tensor
+    ) -> torch.Tensor:
+        return extend_from_prefix(
+            self.model.llama_model, prefix, rows, input_ids, positions, attend, self.dtype, self.device
+        )
 
     @torch.inference_mode()
     def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
@@ -140,8 +168,10 @@ class MiniGPTv2Adapter(VLMAdapter):
         ids, mask = ids.to(self.device), mask.to(self.device)
         embeds = self.model.embed(ids, self._image_embeds(images))
         out = self.model.llama_model.generate(
-            inputs_embeds=embeds, attention_mask=mask,
-            generation_config=greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id))
+            inputs_embeds=embeds,
+            attention_mask=mask,
+            generation_config=greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id),
+        )
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [t.split("</s>")[0].replace("<s>", "").split("[/INST]")[-1].strip() for t in texts]
 
@@ -153,12 +183,20 @@ class MiniGPTv2Adapter(VLMAdapter):
     def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
         from adapters.checkpoints import swap_encoder
 
-        self.swap_report = swap_encoder(self.vision_tower, path, allow_partial=allow_partial,
-                                        interpolate_pos=interpolate_pos)
+        self.swap_report = swap_encoder(
+            self.vision_tower, path, allow_partial=allow_partial, interpolate_pos=interpolate_pos
+        )
         return self.swap_report
 
     def describe(self) -> dict[str, Any]:
-        return {"vlm": self.family, **self.info, "dtype": self.dtype_name, "device": str(self.device),
-                "prompt_template": self.format_prompt("{instruction}"), "target_delimiter": self.target_delimiter,
-                "image_tokens": self.image_tokens, "image_size": self.image_size,
-                "transformers": transformers.__version__}
+        return {
+            "vlm": self.family,
+            **self.info,
+            "dtype": self.dtype_name,
+            "device": str(self.device),
+            "prompt_template": self.format_prompt("{instruction}"),
+            "target_delimiter": self.target_delimiter,
+            "image_tokens": self.image_tokens,
+            "image_size": self.image_size,
+            "transformers": transformers.__version__,
+        }

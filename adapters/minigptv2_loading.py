@@ -4,6 +4,7 @@ Modern peft names LoRA tensors `...lora_A.default.weight`; the release (peft 0.2
 a plain `load_state_dict(strict=False)` silently loads nothing. Here every LoRA and `llama_proj` tensor
 must land, or the load is refused with counts.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ from peft import set_peft_model_state_dict
 
 from adapters.minigptv2_model import MiniGPTv2
 
-LORA_KEY = re.compile(r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
-                      r"(\.default)?\.weight$")
+LORA_KEY = re.compile(
+    r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
+    r"(\.default)?\.weight$"
+)
 
 
 class MiniGPTv2CheckpointError(ValueError):
@@ -32,8 +35,13 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "loaded": self.loaded, "ignored": self.ignored[:20],
-                "n_ignored": len(self.ignored), "notes": self.notes}
+        return {
+            "path": self.path,
+            "loaded": self.loaded,
+            "ignored": self.ignored[:20],
+            "n_ignored": len(self.ignored),
+            "notes": self.notes,
+        }
 
 
 def read_state(path: Path, what: str) -> dict[str, torch.Tensor]:
@@ -45,7 +53,8 @@ def read_state(path: Path, what: str) -> dict[str, torch.Tensor]:
     except Exception as e:
         raise MiniGPTv2CheckpointError(
             f"{what}: cannot read {path} with weights_only=True ({type(e).__name__}: {str(e)[:200]}). "
-            f"It must be a torch.save'd dict of tensors.") from e
+            f"It must be a torch.save'd dict of tensors."
+        ) from e
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -72,15 +81,21 @@ def load_stage_checkpoint(model: MiniGPTv2, path: Path) -> LoadReport:
         raise MiniGPTv2CheckpointError(
             f"--minigptv2-ckpt {path}: expected {len(want_lora)} LoRA tensors (q_proj/v_proj lora_A/B of every "
             f"layer, named llama_model.base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight) and "
-            f"llama_proj.weight/bias; found {len(lora)} LoRA and llama_proj {sorted(proj)}. Nothing was loaded.")
+            f"llama_proj.weight/bias; found {len(lora)} LoRA and llama_proj {sorted(proj)}. Nothing was loaded."
+        )
     _check_shapes(model.llama_proj.state_dict(), proj, "llama_proj", path)
     set_peft_model_state_dict(model.llama_model, lora)
     # verify every LoRA parameter now equals its tensor in the file (modern names carry ".default")
-    wrong = [n for n, p in model.llama_model.named_parameters() if "lora_" in n
-             and not torch.equal(p.detach().cpu(), lora.get(n.replace(".default", ""), torch.empty(0)).to(p.dtype))]
+    wrong = [
+        n
+        for n, p in model.llama_model.named_parameters()
+        if "lora_" in n
+        and not torch.equal(p.detach().cpu(), lora.get(n.replace(".default", ""), torch.empty(0)).to(p.dtype))
+    ]
     if wrong:
-        raise MiniGPTv2CheckpointError(f"--minigptv2-ckpt {path}: {len(wrong)} LoRA tensors did not load, e.g. "
-                                       f"{wrong[:3]}")
+        raise MiniGPTv2CheckpointError(
+            f"--minigptv2-ckpt {path}: {len(wrong)} LoRA tensors did not load, e.g. {wrong[:3]}"
+        )
     with torch.no_grad():
         model.llama_proj.weight.copy_(proj["weight"])
         model.llama_proj.bias.copy_(proj["bias"])
@@ -103,8 +118,11 @@ def load_eva_vit_g(model: MiniGPTv2, path: Path) -> dict[str, Any]:
 
 
 def _check_shapes(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor], what: str, path: Path) -> None:
-    bad = [(k, tuple(source[k].shape), tuple(target[k].shape)) for k in source
-           if k in target and source[k].shape != target[k].shape]
+    bad = [
+        (k, tuple(source[k].shape), tuple(target[k].shape))
+        for k in source
+        if k in target and source[k].shape != target[k].shape
+    ]
     if bad:
         lines = ", ".join(f"{k}: file {s} vs model {t}" for k, s, t in bad[:4])
         raise MiniGPTv2CheckpointError(f"{path}: {what} shape mismatch ({lines}). Nothing was loaded.")

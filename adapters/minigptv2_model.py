@@ -4,6 +4,7 @@ merge, `llama_proj`, and Llama-2-chat with peft LoRA (r=64, alpha=16, dropout 0.
 Facts (shapes, the 1×4 raster merge, ln_vision eps 1e-5, LoRA naming) follow
 shared/reference/minigptv2.md §1–3.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,27 +19,36 @@ MERGE = 4  # consecutive visual tokens concatenated per LLM token (a 1×4 strip 
 
 def eva_vit_g_config(image_size: int = 448) -> Blip2VisionConfig:
     """EVA ViT-g as MiniGPT-v2 uses it: 39 blocks (the 40th dropped), width 1408, 16 heads, patch 14."""
-    return Blip2VisionConfig(hidden_size=1408, intermediate_size=6144, num_hidden_layers=39, num_attention_heads=16,
-                             patch_size=14, image_size=image_size, hidden_act="gelu", layer_norm_eps=1e-6,
-                             qkv_bias=True)
+    return Blip2VisionConfig(
+        hidden_size=1408,
+        intermediate_size=6144,
+        num_hidden_layers=39,
+        num_attention_heads=16,
+        patch_size=14,
+        image_size=image_size,
+        hidden_act="gelu",
+        layer_norm_eps=1e-6,
+        qkv_bias=True,
+    )
 
 
 def minigptv2_lora_config() -> LoraConfig:
-    return LoraConfig(r=64, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], bias="none",
-                      task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=64, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], bias="none", task_type="CAUSAL_LM"
+    )
 
 
 class MiniGPTv2(nn.Module):
     """The assembled model. `visual_encoder.post_layernorm` plays `ln_vision` (eps 1e-5)."""
 
-    def __init__(self, vision: Blip2VisionModel, llama: LlamaForCausalLM | PeftModel,
-                 lora: LoraConfig | None = None):
+    def __init__(self, vision: Blip2VisionModel, llama: LlamaForCausalLM | PeftModel, lora: LoraConfig | None = None):
         super().__init__()
         vision.post_layernorm.eps = LN_VISION_EPS
         self.visual_encoder = vision
         width = vision.config.hidden_size
-        self.llama_model = llama if isinstance(llama, PeftModel) else get_peft_model(llama, lora or
-                                                                                    minigptv2_lora_config())
+        self.llama_model = (
+            llama if isinstance(llama, PeftModel) else get_peft_model(llama, lora or minigptv2_lora_config())
+        )
         hidden = self.llama_model.get_base_model().config.hidden_size
         self.llama_proj = nn.Linear(width * MERGE, hidden)
 

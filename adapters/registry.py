@@ -1,7 +1,8 @@
 """VLM family names → adapter loaders, with the encoder checkpoint formats that swap into each family's tower."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from adapters.base import VLMAdapter
 
@@ -36,8 +37,14 @@ def _load_instructblip(model: str | None, dtype: str, device: str, **_: object) 
     return InstructBlipAdapter.load(model, dtype=dtype, device=device)
 
 
-def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: str | None = None,
-                    eva_ckpt: str | None = None, **_: object) -> VLMAdapter:
+def _load_minigptv2(
+    model: str | None,
+    dtype: str,
+    device: str,
+    minigptv2_ckpt: str | None = None,
+    eva_ckpt: str | None = None,
+    **_: object,
+) -> VLMAdapter:
     from adapters.minigptv2 import MiniGPTv2Adapter
 
     if not model:
@@ -47,20 +54,42 @@ def _load_minigptv2(model: str | None, dtype: str, device: str, minigptv2_ckpt: 
 
 # family -> (loader, description, tower family of adapters.checkpoints that its --encoder swaps into)
 _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
-    "llava": (_load_llava, "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default "
-                           "llava-hf/llava-1.5-7b-hf", "clip_vit"),
-    "llava_next": (_load_llava_next, "LLaVA-NeXT / 1.6, any-resolution tiling (LlavaNextForConditionalGeneration); "
-                                     "default llava-hf/llava-v1.6-vicuna-7b-hf", "clip_vit"),
-    "llava_onevision": (_load_llava_onevision, "LLaVA-OneVision, SigLIP-SO400M + Qwen2, any-resolution tiling "
-                                               "(LlavaOnevisionForConditionalGeneration); default "
-                                               "llava-hf/llava-onevision-qwen2-7b-ov-hf", "siglip_vit"),
-    "blip2": (_load_blip2, "BLIP-2, EVA ViT-g/224 + Q-Former + OPT (Blip2ForConditionalGeneration); default "
-                           "Salesforce/blip2-opt-2.7b", "eva_vit"),
-    "instructblip": (_load_instructblip, "InstructBLIP, BLIP-2 whose Q-Former reads the prompt "
-                                         "(InstructBlipForConditionalGeneration); default "
-                                         "Salesforce/instructblip-vicuna-7b", "eva_vit"),
-    "minigptv2": (_load_minigptv2, "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
-                                   "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth", "eva_vit"),
+    "llava": (
+        _load_llava,
+        "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default llava-hf/llava-1.5-7b-hf",
+        "clip_vit",
+    ),
+    "llava_next": (
+        _load_llava_next,
+        "LLaVA-NeXT / 1.6, any-resolution tiling (LlavaNextForConditionalGeneration); "
+        "default llava-hf/llava-v1.6-vicuna-7b-hf",
+        "clip_vit",
+    ),
+    "llava_onevision": (
+        _load_llava_onevision,
+        "LLaVA-OneVision, SigLIP-SO400M + Qwen2, any-resolution tiling "
+        "(LlavaOnevisionForConditionalGeneration); default "
+        "llava-hf/llava-onevision-qwen2-7b-ov-hf",
+        "siglip_vit",
+    ),
+    "blip2": (
+        _load_blip2,
+        "BLIP-2, EVA ViT-g/224 + Q-Former + OPT (Blip2ForConditionalGeneration); default Salesforce/blip2-opt-2.7b",
+        "eva_vit",
+    ),
+    "instructblip": (
+        _load_instructblip,
+        "InstructBLIP, BLIP-2 whose Q-Former reads the prompt "
+        "(InstructBlipForConditionalGeneration); default "
+        "Salesforce/instructblip-vicuna-7b",
+        "eva_vit",
+    ),
+    "minigptv2": (
+        _load_minigptv2,
+        "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
+        "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth",
+        "eva_vit",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """Locating model weights and fingerprinting them for run records."""
+
 from __future__ import annotations
 
 import hashlib

@@ -8,6 +8,7 @@ mixed sizes for LLaVA-NeXT/OneVision): the same comparison through that family's
 
     python benchmarks/bench_engine.py [--vlm llava] [--items 24] [--batch-size 8] [--device cpu]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,17 +30,40 @@ def _family_builders() -> dict:
     from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
     from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
 
-    return {"llava_next": build_tiny_llava_next, "llava_onevision": build_tiny_onevision,
-            "blip2": build_tiny_blip2, "instructblip": build_tiny_instructblip}
+    return {
+        "llava_next": build_tiny_llava_next,
+        "llava_onevision": build_tiny_onevision,
+        "blip2": build_tiny_blip2,
+        "instructblip": build_tiny_instructblip,
+    }
 
 
 FAMILY_BUILDERS = _family_builders()
-BENCH_SPEC = TinySpec(image_size=224, patch_size=14, vision_width=256, vision_layers=6, vision_heads=4,
-                      vision_mlp=1024, text_width=512, text_layers=8, text_heads=8, text_kv_heads=8,
-                      text_mlp=1376, vocab_size=500)
+BENCH_SPEC = TinySpec(
+    image_size=224,
+    patch_size=14,
+    vision_width=256,
+    vision_layers=6,
+    vision_heads=4,
+    vision_mlp=1024,
+    text_width=512,
+    text_layers=8,
+    text_heads=8,
+    text_kv_heads=8,
+    text_mlp=1376,
+    vocab_size=500,
+)
 KINDS = {
-    "5-option multi-token": ("What is shown in the image?", ("a red circle on the left", "a green square",
-                             "a blue triangle at the top", "a yellow star at the bottom", "purple cross")),
+    "5-option multi-token": (
+        "What is shown in the image?",
+        (
+            "a red circle on the left",
+            "a green square",
+            "a blue triangle at the top",
+            "a yellow star at the bottom",
+            "purple cross",
+        ),
+    ),
     "2-option": ("Is there a circle in the image?", ("yes", "no")),
     "single-token 4-way": ("Pick the letter.", ("A", "B", "C", "D")),
 }
@@ -65,14 +89,17 @@ def main() -> None:
 
     rng = random.Random(0)
     sizes = [(224, 224), (224, 448), (448, 160), (300, 300)]  # mixed sizes: any-res tiles differ per image
-    images = [draw_shape("red", "circle", "left", 224, rng).resize(sizes[i % len(sizes)])
-              for i in range(args.items)]
-    print(f"device={adapter.device} dtype={adapter.dtype} items/kind={args.items} batch={args.batch_size} "
-          f"threads={torch.get_num_threads()}")
+    images = [draw_shape("red", "circle", "left", 224, rng).resize(sizes[i % len(sizes)]) for i in range(args.items)]
+    print(
+        f"device={adapter.device} dtype={adapter.dtype} items/kind={args.items} batch={args.batch_size} "
+        f"threads={torch.get_num_threads()}"
+    )
     print(f"{'kind':<22}{'plain s':>9}{'engine s':>10}{'speed-up':>10}{'same preds':>12}{'max |Δ|':>10}")
     for kind, (q, opts) in KINDS.items():
-        reqs = [Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts, adapter.target_delimiter)
-                for i in range(args.items)]
+        reqs = [
+            Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts, adapter.target_delimiter)
+            for i in range(args.items)
+        ]
         engine = Engine(adapter, args.batch_size)
         engine.score(reqs[: args.batch_size])  # warm-up
         plain_forward_scores(adapter, reqs[0])

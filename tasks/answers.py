@@ -4,11 +4,12 @@ Letters follow the LoRSU rules (a bare letter "A"…"E", also lowercase "a" / "a
 text) plus a few common forms ("(B)", "Answer: C", an option's own text). Binary answers look for the
 first yes/no or true/false word, as LoRSU and MiniGPT-v2 count them.
 """
+
 from __future__ import annotations
 
 import re
 import string
-from typing import Sequence
+from collections.abc import Sequence
 
 LETTERS = string.ascii_uppercase
 

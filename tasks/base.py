@@ -3,12 +3,14 @@
 A task knows nothing about models. It yields `Item`s, formats the instruction for a VLM prompt family,
 names the continuations to score, and turns per-item scored samples into metrics.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from PIL import Image
 

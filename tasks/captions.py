@@ -4,28 +4,63 @@ TSI actions map to captions as in the LoRSU paper's appendix table. That table l
 twice; here it is "boiling water in a black kettle" (the caption that is otherwise unused; "making tea"
 is Maketea.Insertteabag's). Pass another mapping to the TSI task to override it.
 """
+
 from __future__ import annotations
 
 # The 22 captions in LoRSU's DA·E class order.
 ACTION_CAPTIONS: tuple[str, ...] = (
-    "stirring the pot", "cutting bread", "cleaning up", "walking", "eating",
-    "using a tablet", "cutting food", "holding a cup", "holding a glass", "sitting down",
-    "boiling water in a black kettle", "holding a can", "watching TV", "lying down", "using a laptop",
-    "making tea", "using a cordless phone", "using a white coffee machine", "washing dishes",
-    "holding a black kettle", "holding a bottle", "reading a book",
+    "stirring the pot",
+    "cutting bread",
+    "cleaning up",
+    "walking",
+    "eating",
+    "using a tablet",
+    "cutting food",
+    "holding a cup",
+    "holding a glass",
+    "sitting down",
+    "boiling water in a black kettle",
+    "holding a can",
+    "watching TV",
+    "lying down",
+    "using a laptop",
+    "making tea",
+    "using a cordless phone",
+    "using a white coffee machine",
+    "washing dishes",
+    "holding a black kettle",
+    "holding a bottle",
+    "reading a book",
 )
 
 # The 27 Toyota Smarthome actions LoRSU keeps → their caption.
 TSI_ACTION_CAPTIONS: dict[str, str] = {
-    "Cook.Cleandishes": "washing dishes", "Cook.Cleanup": "cleaning up", "Cook.Cut": "cutting food",
-    "Cook.Stir": "stirring the pot", "Cutbread": "cutting bread", "Drink.Frombottle": "holding a bottle",
-    "Drink.Fromcan": "holding a can", "Drink.Fromcup": "holding a cup", "Drink.Fromglass": "holding a glass",
-    "Eat.Attable": "eating", "Enter": "walking", "Laydown": "lying down", "Leave": "walking",
-    "Makecoffee.Pourgrains": "using a white coffee machine", "Makecoffee.Pourwater": "using a white coffee machine",
-    "Maketea.Boilwater": "boiling water in a black kettle", "Maketea.Insertteabag": "making tea",
-    "Pour.Frombottle": "holding a bottle", "Pour.Fromcan": "holding a can", "Pour.Fromkettle": "holding a black kettle",
-    "Readbook": "reading a book", "Sitdown": "sitting down", "Uselaptop": "using a laptop",
-    "Usetablet": "using a tablet", "Usetelephone": "using a cordless phone", "Walk": "walking",
+    "Cook.Cleandishes": "washing dishes",
+    "Cook.Cleanup": "cleaning up",
+    "Cook.Cut": "cutting food",
+    "Cook.Stir": "stirring the pot",
+    "Cutbread": "cutting bread",
+    "Drink.Frombottle": "holding a bottle",
+    "Drink.Fromcan": "holding a can",
+    "Drink.Fromcup": "holding a cup",
+    "Drink.Fromglass": "holding a glass",
+    "Eat.Attable": "eating",
+    "Enter": "walking",
+    "Laydown": "lying down",
+    "Leave": "walking",
+    "Makecoffee.Pourgrains": "using a white coffee machine",
+    "Makecoffee.Pourwater": "using a white coffee machine",
+    "Maketea.Boilwater": "boiling water in a black kettle",
+    "Maketea.Insertteabag": "making tea",
+    "Pour.Frombottle": "holding a bottle",
+    "Pour.Fromcan": "holding a can",
+    "Pour.Fromkettle": "holding a black kettle",
+    "Readbook": "reading a book",
+    "Sitdown": "sitting down",
+    "Uselaptop": "using a laptop",
+    "Usetablet": "using a tablet",
+    "Usetelephone": "using a cordless phone",
+    "Walk": "walking",
     "WatchTV": "watching TV",
 }
 

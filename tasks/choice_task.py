@@ -1,4 +1,5 @@
 """`ChoiceTask`: image classification asked as five-option multiple choice (TSI, GTS, DA·E)."""
+
 from __future__ import annotations
 
 from abc import abstractmethod
@@ -44,14 +45,21 @@ class ChoiceTask(DatasetTask):
 
     def _build_items(self) -> list[Item]:
         records = {r.id: r for r in self._records()}
-        sets = draw_choice_sets([(r.id, r.label) for r in records.values()], self.labels, self.seed,
-                                self.n_choices)
+        sets = draw_choice_sets([(r.id, r.label) for r in records.values()], self.labels, self.seed, self.n_choices)
         items = []
         for item_id in hash_order(records):
             r = records[item_id]
             choices, answer = sets[item_id]
-            items.append(Item(id=r.id, image=r.image, question=self.question, choices=choices, answer=answer,
-                              meta={**r.meta, "label": r.label, "choices": list(choices)}))
+            items.append(
+                Item(
+                    id=r.id,
+                    image=r.image,
+                    question=self.question,
+                    choices=choices,
+                    answer=answer,
+                    meta={**r.meta, "label": r.label, "choices": list(choices)},
+                )
+            )
         if self.choices_file is not None:
             items = apply_choices(items, self.choices_file, task=self.name, missing=self.choices_missing)
         return items
@@ -63,5 +71,9 @@ class ChoiceTask(DatasetTask):
         return self.load()
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "classes": len(self.labels), "n_choices": self.n_choices,
-                "choices_file": str(self.choices_file) if self.choices_file else None}
+        return {
+            **super().describe(),
+            "classes": len(self.labels),
+            "n_choices": self.n_choices,
+            "choices_file": str(self.choices_file) if self.choices_file else None,
+        }

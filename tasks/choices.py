@@ -13,13 +13,14 @@ answer ⌊m/n⌋ or ⌈m/n⌉ times. Slots depend on the set of ids in the split
 File format (JSONL, one line per item): {"task": str, "id": str, "choices": [str], "answer": int}.
 `apply_choices` also reads a run's samples.jsonl, whose lines carry the choices in `meta.choices`.
 """
+
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from tasks.base import Item
 from tasks.sources import read_jsonl, stable_hash
@@ -32,8 +33,9 @@ class ChoicesFileError(ValueError):
     """A choices file does not match the dataset (unknown ids, missing ids, other labels)."""
 
 
-def draw_choice_sets(entries: Sequence[tuple[str, str]], labels: Sequence[str], seed: int,
-                     n: int = N_CHOICES) -> dict[str, ChoiceSet]:
+def draw_choice_sets(
+    entries: Sequence[tuple[str, str]], labels: Sequence[str], seed: int, n: int = N_CHOICES
+) -> dict[str, ChoiceSet]:
     """{item id: (choices, answer index)} for (id, true label) entries; see the module docstring."""
     index = {lab: i for i, lab in enumerate(labels)}
     if len(index) != len(labels):
@@ -68,8 +70,9 @@ def export_choices(items: Iterable[Item], path: Path, task: str | None = None) -
     with open(tmp, "w", encoding="utf-8") as f:
         for it in items:
             row = {"task": task, "id": it.id, "choices": list(it.choices), "answer": it.answer}
-            f.write(json.dumps(row if task else {k: v for k, v in row.items() if k != "task"},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(row if task else {k: v for k, v in row.items() if k != "task"}, ensure_ascii=False) + "\n"
+            )
             n += 1
     tmp.replace(path)
     return n
@@ -79,8 +82,10 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
     """{id: (choices, answer)} from an exported file or a samples.jsonl; lines of other tasks are skipped."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"choices file not found: {path} (expected JSONL lines "
-                                '{"task", "id", "choices": [str], "answer": int}, or a run\'s samples.jsonl)')
+        raise FileNotFoundError(
+            f"choices file not found: {path} (expected JSONL lines "
+            '{"task", "id", "choices": [str], "answer": int}, or a run\'s samples.jsonl)'
+        )
     out: dict[str, ChoiceSet] = {}
     for n, row in read_jsonl(path, ChoicesFileError):
         # a run's samples name the task as "name" or "name:split"
@@ -88,8 +93,12 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
             continue
         choices = row.get("choices", (row.get("meta") or {}).get("choices"))
         item_id, answer = row.get("id"), row.get("answer")
-        if not isinstance(item_id, str) or not isinstance(choices, list) or len(choices) < 2 \
-                or not all(isinstance(c, str) for c in choices):
+        if (
+            not isinstance(item_id, str)
+            or not isinstance(choices, list)
+            or len(choices) < 2
+            or not all(isinstance(c, str) for c in choices)
+        ):
             raise ChoicesFileError(f"{path}:{n}: expected 'id' (str) and 'choices' (at least two strings)")
         if not isinstance(answer, int) or isinstance(answer, bool) or not -1 <= answer < len(choices):
             raise ChoicesFileError(f"{path}:{n}: 'answer' must be an index into 'choices', got {answer!r}")
@@ -99,8 +108,7 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
     return out
 
 
-def apply_choices(items: Iterable[Item], path: Path, task: str | None = None,
-                  missing: str = "error") -> list[Item]:
+def apply_choices(items: Iterable[Item], path: Path, task: str | None = None, missing: str = "error") -> list[Item]:
     """Items with their choices and answer replaced by those in `path`.
 
     Ids in the file that the dataset lacks are an error. Items without a line in the file are an error
@@ -114,12 +122,16 @@ def apply_choices(items: Iterable[Item], path: Path, task: str | None = None,
     known = {it.id for it in items}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ChoicesFileError(f"{path}: {len(unknown)} ids are not in the dataset"
-                               f"{f' for task {task}' if task else ''}, e.g. {unknown[:5]}")
+        raise ChoicesFileError(
+            f"{path}: {len(unknown)} ids are not in the dataset"
+            f"{f' for task {task}' if task else ''}, e.g. {unknown[:5]}"
+        )
     absent = [it.id for it in items if it.id not in table]
     if absent and missing == "error":
-        raise ChoicesFileError(f"{path}: {len(absent)} items of the dataset have no choice set, e.g. "
-                               f"{absent[:5]}; use a complete file, or missing='keep'/'drop'")
+        raise ChoicesFileError(
+            f"{path}: {len(absent)} items of the dataset have no choice set, e.g. "
+            f"{absent[:5]}; use a complete file, or missing='keep'/'drop'"
+        )
     out = []
     for it in items:
         if it.id not in table:
@@ -130,8 +142,9 @@ def apply_choices(items: Iterable[Item], path: Path, task: str | None = None,
         truth = it.choices[it.answer] if it.answer >= 0 else None
         if truth is not None and (answer < 0 or choices[answer] != truth):
             got = choices[answer] if answer >= 0 else None
-            raise ChoicesFileError(f"{path}: item {it.id!r} has correct choice {got!r} in the file but "
-                                   f"{truth!r} in the dataset")
+            raise ChoicesFileError(
+                f"{path}: item {it.id!r} has correct choice {got!r} in the file but {truth!r} in the dataset"
+            )
         meta = {**it.meta, "choices": list(choices)} if "choices" in it.meta else it.meta
         out.append(replace(it, choices=choices, answer=answer, meta=meta))
     return out

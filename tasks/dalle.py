@@ -5,6 +5,7 @@ Two layouts:
 - LoRSU's flat layout: `<root>/v2/<caption-with-hyphens>_<k>.png` (or the same files directly in `<root>`).
 Images whose class is not one of the 22 captions are left out and counted in `describe()["dropped"]`.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,10 @@ from tasks.sources import DatasetNotFound, image_files, resolve_root
 
 QUESTION = "What is the person in the image doing?"
 PROMPTS = PromptSet(version="1", templates=mc_templates())
-LAYOUT_HELP = ("folder per class (<root>/<caption>/*.png, e.g. 'walking/1.png') or LoRSU's flat layout "
-               "(<root>/v2/<caption-with-hyphens>_<k>.png, e.g. 'v2/holding-a-cup_3.png')")
+LAYOUT_HELP = (
+    "folder per class (<root>/<caption>/*.png, e.g. 'walking/1.png') or LoRSU's flat layout "
+    "(<root>/v2/<caption-with-hyphens>_<k>.png, e.g. 'v2/holding-a-cup_3.png')"
+)
 _KEY = {re.sub(r"[\s_\-]+", " ", c).lower(): c for c in ACTION_CAPTIONS}
 
 
@@ -43,8 +46,12 @@ class Dalle(ChoiceTask):
         if self.layout.startswith("flat"):
             pairs = [(f, f.stem.split("_")[0], f.stem) for f in image_files(self.folder)]
         else:
-            pairs = [(f, d.name, f"{d.name}/{f.stem}") for d in sorted(self.folder.iterdir())
-                     if d.is_dir() and not d.name.startswith(".") for f in image_files(d)]
+            pairs = [
+                (f, d.name, f"{d.name}/{f.stem}")
+                for d in sorted(self.folder.iterdir())
+                if d.is_dir() and not d.name.startswith(".")
+                for f in image_files(d)
+            ]
         out = []
         for f, cls, item_id in pairs:
             caption = caption_of(cls)

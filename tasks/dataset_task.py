@@ -1,10 +1,12 @@
 """`DatasetTask`: the common frame of the release-layout tasks (item cache, prompts, versions, describe)."""
+
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Self
+from typing import Any, Self
 
 from tasks.base import Item, Prompt, Task
 from tasks.prompts import PromptSet
@@ -44,8 +46,9 @@ class DatasetTask(Task):
         if self._cache is None:
             items = self._build_items()
             if not items:
-                raise DatasetFormatError(f"{self.name}: no items in split {self.split!r} under {self.root} "
-                                         f"(layout: {self.layout})")
+                raise DatasetFormatError(
+                    f"{self.name}: no items in split {self.split!r} under {self.root} (layout: {self.layout})"
+                )
             counts = Counter(it.id for it in items)
             dup = sorted(i for i, n in counts.items() if n > 1)
             if dup:
@@ -67,7 +70,16 @@ class DatasetTask(Task):
 
     def describe(self) -> dict[str, Any]:
         items = list(self.items())
-        return {"name": self.name, "version": self.version, "prompt_version": self.prompts.version,
-                "root": str(self.root), "layout": self.layout, "split": self.split, "items": len(items),
-                "images_missing": sum(not self.image_exists(it) for it in items),
-                "metrics": list(self.metric_names), "dropped": dict(self.dropped), "seed": self.seed}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "prompt_version": self.prompts.version,
+            "root": str(self.root),
+            "layout": self.layout,
+            "split": self.split,
+            "items": len(items),
+            "images_missing": sum(not self.image_exists(it) for it in items),
+            "metrics": list(self.metric_names),
+            "dropped": dict(self.dropped),
+            "seed": self.seed,
+        }

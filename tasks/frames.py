@@ -8,12 +8,13 @@ demuxed packets, so the choice never depends on decoder timing; the chosen frame
 Resumable: frames already written are skipped; each frame is written to a hidden temporary file and
 renamed into place, so an interrupted run never leaves a partial `.jpg`.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from PIL import Image
 from tqdm import tqdm
@@ -52,16 +53,24 @@ def middle_frame(video: Path, fps: float = 2.0) -> Image.Image:
     raise ValueError(f"frame at pts {chosen} could not be decoded")
 
 
-def extract_middle_frames(videos_dir: Path, out_dir: Path, names: Iterable[str] | None = None,
-                          fps: float = 2.0, quality: int = 95, progress: bool = True) -> FrameStats:
+def extract_middle_frames(
+    videos_dir: Path,
+    out_dir: Path,
+    names: Iterable[str] | None = None,
+    fps: float = 2.0,
+    quality: int = 95,
+    progress: bool = True,
+) -> FrameStats:
     """Write `out_dir/<stem>.jpg` for every video in `videos_dir` (or only `names`); returns the counts.
 
     A video that cannot be read is listed in `failed` with the reason, and the others go on.
     """
     videos_dir, out_dir = Path(videos_dir), Path(out_dir)
     if not videos_dir.is_dir():
-        raise FileNotFoundError(f"tsi-frames: no video folder {videos_dir}; expected the trimmed Toyota "
-                                f"Smarthome release's mp4/ folder (<Action>_pSS_rRR_vVV_cCC.mp4)")
+        raise FileNotFoundError(
+            f"tsi-frames: no video folder {videos_dir}; expected the trimmed Toyota "
+            f"Smarthome release's mp4/ folder (<Action>_pSS_rRR_vVV_cCC.mp4)"
+        )
     if names is None:
         videos = sorted(p for p in videos_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     else:

@@ -9,6 +9,7 @@ Reads three release layouts (test split by default, `split="train"` also works):
 CSV files are `;`-separated with CRLF endings (both accepted). Test ids are the image stem ("00000") in
 every layout, so choice sets carry over between layouts; train ids are "000XX/<stem>".
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,13 +18,14 @@ from tasks.captions import GTSRB_CLASSNAMES
 from tasks.choice_task import ChoiceTask, Record
 from tasks.prompts import PromptSet, mc_templates
 from tasks.registry import register
-from tasks.sources import (DatasetFormatError, DatasetNotFound, IMAGE_SUFFIXES, parse_int, read_csv,
-                           resolve_root)
+from tasks.sources import IMAGE_SUFFIXES, DatasetFormatError, DatasetNotFound, parse_int, read_csv, resolve_root
 
 QUESTION = "What kind of traffic sign is this?"
 PROMPTS = PromptSet(version="1", templates=mc_templates())
-LAYOUT_HELP = ("official INI (GTSRB/Final_Test/Images/*.ppm + GT-final_test.csv), torchvision "
-               "(gtsrb/GTSRB/Final_Test/Images + gtsrb/GT-final_test.csv) or Kaggle (Test.csv + Test/*.png)")
+LAYOUT_HELP = (
+    "official INI (GTSRB/Final_Test/Images/*.ppm + GT-final_test.csv), torchvision "
+    "(gtsrb/GTSRB/Final_Test/Images + gtsrb/GT-final_test.csv) or Kaggle (Test.csv + Test/*.png)"
+)
 SPLITS = ("test", "train")
 
 
@@ -56,8 +58,7 @@ def _detect(root: Path, split: str):
             gt = _find_test_gt(base, gtsrb, images)
             # the official GT zip unpacks beside GTSRB/, where torchvision also expects it
             kind = "official INI / torchvision" if gt.parent == base and gtsrb != base else "official INI"
-            return (lambda: _read_test_csv(images, gt)), \
-                f"{kind} ({images.relative_to(root)} + {gt.relative_to(root)})"
+            return (lambda: _read_test_csv(images, gt)), f"{kind} ({images.relative_to(root)} + {gt.relative_to(root)})"
         if split == "train" and (gtsrb / "Final_Training" / "Images").is_dir():
             folder = gtsrb / "Final_Training" / "Images"
             return (lambda: _read_train_ini(folder)), "official INI (Final_Training/Images/000XX/GT-000XX.csv)"
@@ -73,9 +74,11 @@ def _find_test_gt(base: Path, gtsrb: Path, images: Path) -> Path:
         if (p / "GT-final_test.csv").is_file():
             return p / "GT-final_test.csv"
     unlabeled = [p / "GT-final_test.test.csv" for p in places if (p / "GT-final_test.test.csv").is_file()]
-    hint = (f" ({unlabeled[0]} is the unlabeled variant without ClassId)" if unlabeled else "")
-    raise DatasetNotFound(f"gts: test labels GT-final_test.csv not found in {', '.join(str(p) for p in places)}"
-                          f"{hint}; get it from GTSRB_Final_Test_GT.zip. Expected layout: {LAYOUT_HELP}")
+    hint = f" ({unlabeled[0]} is the unlabeled variant without ClassId)" if unlabeled else ""
+    raise DatasetNotFound(
+        f"gts: test labels GT-final_test.csv not found in {', '.join(str(p) for p in places)}"
+        f"{hint}; get it from GTSRB_Final_Test_GT.zip. Expected layout: {LAYOUT_HELP}"
+    )
 
 
 def _class_id(value: str, where: str) -> int:
@@ -91,8 +94,9 @@ def _record(item_id: str, image: Path, cid: int) -> Record:
 
 def _read_test_csv(images: Path, gt: Path) -> list[Record]:
     rows = read_csv(gt, ";", ("Filename", "ClassId"))
-    return [_record(Path(r["Filename"]).stem, images / r["Filename"], _class_id(r["ClassId"], f"{gt}:{n}"))
-            for n, r in rows]
+    return [
+        _record(Path(r["Filename"]).stem, images / r["Filename"], _class_id(r["ClassId"], f"{gt}:{n}")) for n, r in rows
+    ]
 
 
 def _read_train_ini(folder: Path) -> list[Record]:
@@ -100,8 +104,10 @@ def _read_train_ini(folder: Path) -> list[Record]:
     for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         gt = class_dir / f"GT-{class_dir.name}.csv"
         if not gt.is_file():
-            raise DatasetNotFound(f"gts: {gt} not found; each Final_Training/Images/000XX folder holds its "
-                                  f"GT-000XX.csv. Expected layout: {LAYOUT_HELP}")
+            raise DatasetNotFound(
+                f"gts: {gt} not found; each Final_Training/Images/000XX folder holds its "
+                f"GT-000XX.csv. Expected layout: {LAYOUT_HELP}"
+            )
         for n, r in read_csv(gt, ";", ("Filename", "ClassId")):
             cid = _class_id(r["ClassId"], f"{gt}:{n}")
             out.append(_record(f"{cid:05d}/{Path(r['Filename']).stem}", class_dir / r["Filename"], cid))
@@ -129,8 +135,7 @@ def _read_kaggle(base: Path, csv_path: Path, split: str) -> list[Record]:
 
 
 @register("gts")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str | None = None) -> Gtsrb:
+def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str | None = None) -> Gtsrb:
     """GTSRB test or train (official INI, torchvision or Kaggle layout); 5-option MC over the 43 CLIP names."""
     root = resolve_root("gts", path, data_root, "gtsrb", LAYOUT_HELP)
     return Gtsrb(root, split=split or "test", seed=seed).load()

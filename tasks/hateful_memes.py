@@ -9,17 +9,17 @@ dev_unseen, test_seen, test_unseen and the phase-1 names dev, test. The default 
 AUROC (scikit-learn `roc_auc_score`) uses s = P(yes) / (P(yes) + P(no)) from the two options' summed
 log-probabilities; it needs likelihood samples, so generative runs report accuracy only.
 """
+
 from __future__ import annotations
 
 import math
 from pathlib import Path
 from typing import Any
 
-from tasks.metrics import multiple_choice_metrics
 from tasks.answers import extract_yes_no
 from tasks.base import Item
-from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
+from tasks.metrics import Metric, multiple_choice_metrics
 from tasks.prompts import MC_SUFFIX, PromptSet
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
@@ -34,8 +34,10 @@ PROMPTS = PromptSet(
 )
 CHOICES = ("yes", "no")
 SPLITS = ("test_unseen", "test_seen", "dev_seen", "dev_unseen", "train", "dev", "test")
-LAYOUT_HELP = ("<split>.jsonl (train, dev_seen, dev_unseen, test_seen, test_unseen, or phase-1 dev, test) with "
-               '{"id", "img": "img/NNNNN.png", "label", "text"} + the img/ folder')
+LAYOUT_HELP = (
+    "<split>.jsonl (train, dev_seen, dev_unseen, test_seen, test_unseen, or phase-1 dev, test) with "
+    '{"id", "img": "img/NNNNN.png", "label", "text"} + the img/ folder'
+)
 
 
 class HatefulMemes(DatasetTask):
@@ -49,9 +51,11 @@ class HatefulMemes(DatasetTask):
             file = root / f"{split}.jsonl"
             if not file.is_file():
                 present = sorted(p.name for p in root.glob("*.jsonl")) if root.is_dir() else []
-                raise DatasetNotFound(f"hm: {file} not found (present: {present or 'no .jsonl files'}; pick one "
-                                      f"with --tasks hm:<split> or --data hm={root}/<split>.jsonl). "
-                                      f"Expected layout: {LAYOUT_HELP}")
+                raise DatasetNotFound(
+                    f"hm: {file} not found (present: {present or 'no .jsonl files'}; pick one "
+                    f"with --tasks hm:<split> or --data hm={root}/<split>.jsonl). "
+                    f"Expected layout: {LAYOUT_HELP}"
+                )
         self.file = Path(file)
         super().__init__(root, f"Hateful Memes release ({self.file.name} + img/)", self.file.stem, seed)
 
@@ -71,8 +75,16 @@ class HatefulMemes(DatasetTask):
                 if label not in (0, 1):
                     raise DatasetFormatError(f"{where}: 'label' must be 0 or 1, got {row['label']!r}")
             img = str(row["img"]).replace("\\", "/")
-            items.append(Item(id=item_id, image=str(self.root / img), question=str(row["text"]), choices=CHOICES,
-                              answer=-1 if label is None else (0 if label == 1 else 1), meta={"label": label}))
+            items.append(
+                Item(
+                    id=item_id,
+                    image=str(self.root / img),
+                    question=str(row["text"]),
+                    choices=CHOICES,
+                    answer=-1 if label is None else (0 if label == 1 else 1),
+                    meta={"label": label},
+                )
+            )
         return items
 
     def extract_answer(self, item: Item, generation: str) -> int:
@@ -80,8 +92,9 @@ class HatefulMemes(DatasetTask):
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
         out = multiple_choice_metrics(samples)
-        scored = [s for s in samples if s.get("error") is None and s["meta"].get("label") is not None
-                  and s.get("logprobs")]
+        scored = [
+            s for s in samples if s.get("error") is None and s["meta"].get("label") is not None and s.get("logprobs")
+        ]
         if scored:
             out["auroc"] = Metric(auroc([s["meta"]["label"] for s in scored], [p_yes(s["logprobs"]) for s in scored]))
         return out
@@ -102,8 +115,9 @@ def auroc(labels: list[int], scores: list[float]) -> float:
 
 
 @register("hm")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str | None = None) -> HatefulMemes:
+def build(
+    path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str | None = None
+) -> HatefulMemes:
     """Hateful Memes test_unseen (or `hm:dev_seen`, or a split .jsonl); yes/no, accuracy and AUROC."""
     root = resolve_root("hm", path, data_root, "hateful_memes", LAYOUT_HELP)
     if root.is_file():

@@ -8,19 +8,23 @@ Layouts (class index = sorted-wnid order, CLIP's curated class names and 80 temp
   `ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt`, whose ILSVRC2012_IDs map to wnids
   through the devkit's `data/meta.mat`.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tasks.base import Item, Task
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, resolve_root
 
-LAYOUT = ("val/<wnid>/*.JPEG (torchvision), or LOC_val_solution.csv + ILSVRC/Data/CLS-LOC/val/ (Kaggle), or "
-          "flat val/ILSVRC2012_val_*.JPEG + ILSVRC2012_devkit_t12/data/{ILSVRC2012_validation_ground_truth.txt,"
-          "meta.mat} (raw)")
+LAYOUT = (
+    "val/<wnid>/*.JPEG (torchvision), or LOC_val_solution.csv + ILSVRC/Data/CLS-LOC/val/ (Kaggle), or "
+    "flat val/ILSVRC2012_val_*.JPEG + ILSVRC2012_devkit_t12/data/{ILSVRC2012_validation_ground_truth.txt,"
+    "meta.mat} (raw)"
+)
 DEVKIT = Path("ILSVRC2012_devkit_t12") / "data"
 
 
@@ -49,9 +53,17 @@ class ImageNet(Task):
             raise DatasetFormatError(f"imagenet: {len(wnids)} classes under {self.root}; expected at most 1000")
         self.wnids = self._all_wnids(wnids)
         index = {w: i for i, w in enumerate(self.wnids)}
-        self._items = [Item(id=Path(p).stem, image=str(p), question="", choices=(), answer=index[w],
-                            meta={"wnid": w, "class_index": index[w]})
-                       for p, w in sorted(rows, key=lambda r: Path(r[0]).stem)]
+        self._items = [
+            Item(
+                id=Path(p).stem,
+                image=str(p),
+                question="",
+                choices=(),
+                answer=index[w],
+                meta={"wnid": w, "class_index": index[w]},
+            )
+            for p, w in sorted(rows, key=lambda r: Path(r[0]).stem)
+        ]
 
     def _all_wnids(self, seen: list[str]) -> list[str]:
         """The 1000 wnids in sorted order (from the synset file when present, else those seen)."""
@@ -63,14 +75,20 @@ class ImageNet(Task):
     def _read(self) -> tuple[str, list[tuple[str, str]]]:
         val = self.root / "val"
         if val.is_dir() and any(p.is_dir() for p in val.iterdir()):
-            return "torchvision", [(str(p), d.name) for d in val.iterdir() if d.is_dir()
-                                   for p in d.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png")]
+            return "torchvision", [
+                (str(p), d.name)
+                for d in val.iterdir()
+                if d.is_dir()
+                for p in d.iterdir()
+                if p.suffix.lower() in (".jpeg", ".jpg", ".png")
+            ]
         sol = self.root / "LOC_val_solution.csv"
         if sol.is_file():
             img_dir = self.root / "ILSVRC" / "Data" / "CLS-LOC" / "val"
             with open(sol, newline="") as f:
-                rows = [(str(img_dir / f"{r['ImageId']}.JPEG"), r["PredictionString"].split()[0])
-                        for r in csv.DictReader(f)]
+                rows = [
+                    (str(img_dir / f"{r['ImageId']}.JPEG"), r["PredictionString"].split()[0]) for r in csv.DictReader(f)
+                ]
             return "kaggle-loc", rows
         truth = self.root / DEVKIT / "ILSVRC2012_validation_ground_truth.txt"
         if truth.is_file():
@@ -102,8 +120,16 @@ class ImageNet(Task):
         return clip_templates()
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "root": str(self.root), "layout": self.layout,
-                "split": "val", "items": len(self._items), "classes": len(self.wnids), "metrics": ["top1", "top5"]}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "root": str(self.root),
+            "layout": self.layout,
+            "split": "val",
+            "items": len(self._items),
+            "classes": len(self.wnids),
+            "metrics": ["top1", "top5"],
+        }
 
 
 @register("imagenet")

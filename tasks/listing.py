@@ -1,4 +1,5 @@
 """`harness tasks`: what each task reads, and how many items are found under a data root."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,5 +30,7 @@ def print_tasks(console: Console, data_root: Path | None) -> None:
     console.print(table)
     if data_root is None:
         console.print("[dim]Pass --data-root DIR to look for the datasets and count their items.[/]")
-    console.print("[dim]Your own data: --tasks mcq_jsonl=PATH with one JSON object per line: "
-                  '{"id", "image" (relative path), "question", "choices", "answer"}[/]')
+    console.print(
+        "[dim]Your own data: --tasks mcq_jsonl=PATH with one JSON object per line: "
+        '{"id", "image" (relative path), "question", "choices", "answer"}[/]'
+    )

@@ -2,11 +2,13 @@
 
 Each line: {"id": str, "image": path relative to the file, "question": str, "choices": [str], "answer": int}.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tasks.base import Item, Task
 from tasks.registry import register
@@ -27,7 +29,8 @@ class McqJsonl(Task):
         if not self.path.is_file():
             raise FileNotFoundError(
                 f"mcq_jsonl: no file at {self.path}; expected a JSONL file with one object per line: "
-                '{"id": str, "image": path relative to the file, "question": str, "choices": [str], "answer": int}')
+                '{"id": str, "image": path relative to the file, "question": str, "choices": [str], "answer": int}'
+            )
 
     def items(self) -> Iterator[Item]:
         seen: set[str] = set()
@@ -39,8 +42,13 @@ class McqJsonl(Task):
                 if row["id"] in seen:
                     raise McqJsonlError(f"{self.path}:{n}: duplicate id {row['id']!r}")
                 seen.add(row["id"])
-                yield Item(id=row["id"], image=str(self.path.parent / row["image"]), question=row["question"],
-                           choices=tuple(row["choices"]), answer=row["answer"])
+                yield Item(
+                    id=row["id"],
+                    image=str(self.path.parent / row["image"]),
+                    question=row["question"],
+                    choices=tuple(row["choices"]),
+                    answer=row["answer"],
+                )
 
     def _parse(self, line: str, n: int) -> dict[str, Any]:
         try:
@@ -56,13 +64,17 @@ class McqJsonl(Task):
         if len(choices) < 2 or not all(isinstance(c, str) and c for c in choices):
             raise McqJsonlError(f"{self.path}:{n}: 'choices' must be at least two non-empty strings")
         if not -1 <= row["answer"] < len(choices):
-            raise McqJsonlError(f"{self.path}:{n}: 'answer' {row['answer']} is out of range for "
-                                f"{len(choices)} choices")
+            raise McqJsonlError(f"{self.path}:{n}: 'answer' {row['answer']} is out of range for {len(choices)} choices")
         return row
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "path": str(self.path),
-                "layout": "JSONL: id, image (relative path), question, choices, answer", "metrics": ["acc", "acc_norm"]}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "path": str(self.path),
+            "layout": "JSONL: id, image (relative path), question, choices, answer",
+            "metrics": ["acc", "acc_norm"],
+        }
 
 
 @register("mcq_jsonl")

@@ -4,13 +4,13 @@ Ties: `argmax` takes the first maximal option (numpy's rule, as lm-eval). A dege
 every option equally therefore always predicts option 0; tasks balance the answer position to keep that
 from looking like skill.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
-
+from collections.abc import Sequence
 from dataclasses import dataclass
-
+from typing import Any
 
 
 @dataclass(frozen=True)

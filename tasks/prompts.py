@@ -4,14 +4,15 @@ Templates are plain data so a snapshot test can catch any change; bump `version`
 prompt changes. `{question}` is the item's question (for VSR the caption, for HM the meme text) and
 `{options}` the lettered choice lines.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from tasks.answers import LETTERS
 from tasks.base import Item, Prompt
-
 
 
 @dataclass(frozen=True)

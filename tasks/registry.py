@@ -1,8 +1,9 @@
 """Task names → task factories. `build_task("mcq_jsonl=PATH", ...)` parses the name=argument form."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tasks.base import Task
 
@@ -23,8 +24,7 @@ def available() -> dict[str, TaskFactory]:
     return dict(_REGISTRY)
 
 
-def build_task(spec: str, data_root: Path | None = None, data: dict[str, Path] | None = None,
-               seed: int = 0) -> Task:
+def build_task(spec: str, data_root: Path | None = None, data: dict[str, Path] | None = None, seed: int = 0) -> Task:
     """Build a task from `name[:split][=PATH]`; PATH overrides the data location, `:split` the split."""
     _import_all()
     head, _, arg = spec.partition("=")

@@ -1,12 +1,14 @@
 """Reading datasets as released: the data root, typed errors that name the expected layout, JSONL/CSV readers."""
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
@@ -28,7 +30,8 @@ def resolve_root(task: str, path: Path | None, data_root: Path | None, folder: s
     else:
         raise DatasetNotFound(
             f"{task}: no data location; pass --data-root DIR (reads DIR/{folder}) or --data {task}=PATH. "
-            f"Expected layout: {layout}")
+            f"Expected layout: {layout}"
+        )
     if not root.exists():
         raise DatasetNotFound(f"{task}: {root} does not exist. Expected layout: {layout}")
     return root
@@ -68,8 +71,11 @@ def read_jsonl(path: Path, error: type[ValueError] = DatasetFormatError) -> list
 
 def read_csv(path: Path, delimiter: str, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) with stripped header names; blank lines (even before the header) are skipped."""
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(read_text(path), newline=""),
-                                                    delimiter=delimiter), 1) if any(c.strip() for c in r)]
+    rows = [
+        (n, r)
+        for n, r in enumerate(csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter), 1)
+        if any(c.strip() for c in r)
+    ]
     if not rows:
         raise DatasetFormatError(f"{path}: empty CSV file (expected a header with {', '.join(required)})")
     header = [h.strip() for h in rows[0][1]]
@@ -94,5 +100,6 @@ def parse_int(value: Any, where: str, field: str) -> int:
 
 def image_files(folder: Path) -> list[Path]:
     """Image files directly in `folder`, sorted, hidden files (e.g. partial writes) excluded."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )

@@ -1,4 +1,5 @@
 """`toy_target`: the toy world's shifted target domain (the same scenes drawn as outlines)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,6 @@ from tasks.toy_world import ToyWorldTask
 
 
 @register("toy_target")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str = "test") -> ToyWorldTask:
+def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str = "test") -> ToyWorldTask:
     """Generated toy world, outlined shapes (the visual shift the encoder update targets)."""
     return ToyWorldTask("target", split, seed)

@@ -3,9 +3,11 @@
 Item i shows scene i of the split and asks a colour, shape, position or yes/no question (cycling), with
 4 options (2 for yes/no). Images are rendered in memory from the item id; nothing is read from disk.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from PIL import Image
 
@@ -30,10 +32,18 @@ class ToyWorldTask(Task):
         for i in range(self.size):
             s = world.scene(self.domain, self.split, i, self.seed)
             q, choices, answer = world.question(s, world.KINDS[i % len(world.KINDS)], self.seed)
-            yield Item(id=f"{self.domain}-{self.split}-{i:05d}", image=f"toy://{self.domain}/{self.split}/{i}",
-                       question=q, choices=choices, answer=answer,
-                       meta={"kind": world.KINDS[i % len(world.KINDS)], "caption": s.caption,
-                             "class_index": names.index(s.caption)})
+            yield Item(
+                id=f"{self.domain}-{self.split}-{i:05d}",
+                image=f"toy://{self.domain}/{self.split}/{i}",
+                question=q,
+                choices=choices,
+                answer=answer,
+                meta={
+                    "kind": world.KINDS[i % len(world.KINDS)],
+                    "caption": s.caption,
+                    "class_index": names.index(s.caption),
+                },
+            )
 
     def load_image(self, item: Item) -> Image.Image:
         _, _, rest = item.image.partition("toy://")
@@ -41,6 +51,12 @@ class ToyWorldTask(Task):
         return world.render(world.scene(domain, split, int(index), self.seed), self.seed)
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "split": self.split, "items": self.size,
-                "layout": f"generated toy world ({world.DOMAINS[self.domain]} shapes, {world.IMAGE_SIZE} px)",
-                "metrics": ["acc", "acc_norm"], "seed": self.seed}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "split": self.split,
+            "items": self.size,
+            "layout": f"generated toy world ({world.DOMAINS[self.domain]} shapes, {world.IMAGE_SIZE} px)",
+            "metrics": ["acc", "acc_norm"],
+            "seed": self.seed,
+        }

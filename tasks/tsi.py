@@ -10,11 +10,12 @@ Cross-subject protocol: test = subjects p02 p10 p11 p14 p16 p18 p20; train = the
 train and validation subjects, as LoRSU trains). The four actions LoRSU drops, and names that are not
 classes (Pour.Fromcup), are left out and counted in `describe()["dropped"]`.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from tasks.captions import ACTION_CAPTIONS, TSI_ACTION_CAPTIONS, TSI_DROPPED_ACTIONS
 from tasks.choice_task import ChoiceTask, Record
@@ -28,9 +29,11 @@ TEST_SUBJECTS = ("p02", "p10", "p11", "p14", "p16", "p18", "p20")
 TRAIN_SUBJECTS = ("p03", "p04", "p06", "p07", "p09", "p12", "p13", "p15", "p17", "p19", "p25")
 SPLIT_LISTS = {"test": ("test_CS.txt",), "train": ("train_CS.txt", "validation_CS.txt")}
 FRAME_FOLDERS = ("frames", "images_trunc", "toyota_smarthome_images/images_trunc")
-LAYOUT_HELP = ("the trimmed release (mp4/*.mp4 + splits/test_CS.txt, frames extracted to frames/ with "
-               "`harness data tsi-frames`) or a folder of extracted frames (frames/, images_trunc/ or "
-               "the root) named <Action>_pSS_rRR_vVV_cCC[...].jpg")
+LAYOUT_HELP = (
+    "the trimmed release (mp4/*.mp4 + splits/test_CS.txt, frames extracted to frames/ with "
+    "`harness data tsi-frames`) or a folder of extracted frames (frames/, images_trunc/ or "
+    "the root) named <Action>_pSS_rRR_vVV_cCC[...].jpg"
+)
 _NAME = re.compile(r"^(?P<action>[A-Za-z.]+)_(?P<subject>p\d\d)_(?P<rep>r\d\d)_(?P<view>v\d\d)_(?P<camera>c\d\d)")
 
 
@@ -39,8 +42,9 @@ class ToyotaSmarthomeImages(ChoiceTask):
     prompts = PROMPTS
     question = QUESTION
 
-    def __init__(self, root: Path, split: str = "test", seed: int = 0,
-                 action_captions: Mapping[str, str] | None = None):
+    def __init__(
+        self, root: Path, split: str = "test", seed: int = 0, action_captions: Mapping[str, str] | None = None
+    ):
         if split not in SPLIT_LISTS:
             raise ValueError(f"tsi: unknown split {split!r}; expected one of {tuple(SPLIT_LISTS)}")
         root = Path(root)
@@ -54,8 +58,9 @@ class ToyotaSmarthomeImages(ChoiceTask):
         self.dropped = {}
         subjects = TEST_SUBJECTS if self.split == "test" else TRAIN_SUBJECTS
         if self.lists:
-            stems = [Path(line.strip()).stem for lst in self.lists for line in read_text(lst).splitlines()
-                     if line.strip()]
+            stems = [
+                Path(line.strip()).stem for lst in self.lists for line in read_text(lst).splitlines() if line.strip()
+            ]
             entries = [(s, self.frames / f"{s}.jpg") for s in stems]
         else:
             entries = [(f.stem, f) for f in image_files(self.frames)]
@@ -71,8 +76,14 @@ class ToyotaSmarthomeImages(ChoiceTask):
             if action not in self.captions:
                 self._drop(action if action in TSI_DROPPED_ACTIONS else f"{action} (not a class)")
                 continue
-            out.append(Record(id=stem, image=str(image), label=self.captions[action],
-                              meta={"action": action, "subject": m["subject"], "camera": m["camera"]}))
+            out.append(
+                Record(
+                    id=stem,
+                    image=str(image),
+                    label=self.captions[action],
+                    meta={"action": action, "subject": m["subject"], "camera": m["camera"]},
+                )
+            )
         return out
 
     def _drop(self, key: str) -> None:
@@ -90,14 +101,22 @@ def _detect(root: Path, split: str) -> tuple[Path, list[Path], str]:
         frames = root
     if (root / "mp4").is_dir():
         if len(lists) != len(SPLIT_LISTS[split]):
-            raise DatasetNotFound(f"tsi: {root} has mp4/ but no split list {' + '.join(SPLIT_LISTS[split])} "
-                                  f"(in {root / 'splits'} or {root}). Expected layout: {LAYOUT_HELP}")
+            raise DatasetNotFound(
+                f"tsi: {root} has mp4/ but no split list {' + '.join(SPLIT_LISTS[split])} "
+                f"(in {root / 'splits'} or {root}). Expected layout: {LAYOUT_HELP}"
+            )
         if frames is None:
-            raise DatasetNotFound(f"tsi: frames not extracted under {root / 'frames'}; run `harness data "
-                                  f"tsi-frames --videos {root / 'mp4'} --out {root / 'frames'}`. "
-                                  f"Expected layout: {LAYOUT_HELP}")
-        return frames, lists, f"trimmed release (mp4/ + {'/'.join(p.name for p in lists)}, frames in " \
-                              f"{frames.relative_to(root) if frames != root else '.'}/)"
+            raise DatasetNotFound(
+                f"tsi: frames not extracted under {root / 'frames'}; run `harness data "
+                f"tsi-frames --videos {root / 'mp4'} --out {root / 'frames'}`. "
+                f"Expected layout: {LAYOUT_HELP}"
+            )
+        return (
+            frames,
+            lists,
+            f"trimmed release (mp4/ + {'/'.join(p.name for p in lists)}, frames in "
+            f"{frames.relative_to(root) if frames != root else '.'}/)",
+        )
     if frames is None:
         raise DatasetNotFound(f"tsi: no Toyota Smarthome frames under {root}. Expected layout: {LAYOUT_HELP}")
     where = frames.relative_to(root).as_posix() + "/" if frames != root else "the root"
@@ -105,8 +124,9 @@ def _detect(root: Path, split: str) -> tuple[Path, list[Path], str]:
 
 
 @register("tsi")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str | None = None) -> ToyotaSmarthomeImages:
+def build(
+    path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str | None = None
+) -> ToyotaSmarthomeImages:
     """Toyota Smarthome middle frames, cross-subject test (or train); 5-option MC over the 22 action captions."""
     root = resolve_root("tsi", path, data_root, "toyota_smarthome", LAYOUT_HELP)
     return ToyotaSmarthomeImages(root, split=split or "test", seed=seed).load()

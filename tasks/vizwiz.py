@@ -8,6 +8,7 @@ frequent answers (ties alphabetical), shuffled by sha256(seed, id). The chosen c
 generative mode, the generated text) is scored by `tasks.vqa_accuracy`. `answer` is the index of the
 candidate with the highest VQA accuracy; the metric does not use it.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tasks.metrics import mean_stderr
 from tasks.answers import match_option_text
 from tasks.base import Item
-from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
+from tasks.metrics import Metric, mean_stderr
 from tasks.prompts import DERIVED, MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, read_text, resolve_root, stable_hash
@@ -28,28 +28,46 @@ from tasks.vqa_accuracy import normalize_answer, vqa_accuracy
 
 UNANSWERABLE = "unanswerable"
 N_FREQUENT = 5
-_PUBLISHED = ("The question is '{question}'{dot} Based on the image, answer the question with a single word or "
-              "phrase. and reply 'unanswerable' when the provided information is insufficient")
+_PUBLISHED = (
+    "The question is '{question}'{dot} Based on the image, answer the question with a single word or "
+    "phrase. and reply 'unanswerable' when the provided information is insufficient"
+)
 # LoRSU writes a period after the quoted question, MiniGPT-v2 does not
 _LLAVA, _MINIGPT = _PUBLISHED.replace("{dot}", "."), VQA_TAG + _PUBLISHED.replace("{dot}", "")
 # LLaVA-1.5's own VizWiz prompt (its evaluation scripts; lmms-eval's vizwiz_vqa), which LLaVA-NeXT and
 # LLaVA-OneVision were evaluated with
-_LLAVA15 = ("{question}\nWhen the provided information is insufficient, respond with 'Unanswerable'.\n"
-            "Answer the question using a single word or phrase.")
+_LLAVA15 = (
+    "{question}\nWhen the provided information is insufficient, respond with 'Unanswerable'.\n"
+    "Answer the question using a single word or phrase."
+)
 _NEXT = {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA15, "generate": _LLAVA15}
-PROMPTS = PromptSet(version="1", templates={
-    "llava": {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA, "generate": _LLAVA},
-    "llava_next": _NEXT, "llava_onevision": _NEXT,
-    # BLIP-2's and InstructBLIP's own VQA prompts (tasks.prompts.DERIVED), around the bare question
-    "blip2": {"options": DERIVED["blip2"].wrap("{question}\n{options}\n" + MC_SUFFIX),
-              "text": "Question: {question} Answer:", "generate": "Question: {question} Answer:"},
-    "instructblip": {"options": DERIVED["instructblip"].wrap("{question}\n{options}\n" + MC_SUFFIX),
-                     "text": "Question: {question} Short answer:", "generate": "Question: {question} Short answer:"},
-    "minigptv2": {"options": VQA_TAG + "{question}\n{options}\n" + MC_SUFFIX, "text": _MINIGPT,
-                  "generate": _MINIGPT},
-})
-LAYOUT_HELP = ("Annotations/<split>.json (JSON array of {image, question, answers[10]}) + "
-               "<split>/VizWiz_<split>_XXXXXXXX.jpg")
+PROMPTS = PromptSet(
+    version="1",
+    templates={
+        "llava": {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA, "generate": _LLAVA},
+        "llava_next": _NEXT,
+        "llava_onevision": _NEXT,
+        # BLIP-2's and InstructBLIP's own VQA prompts (tasks.prompts.DERIVED), around the bare question
+        "blip2": {
+            "options": DERIVED["blip2"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+            "text": "Question: {question} Answer:",
+            "generate": "Question: {question} Answer:",
+        },
+        "instructblip": {
+            "options": DERIVED["instructblip"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+            "text": "Question: {question} Short answer:",
+            "generate": "Question: {question} Short answer:",
+        },
+        "minigptv2": {
+            "options": VQA_TAG + "{question}\n{options}\n" + MC_SUFFIX,
+            "text": _MINIGPT,
+            "generate": _MINIGPT,
+        },
+    },
+)
+LAYOUT_HELP = (
+    "Annotations/<split>.json (JSON array of {image, question, answers[10]}) + <split>/VizWiz_<split>_XXXXXXXX.jpg"
+)
 
 
 class VizWiz(DatasetTask):
@@ -59,11 +77,13 @@ class VizWiz(DatasetTask):
 
     def __init__(self, root: Path, split: str = "val", seed: int = 0, n_frequent: int = N_FREQUENT):
         root = Path(root)
-        annotations = next((p for p in (root / "Annotations" / f"{split}.json", root / f"{split}.json")
-                            if p.is_file()), None)
+        annotations = next(
+            (p for p in (root / "Annotations" / f"{split}.json", root / f"{split}.json") if p.is_file()), None
+        )
         if annotations is None:
-            raise DatasetNotFound(f"vizwiz: {root / 'Annotations' / f'{split}.json'} not found. "
-                                  f"Expected layout: {LAYOUT_HELP}")
+            raise DatasetNotFound(
+                f"vizwiz: {root / 'Annotations' / f'{split}.json'} not found. Expected layout: {LAYOUT_HELP}"
+            )
         self.annotations: Path = annotations
         self.images = root / split
         if not self.images.is_dir():
@@ -87,10 +107,22 @@ class VizWiz(DatasetTask):
                 answer = scores.index(max(scores))
             else:
                 answer = -1
-            meta = {"answers": r["answers"], "answer_type": r.get("answer_type"),
-                    "answerable": r.get("answerable"), "choices": cands}
-            items.append(Item(id=item_id, image=str(self.images / r["image"]), question=r["question"],
-                              choices=tuple(cands), answer=answer, meta=meta))
+            meta = {
+                "answers": r["answers"],
+                "answer_type": r.get("answer_type"),
+                "answerable": r.get("answerable"),
+                "choices": cands,
+            }
+            items.append(
+                Item(
+                    id=item_id,
+                    image=str(self.images / r["image"]),
+                    question=r["question"],
+                    choices=tuple(cands),
+                    answer=answer,
+                    meta=meta,
+                )
+            )
         return items
 
     def extract_answer(self, item: Item, generation: str) -> int:
@@ -137,18 +169,19 @@ def _read_annotations(path: Path) -> list[dict[str, Any]]:
         if not isinstance(r, dict) or not isinstance(r.get("image"), str) or not isinstance(r.get("question"), str):
             raise DatasetFormatError(f"{path}: record {i} lacks 'image' or 'question' strings")
         answers = r.get("answers") or []
-        if not isinstance(answers, list) or not all(isinstance(a, dict) and isinstance(a.get("answer"), str)
-                                                    for a in answers):
-            raise DatasetFormatError(f"{path}: record {i} ({r['image']}): 'answers' must be a list of "
-                                     "{answer, answer_confidence} objects")
+        if not isinstance(answers, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("answer"), str) for a in answers
+        ):
+            raise DatasetFormatError(
+                f"{path}: record {i} ({r['image']}): 'answers' must be a list of {{answer, answer_confidence}} objects"
+            )
         # ground-truth answers stay raw: the official metric compares them unnormalised
         out.append({**r, "answers": [a["answer"] for a in answers]})
     return out
 
 
 @register("vizwiz")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str | None = None) -> VizWiz:
+def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str | None = None) -> VizWiz:
     """VizWiz-VQA val (Annotations/val.json + val/); likelihood over candidate answers, VQA accuracy."""
     root = resolve_root("vizwiz", path, data_root, "vizwiz", LAYOUT_HELP)
     return VizWiz(root, split=split or "val", seed=seed).load()

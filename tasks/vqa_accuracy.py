@@ -6,17 +6,30 @@ is left out in turn (by index), the prediction scores min(1, matches among the o
 item scores the mean. The contraction table is the official one, including its backtick spellings
 ("dont" → "don`t"), so scores match the official numbers exactly.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")
 COMMA_STRIP = re.compile(r"(\d)(,)(\d)")
 # the official pattern's lookbehind is mistyped as a lookahead "(?!<=\d)"; kept so results match
 PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
-NUMBER_WORDS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+NUMBER_WORDS = {
+    "none": "0",
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
 ARTICLES = frozenset({"a", "an", "the"})
 
 # (word, replacement) pairs of the official table, written as "word=replacement" to keep them readable

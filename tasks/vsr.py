@@ -7,17 +7,17 @@ is zeroshot/test (LoRSU's and MiniGPT-v2's); `--tasks vsr:random/test` (or `vsr:
 `--data vsr=PATH/random/test.jsonl` picks another.
 Ids are "<image stem>-<8 hex of sha256(caption)>" (the rows have no id; image and caption are unique).
 """
+
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 from typing import Any
 
-from tasks.metrics import mean_stderr
 from tasks.answers import extract_true_false
 from tasks.base import Item
-from tasks.metrics import Metric
 from tasks.dataset_task import DatasetTask
+from tasks.metrics import Metric, mean_stderr
 from tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
@@ -27,8 +27,11 @@ PROMPTS = PromptSet(
     version="1",
     templates={
         "llava": {"options": _Q + "\n{options}\n" + MC_SUFFIX, "text": _Q, "generate": _Q},
-        "minigptv2": {"options": VQA_TAG + _Q + "\n{options}\n" + MC_SUFFIX, "text": VQA_TAG + _Q,
-                      "generate": VQA_TAG + _Q},
+        "minigptv2": {
+            "options": VQA_TAG + _Q + "\n{options}\n" + MC_SUFFIX,
+            "text": VQA_TAG + _Q,
+            "generate": VQA_TAG + _Q,
+        },
     },
     # LLaVA-1.5 answers capitalised, MiniGPT-v2's VQA answers are lowercase
     words={"llava": ("True", "False"), "minigptv2": ("true", "false")},
@@ -37,16 +40,19 @@ CHOICES = ("true", "false")
 VARIANTS = ("zeroshot", "random")
 SPLIT_DIRS = (".", "splits", "data/splits")
 IMAGE_DIRS = ("images", "data/images", "train2017", "val2017", "trainval2017")
-LAYOUT_HELP = ("zeroshot/test.jsonl (or random/, under the root, splits/ or data/splits/) + images/<COCO "
-               "file name> (or train2017/, val2017/, trainval2017/)")
+LAYOUT_HELP = (
+    "zeroshot/test.jsonl (or random/, under the root, splits/ or data/splits/) + images/<COCO "
+    "file name> (or train2017/, val2017/, trainval2017/)"
+)
 
 
 class Vsr(DatasetTask):
     name = "vsr"
     prompts = PROMPTS
 
-    def __init__(self, root: Path, variant: str = "zeroshot", split: str = "test", seed: int = 0,
-                 file: Path | None = None):
+    def __init__(
+        self, root: Path, variant: str = "zeroshot", split: str = "test", seed: int = 0, file: Path | None = None
+    ):
         root = Path(root)
         if file is None:
             if variant not in VARIANTS:
@@ -54,16 +60,24 @@ class Vsr(DatasetTask):
             cands = [root / d / variant / f"{split}.jsonl" for d in SPLIT_DIRS]
             file = next((p for p in cands if p.is_file()), None)
             if file is None:
-                raise DatasetNotFound(f"vsr: {cands[0]} not found (also looked in splits/ and data/splits/). "
-                                      f"Expected layout: {LAYOUT_HELP}")
+                raise DatasetNotFound(
+                    f"vsr: {cands[0]} not found (also looked in splits/ and data/splits/). "
+                    f"Expected layout: {LAYOUT_HELP}"
+                )
         self.file = Path(file)
         self.image_dirs = [root / d for d in IMAGE_DIRS if (root / d).is_dir()]
         if not self.image_dirs:
-            raise DatasetNotFound(f"vsr: no image folder under {root} (looked for {', '.join(IMAGE_DIRS)}). "
-                                  f"Expected layout: {LAYOUT_HELP}")
+            raise DatasetNotFound(
+                f"vsr: no image folder under {root} (looked for {', '.join(IMAGE_DIRS)}). "
+                f"Expected layout: {LAYOUT_HELP}"
+            )
         rel = self.file.relative_to(root) if self.file.is_relative_to(root) else self.file
-        super().__init__(root, f"VSR release ({rel} + {', '.join(d.relative_to(root).as_posix() + '/' for d in self.image_dirs)})",
-                         f"{self.file.parent.name}/{self.file.stem}", seed)
+        super().__init__(
+            root,
+            f"VSR release ({rel} + {', '.join(d.relative_to(root).as_posix() + '/' for d in self.image_dirs)})",
+            f"{self.file.parent.name}/{self.file.stem}",
+            seed,
+        )
 
     def _build_items(self) -> list[Item]:
         items = []
@@ -76,8 +90,16 @@ class Vsr(DatasetTask):
             digest = hashlib.sha256(row["caption"].encode("utf-8")).hexdigest()[:8]
             meta = {"relation": row["relation"], "label": label}
             meta.update({k: row[k] for k in ("subj", "obj") if k in row})
-            items.append(Item(id=f"{Path(row['image']).stem}-{digest}", image=self._image(row),
-                              question=row["caption"], choices=CHOICES, answer=0 if label == 1 else 1, meta=meta))
+            items.append(
+                Item(
+                    id=f"{Path(row['image']).stem}-{digest}",
+                    image=self._image(row),
+                    question=row["caption"],
+                    choices=CHOICES,
+                    answer=0 if label == 1 else 1,
+                    meta=meta,
+                )
+            )
         return items
 
     def _image(self, row: dict[str, Any]) -> str:
@@ -117,8 +139,7 @@ def split_file_root(file: Path) -> Path:
 
 
 @register("vsr")
-def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0,
-          split: str | None = None) -> Vsr:
+def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0, split: str | None = None) -> Vsr:
     """VSR zeroshot/test (or `vsr:random/test`, or a split .jsonl); true/false, accuracy per relation."""
     root = resolve_root("vsr", path, data_root, "vsr", LAYOUT_HELP)
     if root.is_file():

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny real models built from configs, saved and re-loaded through from_pretrained."""
+
 from __future__ import annotations
 
 import random

@@ -6,11 +6,12 @@ Formats: Hugging Face CLIP (`hf_clip`), open_clip (`open_clip`), LoRSU (`lorsu`)
 and open_clip/timm SigLIP (`open_clip_siglip`) into SigLIP towers. See `registry`
 to add formats or target towers.
 """
+
 from __future__ import annotations
 
 from .errors import CheckpointNotFoundError, EncoderCheckpointError
-from .reader import RawCheckpoint, read_checkpoint
 from .kinds import CheckpointFormat, TowerKind
+from .reader import RawCheckpoint, read_checkpoint
 from .registry import detect_format, formats, register_format, register_tower_kind
 from .report import SwapReport
 from .swap import check_encoder_file, inspect_checkpoint, swap_encoder

@@ -1,4 +1,5 @@
 """The transformers `CLIPVisionModel` tower (LLaVA's): geometry checks and position resizing."""
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,9 @@ def geometry(sd: StateDict) -> dict[str, int | None]:
     layers = [int(m.group(1)) for k in sd if (m := _LAYER.match(k))]
     width = next((int(sd[k].shape[0]) for k in _WIDTH_KEYS if k in sd), None)
     if width is None:
-        width = next((int(v.shape[-1]) for k, v in sd.items()
-                      if k.endswith("layer_norm1.weight") and _LAYER.match(k)), None)
+        width = next(
+            (int(v.shape[-1]) for k, v in sd.items() if k.endswith("layer_norm1.weight") and _LAYER.match(k)), None
+        )
     mlp = next((int(v.shape[0]) for k, v in sd.items() if k.endswith("mlp.fc1.weight")), None)
     patch = sd.get(PATCH_KEY)
     pos = sd.get(POS_KEY)
@@ -74,14 +76,14 @@ def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool)
     if differs("mlp"):
         problems.append(f"MLP width: checkpoint {c['mlp']}, tower {t['mlp']}")
     if differs("patch"):
-        problems.append(f"patch size: checkpoint has {c['patch']}x{c['patch']} patches, "
-                        f"tower has {t['patch']}x{t['patch']}")
+        problems.append(
+            f"patch size: checkpoint has {c['patch']}x{c['patch']} patches, tower has {t['patch']}x{t['patch']}"
+        )
     if differs("channels"):
         problems.append(f"input channels: checkpoint {c['channels']}, tower {t['channels']}")
     if differs("positions"):
         cg, tg = grid_of(c["positions"]), grid_of(t["positions"])
-        what = (f"position grid: checkpoint has {_grid_text(c['positions'])}, "
-                f"tower has {_grid_text(t['positions'])}")
+        what = f"position grid: checkpoint has {_grid_text(c['positions'])}, tower has {_grid_text(t['positions'])}"
         if cg is None or tg is None:
             problems.append(what + " (not a square grid plus CLS, cannot be resized)")
         elif not interpolate_pos:
@@ -106,13 +108,11 @@ def resize_position_embedding(pos: torch.Tensor, side: int) -> torch.Tensor:
     dim = pos.shape[1]
     cls, patches = pos[:1].float(), pos[1:].float()
     grid = patches.reshape(1, g, g, dim).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(side, side), mode="bicubic", align_corners=False,
-                         antialias=False)
+    grid = F.interpolate(grid, size=(side, side), mode="bicubic", align_corners=False, antialias=False)
     return torch.cat([cls, grid.permute(0, 2, 3, 1).reshape(side * side, dim)], dim=0)
 
 
-def align_positions(ckpt: dict[str, torch.Tensor], tower: StateDict
-                    ) -> tuple[dict[str, torch.Tensor], str | None]:
+def align_positions(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], str | None]:
     """Resize the checkpoint's position embedding to the tower's grid when they differ."""
     if POS_KEY not in ckpt or POS_KEY not in tower:
         return ckpt, None
@@ -124,8 +124,10 @@ def align_positions(ckpt: dict[str, torch.Tensor], tower: StateDict
         return ckpt, None  # left for the shape check to report
     out = dict(ckpt)
     out[POS_KEY] = resize_position_embedding(src, g_dst)
-    return out, (f"position grid {g_src}x{g_src} -> {g_dst}x{g_dst} (bicubic, align_corners=False, "
-                 f"no antialias; CLS position unchanged)")
+    return out, (
+        f"position grid {g_src}x{g_src} -> {g_dst}x{g_dst} (bicubic, align_corners=False, "
+        f"no antialias; CLS position unchanged)"
+    )
 
 
 CLIP_VIT = TowerKind(

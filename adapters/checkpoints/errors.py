@@ -1,4 +1,5 @@
 """Errors raised while reading, converting or validating a vision-encoder checkpoint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,14 @@ class EncoderCheckpointError(ValueError):
     structured details; the message already contains all of them.
     """
 
-    def __init__(self, message: str, *, path: str | Path | None = None, format: str | None = None,
-                 problems: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        format: str | None = None,
+        problems: list[str] | tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.path = str(path) if path is not None else None
         self.format = format

@@ -4,6 +4,7 @@ These are not CLIP ViTs: fused `attn.qkv` (or separate q/v biases), `patch_embed
 `cls_token`/`pos_embed`. They convert (`eva_lavis`) into MiniGPT-v2's EVA ViT-g tower (`eva_tower`);
 the family check refuses them for the LLaVA CLIP tower with a clear message.
 """
+
 from __future__ import annotations
 
 import re

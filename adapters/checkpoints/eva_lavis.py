@@ -8,6 +8,7 @@ Three pure functions (reference: shared/reference/minigptv2.md §2, §3, §6):
 - `interpolate_pos_embed`: the LAVIS bicubic resize of the patch grid (fp32, align_corners=False, no
   antialias; timm's antialiased resample differs and must not be used).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ _BLOCK = re.compile(r"^blocks\.(\d+)\.(.*)$")
 def strip_prefix(key: str) -> str:
     for p in PREFIXES:
         if key.startswith(p):
-            return key[len(p):]
+            return key[len(p) :]
     return key
 
 
@@ -54,8 +55,14 @@ def eva_to_lavis(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Unknown keys come back unchanged so validation names them."""
     out: dict[str, torch.Tensor] = {}
-    names = {"norm1": "layer_norm1", "norm2": "layer_norm2", "attn.proj": "self_attn.projection",
-             "attn.qkv.weight": "self_attn.qkv.weight", "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2"}
+    names = {
+        "norm1": "layer_norm1",
+        "norm2": "layer_norm2",
+        "attn.proj": "self_attn.projection",
+        "attn.qkv.weight": "self_attn.qkv.weight",
+        "mlp.fc1": "mlp.fc1",
+        "mlp.fc2": "mlp.fc2",
+    }
     for key, t in sd.items():
         if key == "cls_token":
             out["embeddings.class_embedding"] = t
@@ -69,7 +76,7 @@ def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                 continue  # folded into the fused bias below
             for src, dst in names.items():
                 if rest == src or rest.startswith(src + "."):
-                    out[f"encoder.layers.{i}.{dst}{rest[len(src):]}"] = t
+                    out[f"encoder.layers.{i}.{dst}{rest[len(src) :]}"] = t
                     break
             else:
                 out[key] = t
@@ -85,8 +92,17 @@ def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def is_unused(key: str) -> bool:
     """Keys of an EVA checkpoint that no vision tower reads: the text tower, final norm, head, ln_vision."""
-    if key.startswith(("text.", "transformer.", "token_embedding", "logit_scale", "positional_embedding",
-                       "ln_final.", "text_projection")):
+    if key.startswith(
+        (
+            "text.",
+            "transformer.",
+            "token_embedding",
+            "logit_scale",
+            "positional_embedding",
+            "ln_final.",
+            "text_projection",
+        )
+    ):
         return True
     return bool(DROP.match(strip_prefix(key)))
 
@@ -99,7 +115,7 @@ def eva_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
     """[1, 1+g*g, C] → [1, 1+grid*grid, C]; the CLS row is kept as is."""
     n = pos.shape[1] - 1
-    g = int(round(n ** 0.5))
+    g = int(round(n**0.5))
     if g * g != n:
         raise ValueError(f"position embedding has {n} patch rows, not a square grid")
     if g == grid:

@@ -6,6 +6,7 @@ grid of another size is resized once, bicubically (224 px → 448 px for MiniGPT
 takes a 224 px EVA as is). `post_layernorm` plays ln_vision, which comes with the VLM checkpoint, not the
 encoder: it is kept as it is.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,12 @@ def geometry(sd: StateDict) -> dict[str, int | None]:
     cls = sd.get("embeddings.class_embedding")
     patch = sd.get("embeddings.patch_embedding.weight")
     mlp = next((int(v.shape[0]) for k, v in sd.items() if k.endswith("mlp.fc1.weight")), None)
-    return {"blocks": max(layers) + 1 if layers else None, "width": int(cls.shape[-1]) if cls is not None else None,
-            "mlp": mlp, "patch": int(patch.shape[-1]) if patch is not None else None}
+    return {
+        "blocks": max(layers) + 1 if layers else None,
+        "width": int(cls.shape[-1]) if cls is not None else None,
+        "mlp": mlp,
+        "patch": int(patch.shape[-1]) if patch is not None else None,
+    }
 
 
 def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -45,26 +50,32 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
     if c["blocks"] is not None and t["blocks"] is not None and c["blocks"] == t["blocks"] + 1:
         last = t["blocks"]
         out = {k: v for k, v in out.items() if not k.startswith(f"encoder.layers.{last}.")}
-        notes.append(f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the "
-                     f"second-last EVA block)")
+        notes.append(
+            f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the "
+            f"second-last EVA block)"
+        )
     pos, dst = out.get(POS_KEY), tower.get(POS_KEY)
     if pos is not None and dst is not None and pos.shape[1] != dst.shape[1] and pos.shape[-1] == dst.shape[-1]:
         grid = round((dst.shape[1] - 1) ** 0.5)
         old = round((pos.shape[1] - 1) ** 0.5)
         if old * old == pos.shape[1] - 1 and grid * grid == dst.shape[1] - 1:
             out[POS_KEY] = interpolate_pos_embed(pos, grid)
-            notes.append(f"position grid {old}x{old} -> {grid}x{grid} (bicubic, align_corners=False, no "
-                         f"antialias, as LAVIS and MiniGPT-v2 load EVA weights)")
+            notes.append(
+                f"position grid {old}x{old} -> {grid}x{grid} (bicubic, align_corners=False, no "
+                f"antialias, as LAVIS and MiniGPT-v2 load EVA weights)"
+            )
     return out, notes
 
 
 def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool) -> list[str]:
     c, t = geometry(ckpt), geometry(tower)
     problems = []
-    for key, what in (("blocks", "depth: checkpoint has {} blocks, tower has {}"),
-                      ("width", "width: checkpoint hidden size is {}, tower's is {}"),
-                      ("mlp", "MLP width: checkpoint {}, tower {}"),
-                      ("patch", "patch size: checkpoint {}, tower {}")):
+    for key, what in (
+        ("blocks", "depth: checkpoint has {} blocks, tower has {}"),
+        ("width", "width: checkpoint hidden size is {}, tower's is {}"),
+        ("mlp", "MLP width: checkpoint {}, tower {}"),
+        ("patch", "patch size: checkpoint {}, tower {}"),
+    ):
         if c[key] is not None and t[key] is not None and c[key] != t[key]:
             problems.append(what.format(c[key], t[key]))
     return problems

@@ -6,6 +6,7 @@ transformers 5.x `CLIPVisionModel` names have no prefix; `CLIPModel`/`...WithPro
 `model.vision_tower.vision_tower.vision_model.`. Text tower, projections and the language model
 are known to be unused.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,10 +27,18 @@ TOWER_PREFIXES = (
 )
 # Parts of CLIP / LLaVA checkpoints that are not the vision tower.
 UNUSED_PREFIXES = (
-    "text_model.", "text_projection.", "visual_projection.",
-    "language_model.", "multi_modal_projector.", "lm_head.",
-    "model.language_model.", "model.multi_modal_projector.", "model.mm_projector.",
-    "model.embed_tokens.", "model.layers.", "model.norm.",
+    "text_model.",
+    "text_projection.",
+    "visual_projection.",
+    "language_model.",
+    "multi_modal_projector.",
+    "lm_head.",
+    "model.language_model.",
+    "model.multi_modal_projector.",
+    "model.mm_projector.",
+    "model.embed_tokens.",
+    "model.layers.",
+    "model.norm.",
 )
 UNUSED_KEYS = ("logit_scale", "text_projection", "visual_projection")
 # Old transformers versions saved this buffer; it is recomputed, never loaded.
@@ -40,7 +49,7 @@ _TOWER_NAME = re.compile(r"^(embeddings\.patch_embedding\.weight|encoder\.layers
 def strip_tower_prefix(key: str) -> str:
     for prefix in TOWER_PREFIXES:
         if key.startswith(prefix):
-            return key[len(prefix):]
+            return key[len(prefix) :]
     return key
 
 

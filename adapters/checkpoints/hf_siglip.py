@@ -4,6 +4,7 @@ Names are transformers' own once the model prefix is stripped (the same prefixes
 from CLIP by positive SigLIP markers: the attention-pooling head, `logit_bias`, or a patch embedding with no
 CLS embedding and no pre-norm beside it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -11,8 +12,17 @@ from collections.abc import Collection
 from .hf_clip import hf_to_tower, strip_tower_prefix
 from .kinds import CheckpointFormat
 
-UNUSED_PREFIXES = ("text_model.", "language_model.", "multi_modal_projector.", "lm_head.", "model.language_model.",
-                   "model.multi_modal_projector.", "model.embed_tokens.", "model.layers.", "model.norm.")
+UNUSED_PREFIXES = (
+    "text_model.",
+    "language_model.",
+    "multi_modal_projector.",
+    "lm_head.",
+    "model.language_model.",
+    "model.multi_modal_projector.",
+    "model.embed_tokens.",
+    "model.layers.",
+    "model.norm.",
+)
 UNUSED_KEYS = ("logit_scale", "logit_bias", "image_newline", "model.image_newline")
 
 
@@ -22,13 +32,15 @@ def detect(keys: Collection[str], torchscript: bool) -> bool:
         return False
     if "head.probe" in names or "logit_bias" in keys:
         return True
-    return ("embeddings.patch_embedding.weight" in names and "embeddings.class_embedding" not in names
-            and not any(n.startswith("pre_layrnorm.") for n in names))
+    return (
+        "embeddings.patch_embedding.weight" in names
+        and "embeddings.class_embedding" not in names
+        and not any(n.startswith("pre_layrnorm.") for n in names)
+    )
 
 
 def is_unused(key: str) -> bool:
-    return key in UNUSED_KEYS or key.startswith(UNUSED_PREFIXES) \
-        or strip_tower_prefix(key) == "embeddings.position_ids"
+    return key in UNUSED_KEYS or key.startswith(UNUSED_PREFIXES) or strip_tower_prefix(key) == "embeddings.position_ids"
 
 
 FORMAT = CheckpointFormat(

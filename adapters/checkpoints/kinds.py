@@ -4,6 +4,7 @@ A `CheckpointFormat` recognises one on-disk naming scheme and converts it, with 
 `state_dict -> state_dict` function, into the names of its *family's* tower (`family`). A
 `TowerKind` describes one target tower (its family, geometry checks, block grouping).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
@@ -62,10 +63,8 @@ class TowerKind:
     used_by: str
     matches: Callable[[StateDict], bool]
     structure_problems: Callable[[StateDict, StateDict, bool], list[str]]
-    align_positions: Callable[[dict[str, torch.Tensor], StateDict],
-                              tuple[dict[str, torch.Tensor], str | None]]
+    align_positions: Callable[[dict[str, torch.Tensor], StateDict], tuple[dict[str, torch.Tensor], str | None]]
     block_of: Callable[[str], str]
     droppable: Callable[[str], bool] = never
-    prepare: Callable[[dict[str, torch.Tensor], StateDict],
-                      tuple[dict[str, torch.Tensor], list[str]]] | None = None
+    prepare: Callable[[dict[str, torch.Tensor], StateDict], tuple[dict[str, torch.Tensor], list[str]]] | None = None
     kept: Callable[[str], bool] = never

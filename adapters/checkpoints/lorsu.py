@@ -5,14 +5,15 @@ vision-tower names WITHOUT the `visual.` prefix (`conv1.weight`, `transformer.re
 with a mix of fp16 and fp32 tensors (cast to the tower's dtype when loaded). The reader unwraps the
 container; a bare `model.visual.state_dict()` is recognised the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
 import torch
 
-from .openclip import map_vit_names
 from .kinds import CheckpointFormat
+from .openclip import map_vit_names
 
 
 def lorsu_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

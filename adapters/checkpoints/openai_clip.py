@@ -6,6 +6,7 @@ TorchScript archive, or carries OpenAI's scalar entries `input_resolution`, `con
 `vocab_size`; a plain state dict without them is indistinguishable from open_clip's and is
 reported as `open_clip` (the conversion is the same).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping

@@ -2,6 +2,7 @@
 
 Also holds the shared renaming of OpenAI-style ViT names, used by the LoRSU and OpenAI formats.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,7 @@ BLOCK_NAMES = {
 _FUSED = {"attn.in_proj_weight": "weight", "attn.in_proj_bias": "bias"}
 
 # Top-level keys of the CLIP text tower and heads (open_clip and OpenAI share these names).
-TEXT_TOWER_KEYS = ("positional_embedding", "text_projection", "logit_scale", "logit_bias",
-                   "attn_mask")
+TEXT_TOWER_KEYS = ("positional_embedding", "text_projection", "logit_scale", "logit_bias", "attn_mask")
 TEXT_TOWER_PREFIXES = ("transformer.", "token_embedding.", "ln_final.", "text.")
 
 
@@ -59,7 +59,7 @@ def map_vit_names(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torc
         if not key.startswith(prefix):
             put(key, value)
             continue
-        name = key[len(prefix):]
+        name = key[len(prefix) :]
         if name in TOP_LEVEL_NAMES:
             put(TOP_LEVEL_NAMES[name], value)
             continue
@@ -86,8 +86,7 @@ def open_clip_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor
 
 def is_unused(key: str) -> bool:
     """`visual.proj` (the CLIP head, not used by LLaVA) and the whole text tower."""
-    return key in ("visual.proj", "visual.attn_mask") or key in TEXT_TOWER_KEYS \
-        or key.startswith(TEXT_TOWER_PREFIXES)
+    return key in ("visual.proj", "visual.attn_mask") or key in TEXT_TOWER_KEYS or key.startswith(TEXT_TOWER_PREFIXES)
 
 
 def detect(keys: Collection[str], torchscript: bool) -> bool:

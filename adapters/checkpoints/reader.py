@@ -6,6 +6,7 @@ Accepted: a `.safetensors` file, a `torch.save` file (`.bin`, `.pt`, `.pth`, loa
 containers (`{"state_dict": ...}`, `{"model": ...}`, `{"epoch": .., "state_dict": ..}`) are
 unwrapped and a DDP `module.` (or `torch.compile` `_orig_mod.`) prefix is stripped.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,12 @@ CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "w
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 # Weight files of a model directory, in order of preference (index files first: sharded weights).
 DIR_INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
-DIR_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors",
-                    "open_clip_pytorch_model.bin")
+DIR_WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "open_clip_model.safetensors",
+    "open_clip_pytorch_model.bin",
+)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 _CHUNK = 1 << 22
 
@@ -98,17 +103,20 @@ def read_checkpoint(path: str | Path, peek: bool = False) -> RawCheckpoint:
         raise EncoderCheckpointError(
             f"{path}: not a checkpoint that can be read safely (torch.load with weights_only=True "
             f"refused it: {_unpickler_reason(e)}); pickled Python objects are never loaded",
-            path=path) from e
+            path=path,
+        ) from e
     except Exception as e:  # any loader failure becomes one clear error naming the path
         raise EncoderCheckpointError(
-            f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})", path=path) from e
+            f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})", path=path
+        ) from e
 
 
 def _read_file(path: Path, peek: bool) -> RawCheckpoint:
     obj, container, torchscript = _load_one(path, peek)
     digest = "" if peek else sha256_of_file(path)
-    ckpt = RawCheckpoint(path=path, tensors={}, sha256=digest, files={path.name: digest},
-                         container=container, torchscript=torchscript)
+    ckpt = RawCheckpoint(
+        path=path, tensors={}, sha256=digest, files={path.name: digest}, container=container, torchscript=torchscript
+    )
     _fill(ckpt, obj)
     return ckpt
 
@@ -122,8 +130,7 @@ def _read_directory(path: Path, peek: bool) -> RawCheckpoint:
     for wf in weight_files:
         obj, container, torchscript = _load_one(wf, peek)
         if torchscript:
-            raise EncoderCheckpointError(f"{wf}: TorchScript archives are only read as single files",
-                                         path=path)
+            raise EncoderCheckpointError(f"{wf}: TorchScript archives are only read as single files", path=path)
         containers.add(container)
         part = RawCheckpoint(path=wf, tensors={}, sha256="", files={}, container=container)
         _fill(part, obj)
@@ -131,15 +138,20 @@ def _read_directory(path: Path, peek: bool) -> RawCheckpoint:
         non_tensor += part.non_tensor_entries
         for k, v in part.tensors.items():
             if k in tensors:
-                raise EncoderCheckpointError(f"{path}: tensor {k!r} appears in more than one shard",
-                                             path=path)
+                raise EncoderCheckpointError(f"{path}: tensor {k!r} appears in more than one shard", path=path)
             tensors[k] = v
     digest, files = ("", {}) if peek else sha256_of_directory(path)
     kind = "+".join(sorted(containers))
-    container = f"directory ({kind}, {len(weight_files)} shards)" if len(weight_files) > 1 \
-        else f"directory ({kind})"
-    return RawCheckpoint(path=path, tensors=tensors, sha256=digest, files=files, container=container,
-                         notes=sorted(set(notes)), non_tensor_entries=sorted(set(non_tensor)))
+    container = f"directory ({kind}, {len(weight_files)} shards)" if len(weight_files) > 1 else f"directory ({kind})"
+    return RawCheckpoint(
+        path=path,
+        tensors=tensors,
+        sha256=digest,
+        files=files,
+        container=container,
+        notes=sorted(set(notes)),
+        non_tensor_entries=sorted(set(non_tensor)),
+    )
 
 
 def _directory_weight_files(path: Path) -> list[Path]:
@@ -152,8 +164,9 @@ def _directory_weight_files(path: Path) -> list[Path]:
             shards = [path / name for name in sorted(set(weight_map.values()))]
             absent = [s.name for s in shards if not s.is_file()]
             if absent:
-                raise EncoderCheckpointError(f"{path}: shards listed in {index_name} are missing: "
-                                             f"{', '.join(absent)}", path=path)
+                raise EncoderCheckpointError(
+                    f"{path}: shards listed in {index_name} are missing: {', '.join(absent)}", path=path
+                )
             return shards
     for name in DIR_WEIGHT_FILES:
         if (path / name).is_file():
@@ -164,7 +177,9 @@ def _directory_weight_files(path: Path) -> list[Path]:
     found = ", ".join(p.name for p in candidates) or "none"
     raise EncoderCheckpointError(
         f"{path}: directory holds no recognisable weights (expected model.safetensors, "
-        f"pytorch_model.bin or a shard index; weight-like files found: {found})", path=path)
+        f"pytorch_model.bin or a shard index; weight-like files found: {found})",
+        path=path,
+    )
 
 
 def _load_one(path: Path, peek: bool = False) -> tuple[Any, str, bool]:
@@ -200,10 +215,20 @@ def _safetensors_meta(path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-                       "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-                       "U8": torch.uint8, "BOOL": torch.bool, "F8_E4M3": torch.float8_e4m3fn,
-                       "F8_E5M2": torch.float8_e5m2}
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+    "F8_E4M3": torch.float8_e4m3fn,
+    "F8_E5M2": torch.float8_e5m2,
+}
 
 
 def _looks_like_safetensors(path: Path, head: bytes) -> bool:
@@ -225,7 +250,8 @@ def _fill(ckpt: RawCheckpoint, obj: Any) -> None:
     for _ in range(len(CONTAINER_KEYS) + 1):
         if not isinstance(obj, Mapping):
             raise EncoderCheckpointError(
-                f"{ckpt.path}: {where} holds a {type(obj).__name__}, not a state dict", path=ckpt.path)
+                f"{ckpt.path}: {where} holds a {type(obj).__name__}, not a state dict", path=ckpt.path
+            )
         inner = next((k for k in CONTAINER_KEYS if isinstance(obj.get(k), Mapping)), None)
         if inner is None:
             break
@@ -236,14 +262,15 @@ def _fill(ckpt: RawCheckpoint, obj: Any) -> None:
     if not tensors:
         keys = ", ".join(map(str, list(obj)[:8])) or "nothing"
         raise EncoderCheckpointError(
-            f"{ckpt.path}: no tensors found, not a checkpoint ({where} holds: {keys})", path=ckpt.path)
+            f"{ckpt.path}: no tensors found, not a checkpoint ({where} holds: {keys})", path=ckpt.path
+        )
     ckpt.non_tensor_entries = sorted(str(k) for k in obj if k not in tensors)
     changed = True
     while changed:
         changed = False
         for prefix in WRAPPER_PREFIXES:
             if all(k.startswith(prefix) for k in tensors):
-                tensors = {k[len(prefix):]: v for k, v in tensors.items()}
+                tensors = {k[len(prefix) :]: v for k, v in tensors.items()}
                 ckpt.notes.append(f"stripped wrapper prefix {prefix!r}")
                 changed = True
     ckpt.tensors = tensors

@@ -7,6 +7,7 @@ To add a tower (e.g. the EVA ViT of MiniGPT-v2), register a `TowerKind` with `fa
 and register conversions with `register_format(..., before="eva_clip")` so they are tried before
 the built-in EVA detector, which only recognises EVA checkpoints (its `convert` is None).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -17,8 +18,15 @@ from .kinds import CheckpointFormat, StateDict, TowerKind
 # Detection order matters: timm SigLIP before EVA (both timm trunks; SigLIP has no CLS token or q/v biases),
 # EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same names, told apart by TorchScript /
 # OpenAI metadata), LoRSU (unprefixed) before HF, HF SigLIP (positive SigLIP markers) before HF CLIP.
-_FORMATS: list[CheckpointFormat] = [timm_siglip.FORMAT, eva.FORMAT, openai_clip.FORMAT, openclip.FORMAT,
-                                    lorsu.FORMAT, hf_siglip.FORMAT, hf_clip.FORMAT]
+_FORMATS: list[CheckpointFormat] = [
+    timm_siglip.FORMAT,
+    eva.FORMAT,
+    openai_clip.FORMAT,
+    openclip.FORMAT,
+    lorsu.FORMAT,
+    hf_siglip.FORMAT,
+    hf_clip.FORMAT,
+]
 # SigLIP before CLIP: both have q/k/v projections, only SigLIP lacks the CLS embedding.
 _TOWERS: list[TowerKind] = [siglip_tower.SIGLIP_VIT, clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
 

@@ -1,4 +1,5 @@
 """`SwapReport`: what an encoder swap loaded, ignored and changed, for run records and logs."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -44,13 +45,17 @@ class SwapReport:
 
     def summary(self) -> str:
         dtypes = ", ".join(f"{n} {name}" for name, n in self.file_dtypes.items())
-        text = (f"Loaded {self.format} checkpoint {self.checkpoint} (sha256 {self.sha256[:12]}, "
-                f"{self.container}) into the {self.tower} tower: {self.tensors_replaced} of "
-                f"{self.tensors_total} tensors replaced ({self.tensors_changed} actually changed), "
-                f"the checkpoint holds {dtypes} tensors, loaded as {self.tower_dtype}.")
+        text = (
+            f"Loaded {self.format} checkpoint {self.checkpoint} (sha256 {self.sha256[:12]}, "
+            f"{self.container}) into the {self.tower} tower: {self.tensors_replaced} of "
+            f"{self.tensors_total} tensors replaced ({self.tensors_changed} actually changed), "
+            f"the checkpoint holds {dtypes} tensors, loaded as {self.tower_dtype}."
+        )
         if self.left_unchanged:
-            text += (f" {len(self.left_unchanged)} tower tensor(s) were not in the checkpoint and "
-                     f"were left as they were ({_names(self.left_unchanged)}).")
+            text += (
+                f" {len(self.left_unchanged)} tower tensor(s) were not in the checkpoint and "
+                f"were left as they were ({_names(self.left_unchanged)})."
+            )
         if self.ignored:
             text += f" {self.ignored_count} checkpoint key(s) ignored as unused ({_names(self.ignored)})."
         if self.position_interpolation:

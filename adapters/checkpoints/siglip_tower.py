@@ -5,6 +5,7 @@ head (`head.*`, multihead attention pooling) is unused by VLMs, whose towers may
 SigLIP-SO400M has 27 blocks and LLaVA-OneVision's tower 26: a checkpoint exactly one block deeper than the
 tower loses its last block (said in the report); any other depth mismatch is refused.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,12 @@ _LAYER = re.compile(r"^encoder\.layers\.(\d+)\.")
 
 def matches(tower: StateDict) -> bool:
     """Separate q/k/v projections like CLIP, but no CLS embedding and no pre-norm."""
-    return (PATCH_KEY in tower and any(k.endswith("self_attn.q_proj.weight") for k in tower)
-            and "embeddings.class_embedding" not in tower and not any(k.startswith("pre_layrnorm.") for k in tower))
+    return (
+        PATCH_KEY in tower
+        and any(k.endswith("self_attn.q_proj.weight") for k in tower)
+        and "embeddings.class_embedding" not in tower
+        and not any(k.startswith("pre_layrnorm.") for k in tower)
+    )
 
 
 def block_of(name: str) -> str:
@@ -48,9 +53,13 @@ def geometry(sd: StateDict) -> dict[str, int | None]:
     width = next((int(v.shape[-1]) for k, v in sd.items() if k.endswith("layer_norm1.weight")), None)
     mlp = next((int(v.shape[0]) for k, v in sd.items() if k.endswith("mlp.fc1.weight") and _LAYER.match(k)), None)
     patch, pos = sd.get(PATCH_KEY), sd.get(POS_KEY)
-    return {"blocks": max(layers) + 1 if layers else None, "width": width, "mlp": mlp,
-            "patch": int(patch.shape[-1]) if patch is not None and patch.dim() == 4 else None,
-            "positions": int(pos.shape[0]) if pos is not None and pos.dim() == 2 else None}
+    return {
+        "blocks": max(layers) + 1 if layers else None,
+        "width": width,
+        "mlp": mlp,
+        "patch": int(patch.shape[-1]) if patch is not None and patch.dim() == 4 else None,
+        "positions": int(pos.shape[0]) if pos is not None and pos.dim() == 2 else None,
+    }
 
 
 def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -59,17 +68,21 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
     if c is None or t is None or c != t + 1:
         return ckpt, []
     out = {k: v for k, v in ckpt.items() if not k.startswith(f"encoder.layers.{t}.")}
-    return out, [f"dropped block {t} of {c} (the tower has {t} blocks: LLaVA-OneVision reads SigLIP-SO400M "
-                 f"without its last block)"]
+    return out, [
+        f"dropped block {t} of {c} (the tower has {t} blocks: LLaVA-OneVision reads SigLIP-SO400M "
+        f"without its last block)"
+    ]
 
 
 def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool) -> list[str]:
     c, t = geometry(ckpt), geometry(tower)
     problems = []
-    for key, what in (("blocks", "depth: checkpoint has {} blocks, tower has {}"),
-                      ("width", "width: checkpoint hidden size is {}, tower's is {}"),
-                      ("mlp", "MLP width: checkpoint {}, tower {}"),
-                      ("patch", "patch size: checkpoint {}, tower {}")):
+    for key, what in (
+        ("blocks", "depth: checkpoint has {} blocks, tower has {}"),
+        ("width", "width: checkpoint hidden size is {}, tower's is {}"),
+        ("mlp", "MLP width: checkpoint {}, tower {}"),
+        ("patch", "patch size: checkpoint {}, tower {}"),
+    ):
         if c[key] is not None and t[key] is not None and c[key] != t[key]:
             problems.append(what.format(c[key], t[key]))
     if c["positions"] is not None and t["positions"] is not None and c["positions"] != t["positions"]:

@@ -1,4 +1,5 @@
 """`swap_encoder`: read, detect, convert and validate a checkpoint, then load it all or nothing."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,15 +8,16 @@ from pathlib import Path
 import torch
 
 from .errors import EncoderCheckpointError
-from .reader import RawCheckpoint, read_checkpoint
 from .kinds import CheckpointFormat, TowerKind
+from .reader import RawCheckpoint, read_checkpoint
 from .registry import detect_format, formats, tower_kind_for, tower_kinds
 from .report import SwapReport
 from .validate import SHOW, plan_load
 
 
-def swap_encoder(tower: torch.nn.Module, path: str | Path, *, allow_partial: bool = False,
-                 interpolate_pos: bool = False) -> SwapReport:
+def swap_encoder(
+    tower: torch.nn.Module, path: str | Path, *, allow_partial: bool = False, interpolate_pos: bool = False
+) -> SwapReport:
     """Replace `tower`'s weights with the checkpoint at `path` (file or HF directory).
 
     The format is detected from the keys, converted to the tower's names and checked against
@@ -36,8 +38,7 @@ def swap_encoder(tower: torch.nn.Module, path: str | Path, *, allow_partial: boo
         converted = fmt.convert(used)  # type: ignore[misc]  # _format checked it is not None
     except ValueError as e:
         raise _error(raw, fmt, kind, [str(e)]) from e
-    plan = plan_load(converted, tower_state, kind, allow_partial=allow_partial,
-                     interpolate_pos=interpolate_pos)
+    plan = plan_load(converted, tower_state, kind, allow_partial=allow_partial, interpolate_pos=interpolate_pos)
     if plan.problems:
         raise _error(raw, fmt, kind, plan.problems)
 
@@ -46,8 +47,9 @@ def swap_encoder(tower: torch.nn.Module, path: str | Path, *, allow_partial: boo
     overflow = [n for n, v in staged.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if overflow:
         dtype = str(tower_state[overflow[0]].dtype).removeprefix("torch.")
-        raise _error(raw, fmt, kind, [f"{len(overflow)} tensor(s) overflow when cast to {dtype}: "
-                                      f"{'; '.join(overflow[:SHOW])}"])
+        raise _error(
+            raw, fmt, kind, [f"{len(overflow)} tensor(s) overflow when cast to {dtype}: {'; '.join(overflow[:SHOW])}"]
+        )
 
     changes = {kind.block_of(name): 0.0 for name in tower_state}
     changed = 0
@@ -80,7 +82,9 @@ def swap_encoder(tower: torch.nn.Module, path: str | Path, *, allow_partial: boo
         file_dtypes=raw.dtypes(),
         max_abs_change=changes,
         position_interpolation=plan.position_note,
-        notes=raw.notes + list(fmt.notes) + plan.notes
+        notes=raw.notes
+        + list(fmt.notes)
+        + plan.notes
         + [f"dropped non-tensor entry {k!r}" for k in raw.non_tensor_entries],
     )
 
@@ -99,9 +103,16 @@ def inspect_checkpoint(path: str | Path) -> dict[str, object]:
     """Format detected and key/dtype facts of a checkpoint, without any tower (for CLIs and logs)."""
     raw = read_checkpoint(path)
     fmt = detect_format(raw.tensors, raw.torchscript)
-    return {"path": str(raw.path), "sha256": raw.sha256, "container": raw.container,
-            "format": fmt.name if fmt else None, "family": fmt.family if fmt else None,
-            "tensors": len(raw.tensors), "dtypes": raw.dtypes(), "notes": raw.notes}
+    return {
+        "path": str(raw.path),
+        "sha256": raw.sha256,
+        "container": raw.container,
+        "format": fmt.name if fmt else None,
+        "family": fmt.family if fmt else None,
+        "tensors": len(raw.tensors),
+        "dtypes": raw.dtypes(),
+        "notes": raw.notes,
+    }
 
 
 def _tower_kind(tower: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> TowerKind:
@@ -110,7 +121,8 @@ def _tower_kind(tower: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> To
         known = ", ".join(k.title for k in tower_kinds())
         raise EncoderCheckpointError(
             f"cannot swap into a {type(tower).__name__}: its state dict is not a known tower kind "
-            f"(known: {known}); nothing was loaded")
+            f"(known: {known}); nothing was loaded"
+        )
     return kind
 
 
@@ -122,12 +134,16 @@ def _format(raw: RawCheckpoint, kind: TowerKind) -> CheckpointFormat:
         article = "an" if kind.title[:1].upper() in "AEIOU" else "a"
         msg = f"this is {fmt.family_title} checkpoint; the {kind.used_by} tower is {article} {kind.title}"
         raise EncoderCheckpointError(
-            f"{raw.path}: {msg} (format detected: {fmt.name}, {fmt.description}); nothing was "
-            f"loaded", path=raw.path, format=fmt.name, problems=[msg])
+            f"{raw.path}: {msg} (format detected: {fmt.name}, {fmt.description}); nothing was loaded",
+            path=raw.path,
+            format=fmt.name,
+            problems=[msg],
+        )
     if fmt.convert is None:
         msg = f"no conversion is registered for the {fmt.name} format"
-        raise EncoderCheckpointError(f"{raw.path}: {msg}; nothing was loaded", path=raw.path,
-                                     format=fmt.name, problems=[msg])
+        raise EncoderCheckpointError(
+            f"{raw.path}: {msg}; nothing was loaded", path=raw.path, format=fmt.name, problems=[msg]
+        )
     return fmt
 
 
@@ -135,17 +151,21 @@ def _unknown_layout(raw: RawCheckpoint) -> EncoderCheckpointError:
     keys = ", ".join(sorted(raw.tensors)[:8])
     known = ", ".join(f.name for f in formats())
     return EncoderCheckpointError(
-        f"{raw.path}: no known checkpoint layout matches (known: {known}); nothing was loaded. "
-        f"First keys: {keys}", path=raw.path, problems=["unrecognised checkpoint layout"])
+        f"{raw.path}: no known checkpoint layout matches (known: {known}); nothing was loaded. First keys: {keys}",
+        path=raw.path,
+        problems=["unrecognised checkpoint layout"],
+    )
 
 
-def _error(raw: RawCheckpoint, fmt: CheckpointFormat, kind: TowerKind,
-           problems: list[str]) -> EncoderCheckpointError:
+def _error(raw: RawCheckpoint, fmt: CheckpointFormat, kind: TowerKind, problems: list[str]) -> EncoderCheckpointError:
     lines = "\n".join(f"  - {p}" for p in problems)
     return EncoderCheckpointError(
         f"{raw.path}: cannot load this {fmt.name} checkpoint ({fmt.description}) into the "
         f"{kind.title} tower; nothing was loaded:\n{lines}",
-        path=raw.path, format=fmt.name, problems=problems)
+        path=raw.path,
+        format=fmt.name,
+        problems=problems,
+    )
 
 
 def _dtype_text(state: Mapping[str, torch.Tensor]) -> str:

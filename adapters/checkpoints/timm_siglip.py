@@ -5,6 +5,7 @@ mlp.fc1, mlp.fc2}`, final `norm`, and the MAP pooling head `attn_pool.*`. The fu
 timm's `vit_so400m_patch14_siglip_384` computes exact GELU while transformers' SigLIP uses the tanh
 approximation: the swap report says so (`NOTES`).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,20 +17,31 @@ from .kinds import CheckpointFormat
 
 PREFIXES = ("visual.trunk.", "trunk.")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
-BLOCK_NAMES = {"norm1": "layer_norm1", "norm2": "layer_norm2", "attn.proj": "self_attn.out_proj",
-               "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2"}
-POOL_NAMES = {"attn_pool.latent": "head.probe", "attn_pool.proj.weight": "head.attention.out_proj.weight",
-              "attn_pool.proj.bias": "head.attention.out_proj.bias", "attn_pool.norm.weight": "head.layernorm.weight",
-              "attn_pool.norm.bias": "head.layernorm.bias"}
-NOTES = ("activation: timm/open_clip SigLIP-SO400M/384 blocks use exact GELU, the transformers SigLIP tower the "
-         "tanh approximation (gelu_pytorch_tanh); the loaded tower computes that approximation, as the VLM was "
-         "trained with",)
+BLOCK_NAMES = {
+    "norm1": "layer_norm1",
+    "norm2": "layer_norm2",
+    "attn.proj": "self_attn.out_proj",
+    "mlp.fc1": "mlp.fc1",
+    "mlp.fc2": "mlp.fc2",
+}
+POOL_NAMES = {
+    "attn_pool.latent": "head.probe",
+    "attn_pool.proj.weight": "head.attention.out_proj.weight",
+    "attn_pool.proj.bias": "head.attention.out_proj.bias",
+    "attn_pool.norm.weight": "head.layernorm.weight",
+    "attn_pool.norm.bias": "head.layernorm.bias",
+}
+NOTES = (
+    "activation: timm/open_clip SigLIP-SO400M/384 blocks use exact GELU, the transformers SigLIP tower the "
+    "tanh approximation (gelu_pytorch_tanh); the loaded tower computes that approximation, as the VLM was "
+    "trained with",
+)
 
 
 def _strip(key: str) -> str:
     for p in PREFIXES:
         if key.startswith(p):
-            return key[len(p):]
+            return key[len(p) :]
     return key
 
 
@@ -47,7 +59,7 @@ def timm_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         elif k in POOL_NAMES:
             out[POOL_NAMES[k]] = t
         elif k.startswith("attn_pool.mlp."):
-            out["head.mlp." + k[len("attn_pool.mlp."):]] = t
+            out["head.mlp." + k[len("attn_pool.mlp.") :]] = t
         elif k in ("attn_pool.q.weight", "attn_pool.q.bias"):
             part = k.rsplit(".", 1)[1]
             kv = sd[key.replace("attn_pool.q.", "attn_pool.kv.")]
@@ -65,7 +77,7 @@ def timm_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                 continue
             for src, dst in BLOCK_NAMES.items():
                 if rest.startswith(src + "."):
-                    out[base + dst + rest[len(src):]] = t
+                    out[base + dst + rest[len(src) :]] = t
                     break
             else:
                 out[key] = t

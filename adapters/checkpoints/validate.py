@@ -1,4 +1,5 @@
 """Checking converted checkpoint tensors against a tower's state dict before anything is copied."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -33,8 +34,14 @@ def _some(items: list[str]) -> str:
     return "; ".join(items[:SHOW]) + more
 
 
-def plan_load(converted: dict[str, torch.Tensor], tower: Mapping[str, torch.Tensor], kind: TowerKind,
-              *, allow_partial: bool, interpolate_pos: bool) -> LoadPlan:
+def plan_load(
+    converted: dict[str, torch.Tensor],
+    tower: Mapping[str, torch.Tensor],
+    kind: TowerKind,
+    *,
+    allow_partial: bool,
+    interpolate_pos: bool,
+) -> LoadPlan:
     """Compare `converted` (tower names) with `tower`; problems are listed, never fixed silently.
 
     Structural mismatches (depth, width, patch size, grid) come first, as sentences; then unknown
@@ -59,26 +66,24 @@ def plan_load(converted: dict[str, torch.Tensor], tower: Mapping[str, torch.Tens
             else:
                 unexpected.append(f"{name} {shape_text(value)}")
         elif tuple(value.shape) != tuple(tower[name].shape):
-            wrong_shape.append(f"{name}: expected {shape_text(tower[name])}, "
-                               f"found {shape_text(value)}")
+            wrong_shape.append(f"{name}: expected {shape_text(tower[name])}, found {shape_text(value)}")
         else:
             tensors[name] = value
     missing = [name for name in tower if name not in converted and not kind.kept(name)]
 
     if unexpected:
-        problems.append(f"{len(unexpected)} unknown tensor(s) that the tower does not have: "
-                        f"{_some(unexpected)}")
+        problems.append(f"{len(unexpected)} unknown tensor(s) that the tower does not have: {_some(unexpected)}")
     if wrong_shape:
         problems.append(f"{len(wrong_shape)} tensor(s) with the wrong shape: {_some(wrong_shape)}")
     if missing and (structural or not allow_partial):
         listed = [f"{name} {shape_text(tower[name])}" for name in missing]
         hint = "" if structural else " (pass allow_partial=True to keep them as they are)"
-        problems.append(f"{len(missing)} tower tensor(s) missing from the checkpoint{hint}: "
-                        f"{_some(listed)}")
+        problems.append(f"{len(missing)} tower tensor(s) missing from the checkpoint{hint}: {_some(listed)}")
     if not tensors and not problems:
         problems.append("no checkpoint tensor matches a tower tensor; nothing to load")
     bad = [name for name, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         problems.append(f"{len(bad)} tensor(s) contain NaN or infinite values: {_some(bad)}")
-    return LoadPlan(tensors=tensors, missing=missing, dropped=sorted(dropped), position_note=note,
-                    problems=problems, notes=notes)
+    return LoadPlan(
+        tensors=tensors, missing=missing, dropped=sorted(dropped), position_note=note, problems=problems, notes=notes
+    )

@@ -1,12 +1,17 @@
 """The `harness` command line: one module per command group, each registering its commands here."""
+
 from __future__ import annotations
 
 import typer
 
 from harness.cli import data, demo, evaluate, report, toyworld, tune
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.",
+)
 for group in (evaluate, demo, data, toyworld, report, tune):
     group.register(app)
 

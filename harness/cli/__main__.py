@@ -1,4 +1,5 @@
 """`python -m harness.cli`: the same command line as `harness`."""
+
 from harness.cli import app
 
 app()

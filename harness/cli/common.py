@@ -1,7 +1,9 @@
 """What every command shares: the console and the rule that user errors print one line, not a traceback."""
+
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -16,8 +18,14 @@ def guarded(fn: Callable[[], T]) -> T:
     from harness.eval.records import RunDirMismatch
     from harness.eval.runner import TooManyErrors
 
-    known: tuple[type[BaseException], ...] = (WeightsNotFound, RunDirMismatch, TooManyErrors, FileNotFoundError,
-                                              KeyError, ValueError)
+    known: tuple[type[BaseException], ...] = (
+        WeightsNotFound,
+        RunDirMismatch,
+        TooManyErrors,
+        FileNotFoundError,
+        KeyError,
+        ValueError,
+    )
     try:
         from adapters.checkpoints import EncoderCheckpointError
 

@@ -1,4 +1,5 @@
 """`harness data`: prepare datasets from their original releases."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +12,14 @@ data_app = typer.Typer(help="Prepare datasets from their original releases.", no
 
 
 @data_app.command("tsi-frames")
-def tsi_frames_cmd(videos: Path = typer.Option(..., help="Toyota Smarthome trimmed release: the folder of "
-                                               "<Action>_pSS_rRR_vVV_cCC.mp4 clips."),
-                   out: Path = typer.Option(..., help="Folder for the middle frames (<clip>.jpg); re-running "
-                                            "skips frames already written.")) -> None:
+def tsi_frames_cmd(
+    videos: Path = typer.Option(
+        ..., help="Toyota Smarthome trimmed release: the folder of <Action>_pSS_rRR_vVV_cCC.mp4 clips."
+    ),
+    out: Path = typer.Option(
+        ..., help="Folder for the middle frames (<clip>.jpg); re-running skips frames already written."
+    ),
+) -> None:
     """Extract the middle frame of every Toyota Smarthome clip (deterministic, resumable)."""
     from tasks.frames import extract_middle_frames
 

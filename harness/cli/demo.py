@@ -1,4 +1,5 @@
 """`harness demo`: the paper's study in miniature on the toy world."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo_cmd(
-    cache: Path = typer.Option(Path.home() / ".cache" / "harness" / "demo", help="Where the demo's runs, tuned "
-                               "encoders and plot are written."),
+    cache: Path = typer.Option(
+        Path.home() / ".cache" / "harness" / "demo", help="Where the demo's runs, tuned encoders and plot are written."
+    ),
     quick: bool = typer.Option(False, help="Two methods and fewer items: under a minute, for first contact."),
 ) -> None:
     """The paper's study in miniature on the committed toy world (offline, ~2 minutes on 2 cores).

@@ -1,8 +1,8 @@
 """`harness eval`, `vlms` and `tasks`: parse the options and call the runner."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,42 +26,73 @@ def parse_data(values: list[str]) -> dict[str, str]:
 
 
 def eval_cmd(
-    tasks: str = typer.Option(..., "--tasks", "-t", help="Comma-separated tasks, e.g. [bold]tsi,vizwiz[/] or "
-                              "[bold]mcq_jsonl=PATH[/] for your own JSONL (see `harness tasks`)."),
+    tasks: str = typer.Option(
+        ...,
+        "--tasks",
+        "-t",
+        help="Comma-separated tasks, e.g. [bold]tsi,vizwiz[/] or "
+        "[bold]mcq_jsonl=PATH[/] for your own JSONL (see `harness tasks`).",
+    ),
     vlm: str = typer.Option("llava", help="VLM family (see `harness vlms`)."),
-    model: Optional[str] = typer.Option(None, help="Hub id already in the local HF cache, or a local model "
-                                        "directory. Default: the family's standard model."),
-    encoder: Optional[Path] = typer.Option(None, help="Vision-encoder checkpoint to swap in (HF CLIP dir/"
-                                           "safetensors/bin/pt, open_clip, LoRSU release .pt, OpenAI CLIP .pt)."),
-    allow_partial: bool = typer.Option(False, help="Accept an encoder checkpoint that lacks some tower "
-                                       "tensors (they keep their original values; listed in the report)."),
-    interpolate_pos: bool = typer.Option(False, help="Resize the checkpoint's position embeddings "
-                                         "(bicubic) when its grid differs from the tower's (e.g. 224 vs 336 px)."),
-    data_root: Optional[Path] = typer.Option(None, help="Folder holding each dataset under its usual name."),
+    model: str | None = typer.Option(
+        None,
+        help="Hub id already in the local HF cache, or a local model directory. Default: the family's standard model.",
+    ),
+    encoder: Path | None = typer.Option(
+        None,
+        help="Vision-encoder checkpoint to swap in (HF CLIP dir/"
+        "safetensors/bin/pt, open_clip, LoRSU release .pt, OpenAI CLIP .pt).",
+    ),
+    allow_partial: bool = typer.Option(
+        False,
+        help="Accept an encoder checkpoint that lacks some tower "
+        "tensors (they keep their original values; listed in the report).",
+    ),
+    interpolate_pos: bool = typer.Option(
+        False,
+        help="Resize the checkpoint's position embeddings "
+        "(bicubic) when its grid differs from the tower's (e.g. 224 vs 336 px).",
+    ),
+    data_root: Path | None = typer.Option(None, help="Folder holding each dataset under its usual name."),
     data: list[str] = typer.Option([], help="Per-task data location NAME=PATH (repeatable)."),
-    limit: Optional[int] = typer.Option(None, help="Score only the first N items of each task."),
+    limit: int | None = typer.Option(None, help="Score only the first N items of each task."),
     batch_size: str = typer.Option("8", help="Items per batch, or 'auto' (largest that fits on the GPU)."),
-    dtype: str = typer.Option("float32", help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
-                              "under fp16 autocast, LLM fp16, as released; CUDA only)."),
+    dtype: str = typer.Option(
+        "float32",
+        help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
+        "under fp16 autocast, LLM fp16, as released; CUDA only).",
+    ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
-    prompt_style: str = typer.Option("options", help="options: list 'A. ...' and score the letter; "
-                                     "text: score each option's text."),
-    max_errors: int = typer.Option(0, help="Fail a task when more items than this cannot be scored "
-                                   "(unreadable images); they are recorded either way."),
-    out: Optional[Path] = typer.Option(None, help="Run directory (default results/runs/<run-id>). "
-                                       "Re-running the same command resumes it."),
-    label: Optional[str] = typer.Option(None, help="Name of this run in tables (default: encoder file name)."),
+    prompt_style: str = typer.Option(
+        "options", help="options: list 'A. ...' and score the letter; text: score each option's text."
+    ),
+    max_errors: int = typer.Option(
+        0,
+        help="Fail a task when more items than this cannot be scored "
+        "(unreadable images); they are recorded either way.",
+    ),
+    out: Path | None = typer.Option(
+        None, help="Run directory (default results/runs/<run-id>). Re-running the same command resumes it."
+    ),
+    label: str | None = typer.Option(None, help="Name of this run in tables (default: encoder file name)."),
     overwrite: bool = typer.Option(False, help="Discard an existing run in --out instead of resuming."),
     quiet: bool = typer.Option(False, help="No progress bars."),
-    minigptv2_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2 stage checkpoint "
-                                                  "(minigptv2_checkpoint.pth: llama_proj + LoRA)."),
-    eva_ckpt: Optional[Path] = typer.Option(None, help="MiniGPT-v2's EVA ViT-g weights (LAVIS eva_vit_g.pth)."),
-    mode: str = typer.Option("likelihood", help="likelihood: score every option; generate: greedy answer with "
-                             "the task's published instruction, then answer extraction (VizWiz, VSR, HM, ...)."),
+    minigptv2_ckpt: Path | None = typer.Option(
+        None, help="MiniGPT-v2 stage checkpoint (minigptv2_checkpoint.pth: llama_proj + LoRA)."
+    ),
+    eva_ckpt: Path | None = typer.Option(None, help="MiniGPT-v2's EVA ViT-g weights (LAVIS eva_vit_g.pth)."),
+    mode: str = typer.Option(
+        "likelihood",
+        help="likelihood: score every option; generate: greedy answer with "
+        "the task's published instruction, then answer extraction (VizWiz, VSR, HM, ...).",
+    ),
     max_new_tokens: int = typer.Option(20, help="Generation length in --mode generate."),
-    choices: Optional[Path] = typer.Option(None, help="Re-use the choice sets of a published run (its "
-                                           "samples.jsonl or an exported choices file) for tsi/gts/dalle."),
+    choices: Path | None = typer.Option(
+        None,
+        help="Re-use the choice sets of a published run (its "
+        "samples.jsonl or an exported choices file) for tsi/gts/dalle.",
+    ),
 ) -> None:
     """Evaluate a VLM (or CLIP) on tasks and write results.json + samples.jsonl; re-running resumes."""
     from harness.eval.runner import EvalConfig, run_eval  # torch loads here, not for `harness --help`
@@ -69,13 +100,30 @@ def eval_cmd(
 
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
     cfg = EvalConfig(
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()], vlm=vlm, model=model,
-        encoder=str(encoder) if encoder else None, allow_partial=allow_partial, interpolate_pos=interpolate_pos,
-        data_root=str(data_root) if data_root else None, data=parse_data(data), limit=limit, batch_size=bs,
-        dtype=dtype, device=device, seed=seed, prompt_style=prompt_style, max_errors=max_errors,
-        out=str(out) if out else None, label=label, overwrite=overwrite,
-        minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None, eva_ckpt=str(eva_ckpt) if eva_ckpt else None,
-        mode=mode, max_new_tokens=max_new_tokens, choices=str(choices) if choices else None)
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+        vlm=vlm,
+        model=model,
+        encoder=str(encoder) if encoder else None,
+        allow_partial=allow_partial,
+        interpolate_pos=interpolate_pos,
+        data_root=str(data_root) if data_root else None,
+        data=parse_data(data),
+        limit=limit,
+        batch_size=bs,
+        dtype=dtype,
+        device=device,
+        seed=seed,
+        prompt_style=prompt_style,
+        max_errors=max_errors,
+        out=str(out) if out else None,
+        label=label,
+        overwrite=overwrite,
+        minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None,
+        eva_ckpt=str(eva_ckpt) if eva_ckpt else None,
+        mode=mode,
+        max_new_tokens=max_new_tokens,
+        choices=str(choices) if choices else None,
+    )
     results = guarded(lambda: run_eval(cfg, progress=not quiet))
     print_summary(console, [results])
 
@@ -86,11 +134,13 @@ def vlms_cmd() -> None:
 
     for name, (_, doc) in VLMS.items():
         console.print(f"[bold]{name}[/]  {doc}")
-    console.print("[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
-                  "open_clip:NAME\\[@CHECKPOINT]")
+    console.print(
+        "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
+        "open_clip:NAME\\[@CHECKPOINT]"
+    )
 
 
-def tasks_cmd(data_root: Optional[Path] = typer.Option(None, help="Look for datasets here and count items.")) -> None:
+def tasks_cmd(data_root: Path | None = typer.Option(None, help="Look for datasets here and count items.")) -> None:
     """List the tasks with their layout, split, items found and metrics."""
     from tasks.listing import print_tasks
 

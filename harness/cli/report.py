@@ -1,10 +1,12 @@
 """`harness table`, `compare`, `check` and `plot`: reports from run records (registered by harness.cli)."""
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import TypeVar
 
 import typer
 from rich import box
@@ -55,7 +57,7 @@ def _warn(notes: list[str]) -> None:
         console.print(f"[yellow]warning:[/] {n}", highlight=False, soft_wrap=True)
 
 
-def _pct(v: Optional[float], signed: bool = False) -> str:
+def _pct(v: float | None, signed: bool = False) -> str:
     if v is None or math.isnan(v):
         return "–"
     return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}"
@@ -63,14 +65,19 @@ def _pct(v: Optional[float], signed: bool = False) -> str:
 
 def table_cmd(
     runs: list[Path] = typer.Argument(..., help="Run directories (or folders of them, e.g. results/runs)."),
-    baseline: Optional[str] = typer.Option(None, help="Baseline run: a run directory or a label. Default: each "
-                                           "VLM's zero-shot run (no encoder swap)."),
+    baseline: str | None = typer.Option(
+        None, help="Baseline run: a run directory or a label. Default: each VLM's zero-shot run (no encoder swap)."
+    ),
     fmt: str = typer.Option("md", "--format", "-f", help="md | latex | csv | html."),
-    out: Optional[Path] = typer.Option(None, help="Write here instead of printing."),
+    out: Path | None = typer.Option(None, help="Write here instead of printing."),
     ci: bool = typer.Option(False, "--ci", help="Add ± the half-width of the 95% interval."),
     delta: bool = typer.Option(False, "--delta", help="Add Δ in points vs the baseline row."),
-    significance: bool = typer.Option(False, "--significance", help="Mark † where a run differs from its baseline "
-                                      "at p < 0.05 (exact McNemar for accuracy, paired bootstrap otherwise)."),
+    significance: bool = typer.Option(
+        False,
+        "--significance",
+        help="Mark † where a run differs from its baseline "
+        "at p < 0.05 (exact McNemar for accuracy, paired bootstrap otherwise).",
+    ),
     force: bool = typer.Option(False, "--force", help="Tabulate runs that did not see the same items."),
     standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete compilable document."),
     n_boot: int = typer.Option(2000, help="Bootstrap replicates (AUROC intervals, significance)."),
@@ -82,8 +89,9 @@ def table_cmd(
 
     def go() -> None:
         loaded = load_runs(runs, baseline)
-        tables = build_tables(loaded, baseline, ci=ci, delta=delta, significance=significance, force=force,
-                              n_boot=n_boot, seed=seed)
+        tables = build_tables(
+            loaded, baseline, ci=ci, delta=delta, significance=significance, force=force, n_boot=n_boot, seed=seed
+        )
         _warn([n for t in tables for n in t.notes])
         text = render(tables, fmt, standalone=standalone)
         if out:
@@ -102,8 +110,9 @@ def compare_cmd(
     metrics: str = typer.Option("primary", help="primary | all (every metric both runs recorded)."),
     n_boot: int = typer.Option(10_000, help="Bootstrap replicates (AUROC: at most 2000)."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
-    force: bool = typer.Option(False, "--force", help="Compare even if the runs did not see the same items "
-                               "(pairs the items both scored)."),
+    force: bool = typer.Option(
+        False, "--force", help="Compare even if the runs did not see the same items (pairs the items both scored)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Paired statistics per task: both runs' metric, B − A with a 95% bootstrap CI, exact McNemar test."""
@@ -123,8 +132,11 @@ def compare_cmd(
         for r in rows:
             if r.note:
                 console.print(f"[dim]{r.task} {r.metric}: {r.note}[/]", highlight=False)
-        console.print("[dim]Δ = B − A in points; CI: paired bootstrap, 95%; p: exact McNemar (0/1 metrics only); "
-                      "A✓B✗ / A✗B✓: discordant items.[/]", highlight=False)
+        console.print(
+            "[dim]Δ = B − A in points; CI: paired bootstrap, 95%; p: exact McNemar (0/1 metrics only); "
+            "A✓B✗ / A✗B✓: discordant items.[/]",
+            highlight=False,
+        )
 
     _guarded(go)
 
@@ -134,32 +146,60 @@ def _p(p: float) -> str:
 
 
 def compare_table(a: Run, b: Run, rows: list) -> RichTable:
-    t = RichTable(title=f"A = {a.label} ({a.vlm}),  B = {b.label} ({b.vlm})", box=box.SIMPLE_HEAD, pad_edge=False,
-                  padding=(0, 1), collapse_padding=True, show_edge=False)
+    t = RichTable(
+        title=f"A = {a.label} ({a.vlm}),  B = {b.label} ({b.vlm})",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        show_edge=False,
+    )
     for col in ("task", "metric", "n", "A", "B", "Δ", "95% CI", "p", "A✓B✗", "A✗B✓"):
         t.add_column(col, justify="left" if col in ("task", "metric") else "right", no_wrap=True)
     for r in rows:
         ci = f"{_pct(r.diff.low, True)}…{_pct(r.diff.high, True)}" if r.diff else "–"
         d = r.b - r.a if r.a is not None and r.b is not None else None
         m = r.mcnemar
-        t.add_row(r.task, r.metric, str(r.n_paired), _pct(r.a), _pct(r.b), _pct(d, True), ci,
-                  _p(m.p_value) if m else "–", str(m.a_only) if m else "–", str(m.b_only) if m else "–")
+        t.add_row(
+            r.task,
+            r.metric,
+            str(r.n_paired),
+            _pct(r.a),
+            _pct(r.b),
+            _pct(d, True),
+            ci,
+            _p(m.p_value) if m else "–",
+            str(m.a_only) if m else "–",
+            str(m.b_only) if m else "–",
+        )
     return t
 
 
 def _cmp_dict(r) -> dict:
-    return {"task": r.task, "metric": r.metric, "a": r.a, "b": r.b, "n_paired": r.n_paired,
-            "diff": r.diff.estimate if r.diff else None, "ci95": [r.diff.low, r.diff.high] if r.diff else None,
-            "mcnemar_p": r.mcnemar.p_value if r.mcnemar else None,
-            "a_only": r.mcnemar.a_only if r.mcnemar else None, "b_only": r.mcnemar.b_only if r.mcnemar else None,
-            "significant": r.significant, "note": r.note}
+    return {
+        "task": r.task,
+        "metric": r.metric,
+        "a": r.a,
+        "b": r.b,
+        "n_paired": r.n_paired,
+        "diff": r.diff.estimate if r.diff else None,
+        "ci95": [r.diff.low, r.diff.high] if r.diff else None,
+        "mcnemar_p": r.mcnemar.p_value if r.mcnemar else None,
+        "a_only": r.mcnemar.a_only if r.mcnemar else None,
+        "b_only": r.mcnemar.b_only if r.mcnemar else None,
+        "significant": r.significant,
+        "note": r.note,
+    }
 
 
 def check_cmd(
     run_dir: Path = typer.Argument(..., help="The run to check."),
     baseline: Path = typer.Option(..., help="Baseline JSON (committed under results/baselines/)."),
-    tolerance: Optional[float] = typer.Option(None, help="Allowed drop in percentage points for every metric. "
-                                              "Default: one-sided statistical bound for a re-run given n."),
+    tolerance: float | None = typer.Option(
+        None,
+        help="Allowed drop in percentage points for every metric. "
+        "Default: one-sided statistical bound for a re-run given n.",
+    ),
     confidence: float = typer.Option(0.95, help="One-sided level of the default tolerance."),
     update: bool = typer.Option(False, "--update", help="Write the run as the new baseline (deliberately)."),
 ) -> None:
@@ -173,7 +213,9 @@ def check_cmd(
                 old = read_baseline(baseline)
                 typer.echo(check_run(run, old, str(baseline), tolerance, confidence).text() + "\n")
             write_baseline(run, baseline)
-            typer.echo(f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} task{'s' * (len(run.tasks) != 1)}); commit it")
+            typer.echo(
+                f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} task{'s' * (len(run.tasks) != 1)}); commit it"
+            )
             return 0
         if not 0.5 < confidence < 1:
             raise ValueError("--confidence must be between 0.5 and 1")
@@ -190,8 +232,9 @@ def plot_cmd(
     runs: list[Path] = typer.Argument(..., help="Run directories (or folders of them)."),
     target: str = typer.Option(..., help="Target task, e.g. TSI (optionally TASK:metric)."),
     control: str = typer.Option(..., help="Comma-separated control tasks, e.g. VSR,VizWiz,HM."),
-    baseline: Optional[str] = typer.Option(None, help="Baseline run directory or label (default: each VLM's "
-                                           "zero-shot run)."),
+    baseline: str | None = typer.Option(
+        None, help="Baseline run directory or label (default: each VLM's zero-shot run)."
+    ),
     out: Path = typer.Option(Path("tradeoff.png"), help="Figure path; PNG and PDF are both written."),
     force: bool = typer.Option(False, "--force", help="Plot runs that did not see the same items."),
 ) -> None:
@@ -202,8 +245,9 @@ def plot_cmd(
     def go() -> None:
         loaded = load_runs(runs, baseline)
         _warn(require_comparable(loaded, force))
-        points, tgt, ctl, notes = tradeoff_points(loaded, target, [c for c in control.split(",") if c.strip()],
-                                                  baseline)
+        points, tgt, ctl, notes = tradeoff_points(
+            loaded, target, [c for c in control.split(",") if c.strip()], baseline
+        )
         _warn(notes)
         if not points:
             raise ValueError("no run to plot (each needs a baseline of its VLM and values for every task)")

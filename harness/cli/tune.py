@@ -1,8 +1,8 @@
 """`harness tune`: update a CLIP vision encoder with LoRSU / SPU / LoRA / LN / F-FT and export it."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -16,47 +16,75 @@ def register(app: typer.Typer) -> None:
 
 def tune_cmd(
     method: str = typer.Option(..., help="lorsu | spu | lora | ln | fft."),
-    clip: str = typer.Option(..., help="CLIP model: HF CLIPModel dir or cached hub id (hf:ID), or "
-                             "open_clip:NAME or open_clip:NAME@PRETRAINED (a tag or checkpoint file), e.g. "
-                             "open_clip:ViT-L-14-336@openai, open_clip:EVA01-g-14@eva.pt; NAME may be a config .json."),
-    task: str = typer.Option(..., help="Harness task giving the training images and class captions, e.g. gts, "
-                             "tsi or mcq_jsonl=PATH (see `harness tasks`)."),
-    out: Path = typer.Option(..., help="Output directory: tune.json and session-N/ checkpoints. Re-running "
-                             "the same command resumes after the last complete session."),
-    data_root: Optional[Path] = typer.Option(None, help="Folder holding each dataset under its usual name."),
+    clip: str = typer.Option(
+        ...,
+        help="CLIP model: HF CLIPModel dir or cached hub id (hf:ID), or "
+        "open_clip:NAME or open_clip:NAME@PRETRAINED (a tag or checkpoint file), e.g. "
+        "open_clip:ViT-L-14-336@openai, open_clip:EVA01-g-14@eva.pt; NAME may be a config .json.",
+    ),
+    task: str = typer.Option(
+        ...,
+        help="Harness task giving the training images and class captions, e.g. gts, "
+        "tsi or mcq_jsonl=PATH (see `harness tasks`).",
+    ),
+    out: Path = typer.Option(
+        ...,
+        help="Output directory: tune.json and session-N/ checkpoints. Re-running "
+        "the same command resumes after the last complete session.",
+    ),
+    data_root: Path | None = typer.Option(None, help="Folder holding each dataset under its usual name."),
     split: str = typer.Option("train", help="Task split to train on (tasks that have one, e.g. GTSRB train)."),
-    limit: Optional[int] = typer.Option(None, help="Use only the first N images of the split."),
-    template: list[str] = typer.Option([], help="Caption template with '{}' (repeatable). Default: the "
-                                       "released ones (GTSRB: 3 CLIP templates; TSI/DA·E: 'a photo of a person {}')."),
-    protocol: str = typer.Option("offline", help="offline: the whole split in one session; continual: "
-                                 "disjoint class groups, few-shot, no replay."),
+    limit: int | None = typer.Option(None, help="Use only the first N images of the split."),
+    template: list[str] = typer.Option(
+        [],
+        help="Caption template with '{}' (repeatable). Default: the "
+        "released ones (GTSRB: 3 CLIP templates; TSI/DA·E: 'a photo of a person {}').",
+    ),
+    protocol: str = typer.Option(
+        "offline",
+        help="offline: the whole split in one session; continual: disjoint class groups, few-shot, no replay.",
+    ),
     sessions: int = typer.Option(5, help="Continual sessions (class groups)."),
     shots: int = typer.Option(20, help="Continual: images per class per session (seeded sampling)."),
-    epochs: Optional[int] = typer.Option(None, help="Epochs per session. Default: paper appendix (few-shot "
-                                         "TSI 50 / GTS 10; offline TSI 20 / GTS 10), else 10."),
-    lr: Optional[float] = typer.Option(None, help="Peak learning rate. Default: released (LoRSU 1e-5, SPU 7.5e-6, "
-                                       "LoRA/LN/F-FT 1e-5)."),
+    epochs: int | None = typer.Option(
+        None,
+        help="Epochs per session. Default: paper appendix (few-shot "
+        "TSI 50 / GTS 10; offline TSI 20 / GTS 10), else 10.",
+    ),
+    lr: float | None = typer.Option(
+        None, help="Peak learning rate. Default: released (LoRSU 1e-5, SPU 7.5e-6, LoRA/LN/F-FT 1e-5)."
+    ),
     batch_size: int = typer.Option(16, help="Images per step (LoRSU README 16; paper 8 few-shot / 64 offline)."),
     seed: int = typer.Option(0, help="Seed for sampling, shuffling, augmentation and adapter init."),
     rank: int = typer.Option(32, help="LoRA rank for LoRSU and the LoRA baseline (paper 32)."),
-    alpha: Optional[float] = typer.Option(None, help="LoRA alpha (scale alpha/rank). Default: = rank, as released."),
-    sparsity: Optional[float] = typer.Option(None, help="fc1 fraction updated per matrix (LoRSU code 0.1, "
-                                             "paper 0.05; SPU 0.1)."),
+    alpha: float | None = typer.Option(None, help="LoRA alpha (scale alpha/rank). Default: = rank, as released."),
+    sparsity: float | None = typer.Option(
+        None, help="fc1 fraction updated per matrix (LoRSU code 0.1, paper 0.05; SPU 0.1)."
+    ),
     top_k_heads: int = typer.Option(2, help="LoRSU: attention heads per layer that get LoRA."),
-    importance_samples: int = typer.Option(1000, help="LoRSU: samples for the importance scores "
-                                           "(released 1000, paper 800); a few-shot session uses one pass."),
-    lorsu_importance: str = typer.Option("average", help="LoRSU scores: average (|mean signed gradient|, "
-                                         "released) or squared (sum of squared gradients)."),
+    importance_samples: int = typer.Option(
+        1000,
+        help="LoRSU: samples for the importance scores (released 1000, paper 800); a few-shot session uses one pass.",
+    ),
+    lorsu_importance: str = typer.Option(
+        "average",
+        help="LoRSU scores: average (|mean signed gradient|, released) or squared (sum of squared gradients).",
+    ),
     lorsu_proj_lora: bool = typer.Option(True, help="LoRSU released extra: LoRA on the image projection."),
     lorsu_bias: bool = typer.Option(True, help="LoRSU released extra: q/k/v and fc1 biases trainable."),
-    spu_importance: str = typer.Option("released", help="SPU scores: released (||logits||^2, cumulative "
-                                       "gradients) or contrastive (CLIP loss)."),
+    spu_importance: str = typer.Option(
+        "released", help="SPU scores: released (||logits||^2, cumulative gradients) or contrastive (CLIP loss)."
+    ),
     spu_edit_text: bool = typer.Option(False, help="SPU: also edit the text tower's fc1 (as released)."),
-    spu_decay_outside_mask: bool = typer.Option(False, help="SPU: AdamW decay reaches masked-out entries "
-                                                "(as released; then every fc1 entry changes)."),
-    weight_decay: Optional[float] = typer.Option(None, help="Weight decay. Default: SPU 0.2 (AdamW), else 0 (Adam)."),
-    schedule: str = typer.Option("released", help="released: cosine + warm-up stepped once per epoch (epoch 1 "
-                                 "at min LR); per_step: the same curve stepped every batch."),
+    spu_decay_outside_mask: bool = typer.Option(
+        False, help="SPU: AdamW decay reaches masked-out entries (as released; then every fc1 entry changes)."
+    ),
+    weight_decay: float | None = typer.Option(None, help="Weight decay. Default: SPU 0.2 (AdamW), else 0 (Adam)."),
+    schedule: str = typer.Option(
+        "released",
+        help="released: cosine + warm-up stepped once per epoch (epoch 1 "
+        "at min LR); per_step: the same curve stepped every batch.",
+    ),
     augment: str = typer.Option("released", help="released: LoRSU's train augmentation; none: resize + crop."),
     lora_persist: bool = typer.Option(True, help="LoRA baseline: keep adapters across sessions (released)."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
@@ -66,21 +94,41 @@ def tune_cmd(
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Update the CLIP vision encoder; write merged checkpoints per session (LoRSU layout + HF safetensors)."""
-    from harness.tune.config import TuneConfig
     from harness.clip.data import from_task, task_split
+    from harness.tune.config import TuneConfig
     from harness.tune.run import OutDirMismatch, tune
 
     try:
         from adapters.base import resolve_device
 
         cfg = TuneConfig(
-            method=method, protocol=protocol, sessions=sessions, shots=shots, epochs=epochs, lr=lr,
-            batch_size=batch_size, seed=seed, rank=rank, alpha=alpha, sparsity=sparsity, top_k_heads=top_k_heads,
-            importance_samples=importance_samples, lorsu_importance=lorsu_importance,
-            lorsu_proj_lora=lorsu_proj_lora, lorsu_bias=lorsu_bias, spu_importance=spu_importance,
-            spu_edit_text=spu_edit_text, spu_decay_outside_mask=spu_decay_outside_mask,
-            weight_decay=weight_decay, schedule=schedule.replace("-", "_"), augment=augment,
-            lora_persist=lora_persist, device=str(resolve_device(device)), amp=amp, workers=workers)
+            method=method,
+            protocol=protocol,
+            sessions=sessions,
+            shots=shots,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            rank=rank,
+            alpha=alpha,
+            sparsity=sparsity,
+            top_k_heads=top_k_heads,
+            importance_samples=importance_samples,
+            lorsu_importance=lorsu_importance,
+            lorsu_proj_lora=lorsu_proj_lora,
+            lorsu_bias=lorsu_bias,
+            spu_importance=spu_importance,
+            spu_edit_text=spu_edit_text,
+            spu_decay_outside_mask=spu_decay_outside_mask,
+            weight_decay=weight_decay,
+            schedule=schedule.replace("-", "_"),
+            augment=augment,
+            lora_persist=lora_persist,
+            device=str(resolve_device(device)),
+            amp=amp,
+            workers=workers,
+        )
         data = from_task(task_split(task, data_root, split, seed), templates=template or None, limit=limit)
         record = tune(clip, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)
     except (OutDirMismatch, FileNotFoundError, KeyError, ValueError) as e:
@@ -88,11 +136,15 @@ def tune_cmd(
         console.print(f"[bold red]error:[/] {msg}")
         raise typer.Exit(2) from e
     p = record["parameters"] or {}
-    console.print(f"[bold]{method}[/] on {task} ({protocol}, {len(record['sessions'])} session(s)): "
-                  f"trainable {p.get('trainable', 0):,} of {p.get('total', 0):,} vision parameters; "
-                  f"{record['minutes_per_epoch']} min/epoch")
+    console.print(
+        f"[bold]{method}[/] on {task} ({protocol}, {len(record['sessions'])} session(s)): "
+        f"trainable {p.get('trainable', 0):,} of {p.get('total', 0):,} vision parameters; "
+        f"{record['minutes_per_epoch']} min/epoch"
+    )
     for s in record["sessions"]:
         tag = " (already done)" if s.get("skipped_on_resume") else ""
         last = s["epoch_losses"][-1] if s["epoch_losses"] else float("nan")
-        console.print(f"  session {s['session']}: {s['images']} images, final loss {last:.4f} -> "
-                      f"{out / ('session-' + str(s['session'])) / s['files']['release']}{tag}")
+        console.print(
+            f"  session {s['session']}: {s['images']} images, final loss {last:.4f} -> "
+            f"{out / ('session-' + str(s['session'])) / s['files']['release']}{tag}"
+        )

@@ -6,14 +6,16 @@ correct choice, the class index `meta["class_index"]` / `meta["class_id"]` or th
 in the task's labels. `meta["action"]` / `meta["class_key"]` (e.g. a TSI action) become class keys,
 so two classes may share a caption.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from PIL import Image
@@ -22,11 +24,18 @@ from torch.utils.data import DataLoader, Dataset
 from tasks.captions import GTSRB_CLASSNAMES
 
 ImageRef = str | Path | Image.Image
-GTSRB_TEMPLATES = ('a zoomed in photo of a "{}" traffic sign.', 'a centered photo of a "{}" traffic sign.',
-                   'a close up photo of a "{}" traffic sign.')
+GTSRB_TEMPLATES = (
+    'a zoomed in photo of a "{}" traffic sign.',
+    'a centered photo of a "{}" traffic sign.',
+    'a close up photo of a "{}" traffic sign.',
+)
 ACTION_TEMPLATES = ("a photo of a person {}",)
-TASK_TEMPLATES: dict[str, tuple[str, ...]] = {"gts": GTSRB_TEMPLATES, "gtsrb": GTSRB_TEMPLATES,
-                                              "tsi": ACTION_TEMPLATES, "dalle": ACTION_TEMPLATES}
+TASK_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "gts": GTSRB_TEMPLATES,
+    "gtsrb": GTSRB_TEMPLATES,
+    "tsi": ACTION_TEMPLATES,
+    "dalle": ACTION_TEMPLATES,
+}
 DEFAULT_TEMPLATES = ("{}",)
 
 
@@ -72,10 +81,11 @@ class CaptionedImages:
         with Image.open(ref) as im:
             return im.convert("RGB")
 
-    def subset(self, indices: Sequence[int]) -> "CaptionedImages":
+    def subset(self, indices: Sequence[int]) -> CaptionedImages:
         ids = [self.ids[i] for i in indices] if self.ids is not None else None
-        return CaptionedImages([self.samples[i] for i in indices], self.class_names, self.templates,
-                               self.class_keys, self.name, ids)
+        return CaptionedImages(
+            [self.samples[i] for i in indices], self.class_names, self.templates, self.class_keys, self.name, ids
+        )
 
     def fingerprint(self) -> str:
         """sha256 over class names, templates and (image id, class) pairs.
@@ -130,10 +140,17 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
                 names.append(cap)
         classes = [names.index(cap) for cap in captions]
     # items whose image is not a file (e.g. the generated toy world) are rendered by the task
-    refs = [it.image if Path(it.image).is_file() or not hasattr(task, "load_image") else task.load_image(it)
-            for it in items]
-    return CaptionedImages([(ref, c) for ref, c in zip(refs, classes)], list(names),
-                           tuple(templates or templates_for(name)), class_keys, name, [it.id for it in items])
+    refs = [
+        it.image if Path(it.image).is_file() or not hasattr(task, "load_image") else task.load_image(it) for it in items
+    ]
+    return CaptionedImages(
+        [(ref, c) for ref, c in zip(refs, classes)],
+        list(names),
+        tuple(templates or templates_for(name)),
+        class_keys,
+        name,
+        [it.id for it in items],
+    )
 
 
 def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> Any:
@@ -156,14 +173,17 @@ def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> 
     try:
         other = type(task)(task.root, split=split, seed=seed)
     except TypeError as e:
-        raise ValueError(f"task {spec!r} gives the {task.split!r} split and cannot give {split!r}; "
-                         f"pass --split {task.split} or point the task at training data") from e
+        raise ValueError(
+            f"task {spec!r} gives the {task.split!r} split and cannot give {split!r}; "
+            f"pass --split {task.split} or point the task at training data"
+        ) from e
     return other.load() if hasattr(other, "load") else other
 
 
 # -- released training augmentation and loaders ----------------------------------------------------
-def train_transform(image_size: int, mean: Sequence[float], std: Sequence[float],
-                    augment: str = "released") -> Callable[[Image.Image], torch.Tensor]:
+def train_transform(
+    image_size: int, mean: Sequence[float], std: Sequence[float], augment: str = "released"
+) -> Callable[[Image.Image], torch.Tensor]:
     """LoRSU's training transform (RandomResizedCrop 0.9-1, colour jitter p=0.8, grayscale p=0.2).
 
     `augment="none"`: resize + centre crop only.
@@ -172,14 +192,19 @@ def train_transform(image_size: int, mean: Sequence[float], std: Sequence[float]
 
     norm = [T.ToTensor(), T.Normalize(list(mean), list(std))]
     if augment == "none":
-        return T.Compose([T.Resize(image_size, interpolation=T.InterpolationMode.BICUBIC),
-                          T.CenterCrop(image_size), *norm])
+        return T.Compose(
+            [T.Resize(image_size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(image_size), *norm]
+        )
     if augment != "released":
         raise ValueError(f"augment must be 'released' or 'none', got {augment!r}")
-    return T.Compose([
-        T.RandomResizedCrop(image_size, scale=(0.9, 1.0), interpolation=T.InterpolationMode.BICUBIC),
-        T.RandomApply([T.ColorJitter(0.32, 0.32, 0.32, 0.08)], p=0.8),
-        T.RandomGrayscale(p=0.2), *norm])
+    return T.Compose(
+        [
+            T.RandomResizedCrop(image_size, scale=(0.9, 1.0), interpolation=T.InterpolationMode.BICUBIC),
+            T.RandomApply([T.ColorJitter(0.32, 0.32, 0.32, 0.08)], p=0.8),
+            T.RandomGrayscale(p=0.2),
+            *norm,
+        ]
+    )
 
 
 class _TrainSet(Dataset):
@@ -196,13 +221,24 @@ class _TrainSet(Dataset):
         return self.transform(self.data.image(i)), self.data.samples[i][1], t
 
 
-def train_loader(data: CaptionedImages, transform: Callable[[Image.Image], torch.Tensor], batch_size: int,
-                 seed: int, workers: int = 0) -> DataLoader:
+def train_loader(
+    data: CaptionedImages,
+    transform: Callable[[Image.Image], torch.Tensor],
+    batch_size: int,
+    seed: int,
+    workers: int = 0,
+) -> DataLoader:
     """Shuffled loader (seeded); drops the last partial batch when there is more than one batch."""
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(_TrainSet(data, transform), batch_size=batch_size, shuffle=True, generator=g,
-                      drop_last=len(data) > batch_size, num_workers=workers,
-                      worker_init_fn=_seed_worker if workers else None)
+    return DataLoader(
+        _TrainSet(data, transform),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=g,
+        drop_last=len(data) > batch_size,
+        num_workers=workers,
+        worker_init_fn=_seed_worker if workers else None,
+    )
 
 
 def _seed_worker(worker_id: int) -> None:

@@ -4,6 +4,7 @@ Each task gives class names and templates (ImageNet: CLIP's 1000 names and 80 te
 CLIP templates; actions: "a photo of a person {}"; other tasks: their items' captions). Text embeddings
 are averaged over templates (`harness.clip.zeroshot`); top-1 / top-5 go into the same records as VQA runs.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,14 +39,19 @@ def swap_clip_encoder(model: Any, path: str) -> dict[str, Any]:
 
     if model.family == "open_clip":
         raw = read_checkpoint(path)
-        sd = {k.removeprefix("visual."): v for k, v in raw.tensors.items()
-              if not k.startswith(("transformer.", "token_embedding", "ln_final", "text_projection", "logit_scale"))}
+        sd = {
+            k.removeprefix("visual."): v
+            for k, v in raw.tensors.items()
+            if not k.startswith(("transformer.", "token_embedding", "ln_final", "text_projection", "logit_scale"))
+        }
         model.load_release_state_dict(sd)
         return {"path": path, "sha256": raw.sha256, "format": "open_clip visual (strict)", "tensors": len(sd)}
     report = swap_encoder(model.visual, path).to_dict()
     tensors = read_checkpoint(path).tensors
     # open_clip keeps the projection as `proj` [width, embed] (x @ proj); HF as a Linear weight [embed, width]
-    proj = next((tensors[k].t() for k in ("proj", "visual.proj") if k in tensors), tensors.get("visual_projection.weight"))
+    proj = next(
+        (tensors[k].t() for k in ("proj", "visual.proj") if k in tensors), tensors.get("visual_projection.weight")
+    )
     if proj is not None:
         weight = model.net.visual_projection.weight
         if proj.shape != weight.shape:
@@ -67,10 +73,22 @@ def evaluate_clip(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[st
     swap = swap_clip_encoder(model, cfg.encoder) if cfg.encoder else None
     tasks = plan.tasks
     label = run_label(cfg)
-    model_info = {"vlm": "clip", "model": cfg.model, "family": model.family, "device": device, "dtype": "float32",
-                  "prompt_template": None}
-    fingerprint = {"vlm": "clip", "model": cfg.model, "encoder_sha256": swap["sha256"] if swap else None,
-                   "tasks": {k: t.version for k, t in tasks.items()}, "seed": cfg.seed, "device": device}
+    model_info = {
+        "vlm": "clip",
+        "model": cfg.model,
+        "family": model.family,
+        "device": device,
+        "dtype": "float32",
+        "prompt_template": None,
+    }
+    fingerprint = {
+        "vlm": "clip",
+        "model": cfg.model,
+        "encoder_sha256": swap["sha256"] if swap else None,
+        "tasks": {k: t.version for k, t in tasks.items()},
+        "seed": cfg.seed,
+        "device": device,
+    }
     run, run_id, done = open_run(cfg, fingerprint, label)
     results, scored = {}, 0
     for key, task in tasks.items():
@@ -81,10 +99,17 @@ def evaluate_clip(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[st
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=key, unit="image", disable=not progress)
         step = 64 if isinstance(cfg.batch_size, str) else max(int(cfg.batch_size), 1)
         for i in range(0, len(todo), step):
-            batch, images, samples = todo[i:i + step], [], []
+            batch, images, samples = todo[i : i + step], [], []
             for it in batch:
-                base = {"task": key, "id": it.id, "prompt": None, "choices": [], "answer": labels.get(it.id, -1),
-                        "meta": it.meta, "error": None}
+                base = {
+                    "task": key,
+                    "id": it.id,
+                    "prompt": None,
+                    "choices": [],
+                    "answer": labels.get(it.id, -1),
+                    "meta": it.meta,
+                    "error": None,
+                }
                 try:
                     images.append(task.load_image(it))
                     samples.append(base)
@@ -104,10 +129,20 @@ def evaluate_clip(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[st
         recs = [done[(key, it.id)] for it in items]
         ok = [s for s in recs if s["error"] is None]
         results[key] = {
-            "name": task.name, "version": task.version, "describe": task.describe(), "n": len(ok),
-            "n_errors": len(recs) - len(ok), "classes": len(names), "templates": len(templates), "breakdown": {},
-            "metrics": {"top1": asdict(mean_stderr([float(s["pred"] == s["answer"]) for s in ok])),
-                        "top5": asdict(mean_stderr([float(s["answer"] in s["top5"]) for s in ok]))},
-            "item_set_sha256": digest([[s["id"], s["answer"]] for s in recs]), "spec": key,
-            "seconds": round(time.perf_counter() - t0, 3)}
+            "name": task.name,
+            "version": task.version,
+            "describe": task.describe(),
+            "n": len(ok),
+            "n_errors": len(recs) - len(ok),
+            "classes": len(names),
+            "templates": len(templates),
+            "breakdown": {},
+            "metrics": {
+                "top1": asdict(mean_stderr([float(s["pred"] == s["answer"]) for s in ok])),
+                "top5": asdict(mean_stderr([float(s["answer"] in s["top5"]) for s in ok])),
+            },
+            "item_set_sha256": digest([[s["id"], s["answer"]] for s in recs]),
+            "spec": key,
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
     return write_results(run, cfg, run_id, label, model_info, swap, results, started, scored)

@@ -1,7 +1,9 @@
 """transformers `CLIPModel` behind the `ClipModel` interface (separate q/k/v projections)."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,8 +15,16 @@ from harness.clip.models import Block, ClipModel, Projection, Transform
 class HFClip(ClipModel):
     family = "hf"
 
-    def __init__(self, net: nn.Module, tokenizer: Callable[[list[str]], Any], eval_transform: Transform,
-                 image_size: int, mean: tuple[float, ...], std: tuple[float, ...], spec: str = ""):
+    def __init__(
+        self,
+        net: nn.Module,
+        tokenizer: Callable[[list[str]], Any],
+        eval_transform: Transform,
+        image_size: int,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        spec: str = "",
+    ):
         super().__init__(net, tokenizer, eval_transform, image_size, mean, std, spec)
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -22,8 +32,7 @@ class HFClip(ClipModel):
         return self.net.visual_projection(pooled)
 
     def encode_text(self, tokens: Any) -> torch.Tensor:
-        tokens = {k: v.to(self.device) for k, v in dict(tokens).items()
-                  if k in ("input_ids", "attention_mask")}
+        tokens = {k: v.to(self.device) for k, v in dict(tokens).items() if k in ("input_ids", "attention_mask")}
         pooled = self.net.text_model(**tokens).pooler_output
         return self.net.text_projection(pooled)
 
@@ -43,8 +52,17 @@ class HFClip(ClipModel):
             att = layer.self_attn
             qkv = [(att.q_proj, "weight"), (att.k_proj, "weight"), (att.v_proj, "weight")]
             bias = [(m, "bias") for m in (att.q_proj, att.k_proj, att.v_proj) if m.bias is not None]
-            out.append(Block(index=i, qkv=qkv, qkv_bias=bias, heads=att.num_heads, fc1=layer.mlp.fc1,
-                             fc2=layer.mlp.fc2, out_proj=att.out_proj))
+            out.append(
+                Block(
+                    index=i,
+                    qkv=qkv,
+                    qkv_bias=bias,
+                    heads=att.num_heads,
+                    fc1=layer.mlp.fc1,
+                    fc2=layer.mlp.fc2,
+                    out_proj=att.out_proj,
+                )
+            )
         return out
 
     def projection(self) -> Projection:
@@ -64,7 +82,7 @@ class HFClip(ClipModel):
     def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
         hf = open_clip_to_hf(sd)
         proj = hf.pop("visual_projection.weight")
-        tower = {k[len("vision_model."):]: v for k, v in hf.items()}
+        tower = {k[len("vision_model.") :]: v for k, v in hf.items()}
         # position_ids is a non-persistent buffer in 5.x; strict loading sees only real weights
         self.net.vision_model.load_state_dict(tower, strict=True)
         with torch.no_grad():

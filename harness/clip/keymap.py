@@ -4,6 +4,7 @@ open_clip -> HF reuses `adapters.checkpoints.openclip.map_vit_names` (the swap p
 the reverse is here. The fused `in_proj` rows are q, k, v; open_clip's `proj` is [width, embed] and
 HF's `visual_projection.weight` is its transpose.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,7 @@ def open_clip_to_hf(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
     body = {k: v for k, v in sd.items() if k != "proj"}
     out = {HF_PREFIX + k: v.contiguous() for k, v in map_vit_names(body, "").items()}
-    unknown = [k for k in out if not _known_hf(k[len(HF_PREFIX):])]
+    unknown = [k for k in out if not _known_hf(k[len(HF_PREFIX) :])]
     if unknown:
         raise ValueError(f"open_clip tensors with no CLIPVisionModel name: {unknown[:5]}")
     if "proj" in sd:
@@ -44,7 +45,7 @@ def hf_to_open_clip(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     qkv: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
     for key, value in sd.items():
-        name = key[len(HF_PREFIX):] if key.startswith(HF_PREFIX) else key
+        name = key[len(HF_PREFIX) :] if key.startswith(HF_PREFIX) else key
         if name == "visual_projection.weight":
             out["proj"] = value.t().contiguous()
         elif name == "embeddings.position_ids":
@@ -73,11 +74,12 @@ def _known_hf(name: str) -> bool:
     if name in _SIMPLE:
         return True
     m = _LAYER.match(name)
-    return m is not None and (m.group(2) in _IN_LAYER
-                              or re.match(r"^self_attn\.[qkv]_proj\.(weight|bias)$", m.group(2)) is not None)
+    return m is not None and (
+        m.group(2) in _IN_LAYER or re.match(r"^self_attn\.[qkv]_proj\.(weight|bias)$", m.group(2)) is not None
+    )
 
 
-def hf_config_for_open_clip_vit(visual: nn.Module, embed_dim: int) -> "object":
+def hf_config_for_open_clip_vit(visual: nn.Module, embed_dim: int) -> object:
     """A `CLIPVisionConfig` with the geometry of an open_clip `VisionTransformer` (for the HF export)."""
     from open_clip.transformer import QuickGELU
     from transformers import CLIPVisionConfig

@@ -7,6 +7,7 @@ Specs:
   PRETRAINED is a tag (`openai`, already cached) or a checkpoint file; NAME may be a path to a model
   config `.json` (registered with `open_clip.add_model_config`). EVA01-g-14 is `open_clip:EVA01-g-14@FILE`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if spec.startswith("hf:"):
         return "hf", spec[3:]
     if spec.startswith("open_clip:"):
-        return "open_clip", spec[len("open_clip:"):]
+        return "open_clip", spec[len("open_clip:") :]
     if Path(spec).expanduser().is_dir():
         return "hf", spec
     if spec.split("@", 1)[0].endswith(".json"):
@@ -68,11 +69,14 @@ def _load_hf(name: str, spec: str) -> ClipModel:
     if (Path(model_dir) / "preprocessor_config.json").is_file():
         proc = (SiglipImageProcessor if siglip else CLIPImageProcessor).from_pretrained(model_dir)
     elif siglip:  # SigLIP's preprocessing: resize to the square input, mean = std = 0.5
-        proc = SiglipImageProcessor(size={"height": size, "width": size}, image_mean=[0.5] * 3,
-                                    image_std=[0.5] * 3)
+        proc = SiglipImageProcessor(size={"height": size, "width": size}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     else:
-        proc = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
-                                  image_mean=list(OPENAI_MEAN), image_std=list(OPENAI_STD))
+        proc = CLIPImageProcessor(
+            size={"shortest_edge": size},
+            crop_size={"height": size, "width": size},
+            image_mean=list(OPENAI_MEAN),
+            image_std=list(OPENAI_STD),
+        )
 
     def tokenize(texts: list[str]):
         return tok(texts, padding="max_length", max_length=max_len, truncation=True, return_tensors="pt")
@@ -107,5 +111,6 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     size = cfg.get("size", 224)
     size = int(size[0] if isinstance(size, (tuple, list)) else size)
     tok = open_clip.get_tokenizer(model_name)
-    return OpenClip(net.eval(), tok, preprocess, size, tuple(cfg.get("mean", OPENAI_MEAN)),
-                    tuple(cfg.get("std", OPENAI_STD)), spec)
+    return OpenClip(
+        net.eval(), tok, preprocess, size, tuple(cfg.get("mean", OPENAI_MEAN)), tuple(cfg.get("std", OPENAI_STD)), spec
+    )

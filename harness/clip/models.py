@@ -5,11 +5,13 @@ the vision tower's transformer blocks (q/k/v as one fused [3D, D] matrix or thre
 fc2, out-proj, layer norms), its projection, and the vision weights in open_clip / HF names.
 `load_clip(spec)` builds one from a model spec (see `harness.clip.loading`).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from PIL import Image
@@ -65,8 +67,16 @@ class ClipModel(nn.Module, ABC):
 
     family: str = ""
 
-    def __init__(self, net: nn.Module, tokenizer: Callable[[list[str]], Any], eval_transform: Transform,
-                 image_size: int, mean: tuple[float, ...], std: tuple[float, ...], spec: str = ""):
+    def __init__(
+        self,
+        net: nn.Module,
+        tokenizer: Callable[[list[str]], Any],
+        eval_transform: Transform,
+        image_size: int,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        spec: str = "",
+    ):
         super().__init__()
         self.net = net
         self._tokenizer = tokenizer
@@ -151,9 +161,14 @@ class ClipModel(nn.Module, ABC):
 
     def describe(self) -> dict[str, Any]:
         blocks = self.blocks()
-        return {"family": self.family, "spec": self.spec, "image_size": self.image_size,
-                "vision_layers": len(blocks), "vision_width": blocks[0].width if blocks else None,
-                "vision_heads": blocks[0].heads if blocks else None}
+        return {
+            "family": self.family,
+            "spec": self.spec,
+            "image_size": self.image_size,
+            "vision_layers": len(blocks),
+            "vision_width": blocks[0].width if blocks else None,
+            "vision_heads": blocks[0].heads if blocks else None,
+        }
 
     @property
     def device(self) -> torch.device:

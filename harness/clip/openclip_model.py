@@ -4,9 +4,11 @@ Two vision towers: open_clip's own `VisionTransformer` (OpenAI ViT names, fused 
 in an `nn.MultiheadAttention`) and the timm trunk route used by EVA01-g-14 (`visual.trunk`, a timm
 `Eva` with a fused `attn.qkv` Linear plus separate `q_bias`/`v_bias`, projection in `trunk.head`).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,8 +20,16 @@ from harness.clip.models import Block, ClipModel, Projection, Transform
 class OpenClip(ClipModel):
     family = "open_clip"
 
-    def __init__(self, net: nn.Module, tokenizer: Callable[[list[str]], Any], eval_transform: Transform,
-                 image_size: int, mean: tuple[float, ...], std: tuple[float, ...], spec: str = ""):
+    def __init__(
+        self,
+        net: nn.Module,
+        tokenizer: Callable[[list[str]], Any],
+        eval_transform: Transform,
+        image_size: int,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        spec: str = "",
+    ):
         super().__init__(net, tokenizer, eval_transform, image_size, mean, std, spec)
         self.is_timm = hasattr(net.visual, "trunk")
 
@@ -48,8 +58,17 @@ class OpenClip(ClipModel):
             if not isinstance(att, nn.MultiheadAttention) or not att._qkv_same_embed_dim:
                 raise ValueError(f"vision block {i}: unsupported attention {type(att).__name__}")
             bias = [(att, "in_proj_bias")] if att.in_proj_bias is not None else []
-            out.append(Block(index=i, qkv=[(att, "in_proj_weight")], qkv_bias=bias, heads=att.num_heads,
-                             fc1=b.mlp.c_fc, fc2=b.mlp.c_proj, out_proj=att.out_proj))
+            out.append(
+                Block(
+                    index=i,
+                    qkv=[(att, "in_proj_weight")],
+                    qkv_bias=bias,
+                    heads=att.num_heads,
+                    fc1=b.mlp.c_fc,
+                    fc2=b.mlp.c_proj,
+                    out_proj=att.out_proj,
+                )
+            )
         return out
 
     @staticmethod
@@ -65,10 +84,10 @@ class OpenClip(ClipModel):
             bias = [(m, "bias") for m in (att.q_proj, att.k_proj, att.v_proj) if m.bias is not None]
         fc1 = getattr(b.mlp, "fc1", None)
         if not isinstance(fc1, nn.Linear):
-            raise ValueError(f"vision block {i}: no fc1 Linear in {type(b.mlp).__name__} (SwiGLU towers "
-                             f"are not supported)")
-        return Block(index=i, qkv=qkv, qkv_bias=bias, heads=att.num_heads, fc1=fc1, fc2=b.mlp.fc2,
-                     out_proj=att.proj)
+            raise ValueError(
+                f"vision block {i}: no fc1 Linear in {type(b.mlp).__name__} (SwiGLU towers are not supported)"
+            )
+        return Block(index=i, qkv=qkv, qkv_bias=bias, heads=att.num_heads, fc1=fc1, fc2=b.mlp.fc2, out_proj=att.proj)
 
     def projection(self) -> Projection:
         vis = self.net.visual
@@ -103,5 +122,7 @@ class OpenClip(ClipModel):
         return model
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "tower": "timm " + type(self.net.visual.trunk).__name__
-                if self.is_timm else "open_clip VisionTransformer"}
+        return {
+            **super().describe(),
+            "tower": "timm " + type(self.net.visual.trunk).__name__ if self.is_timm else "open_clip VisionTransformer",
+        }

@@ -5,6 +5,7 @@ head's last linear (`head.mlp.fc2`) plays the projection for LoRSU's and SPU's p
 exported in HF names (`vision_model.*`, the `hf_siglip` checkpoint format) and as a `SiglipVisionModel`;
 both swap into a SigLIP tower such as LLaVA-OneVision's.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,13 +44,13 @@ class HFSiglip(HFClip):
         return {k: v.detach().clone() for k, v in self._hf_state().items()}
 
     def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
-        self.net.vision_model.load_state_dict({k.removeprefix("vision_model."): v for k, v in sd.items()},
-                                              strict=True)
+        self.net.vision_model.load_state_dict({k.removeprefix("vision_model."): v for k, v in sd.items()}, strict=True)
 
     def hf_vision_model(self) -> nn.Module:
         from transformers import SiglipVisionConfig, SiglipVisionModel
 
         model = SiglipVisionModel(SiglipVisionConfig(**self.net.config.vision_config.to_dict()))
-        model.load_state_dict({k: v.detach().to("cpu", torch.float32)
-                               for k, v in self.net.vision_model.state_dict().items()}, strict=True)
+        model.load_state_dict(
+            {k: v.detach().to("cpu", torch.float32) for k, v in self.net.vision_model.state_dict().items()}, strict=True
+        )
         return model

@@ -1,4 +1,5 @@
 """The settings of one `harness eval` run, and the checks on them that need nothing but the settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

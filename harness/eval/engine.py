@@ -5,10 +5,11 @@ first token is read from the prefix's last log-probs, and all options with more 
 one batched forward from the prefix's KV cache (`extend`). Options of one token need no forward at all.
 The engine knows no model by name.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 from PIL import Image
@@ -52,13 +53,14 @@ def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
     return (context[:-n_space], context[-n_space:] + continuation) if n_space else (context, continuation)
 
 
-def split_continuation(encode: Callable[[str], list[int]], context: str,
-                       continuation: str) -> tuple[list[int], list[int]]:
+def split_continuation(
+    encode: Callable[[str], list[int]], context: str, continuation: str
+) -> tuple[list[int], list[int]]:
     """lm-eval's boundary rule: trailing context whitespace moves into the continuation, then the
     continuation tokens are those of encode(context + continuation) after len(encode(context))."""
     context, continuation = move_trailing_space(context, continuation)
     ctx = encode(context)
-    return ctx, encode(context + continuation)[len(ctx):]
+    return ctx, encode(context + continuation)[len(ctx) :]
 
 
 def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
@@ -66,8 +68,7 @@ def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
     no batching) of context + option per option, summing the option tokens' log-probs."""
     out = []
     for opt in req.continuations:
-        ctx, cont = split_continuation(lambda text: adapter.encode(text, req.image), req.context,
-                                       req.delimiter + opt)
+        ctx, cont = split_continuation(lambda text: adapter.encode(text, req.image), req.context, req.delimiter + opt)
         lp = adapter.full_logprobs(req.image, ctx + cont, n_context=len(ctx))
         out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
     return out
@@ -92,7 +93,7 @@ class Engine:
         conts = []
         for k, cont in enumerate(req.continuations):
             ctx, moved = move_trailing_space(req.context, req.delimiter + cont)
-            ids = self.adapter.encode(ctx + moved, req.image)[len(ctx_ids):]
+            ids = self.adapter.encode(ctx + moved, req.image)[len(ctx_ids) :]
             if not ids:
                 raise ValueError(f"item {req.key}: option {k} ({cont!r}) encodes to no tokens")
             conts.append(ids)
@@ -115,7 +116,7 @@ class Engine:
     def _score_with_backoff(self, batch: list[Request]) -> Iterator[tuple[Request, list[OptionScore]]]:
         start = 0
         while start < len(batch):
-            chunk = batch[start:start + self.batch_size]
+            chunk = batch[start : start + self.batch_size]
             try:
                 scores = self.score_batch(chunk)
             except torch.OutOfMemoryError:
@@ -144,7 +145,7 @@ class Engine:
                 greedy = bool(first[b].argmax() == ids[0])
                 if len(ids) > 1:
                     r, off = packed.where[(b, k)]
-                    steps = tail_lp[r, off: off + len(ids) - 1]
+                    steps = tail_lp[r, off : off + len(ids) - 1]
                     target = torch.tensor(ids[1:], device=steps.device)
                     picked = steps.gather(-1, target[:, None])[:, 0]
                     lp += float(picked.double().sum())
@@ -153,9 +154,8 @@ class Engine:
             out.append(item_scores)
         return out
 
-    def _extend(self, prefix, packed: "_Packed", batch: Sequence[Request]) -> torch.Tensor:
-        lp = self.adapter.extend(prefix, torch.tensor(packed.rows), packed.input_ids, packed.positions,
-                                 packed.attend)
+    def _extend(self, prefix, packed: _Packed, batch: Sequence[Request]) -> torch.Tensor:
+        lp = self.adapter.extend(prefix, torch.tensor(packed.rows), packed.input_ids, packed.positions, packed.attend)
         self.forwards += 1
         for r, width in enumerate(packed.widths):
             if not torch.isfinite(lp[r, :width]).all():
@@ -197,9 +197,9 @@ def _pack_tails(conts_per_item: list[list[list[int]]]) -> _Packed:
         off = 0
         for k, toks in segs:
             n = len(toks)
-            ids[r, off:off + n] = torch.tensor(toks)
-            pos[r, off:off + n] = torch.arange(n)
-            attend[r, off:off + n, off:off + n] = torch.ones(n, n, dtype=torch.bool).tril()
+            ids[r, off : off + n] = torch.tensor(toks)
+            pos[r, off : off + n] = torch.arange(n)
+            attend[r, off : off + n, off : off + n] = torch.ones(n, n, dtype=torch.bool).tril()
             where[(rows[r], k)] = (r, off)
             off += n
     return _Packed(rows, ids, pos, attend, widths, where)

@@ -1,5 +1,6 @@
 """Everything `harness eval` can check before a model loads: the tasks' data, the encoder file, the
 `--choices` file and an existing run in `--out`. A 7B model takes minutes to load; a typo should not."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,14 +45,19 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     return Plan(tasks, choices_used)
 
 
-def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None) -> dict[str, Any]:
     """The fingerprint fields known before the model loads (the rest come from the adapter and the swap)."""
     return {
-        "vlm": cfg.vlm, "tasks": {k: t.version for k, t in tasks.items()}, "task_specs": cfg.tasks,
-        "prompt_style": cfg.prompt_style, "batch_size": str(cfg.batch_size), "seed": cfg.seed,
-        "harness_version": harness_version(), "mode": cfg.mode,
-        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None, "choices": choices_used,
+        "vlm": cfg.vlm,
+        "tasks": {k: t.version for k, t in tasks.items()},
+        "task_specs": cfg.tasks,
+        "prompt_style": cfg.prompt_style,
+        "batch_size": str(cfg.batch_size),
+        "seed": cfg.seed,
+        "harness_version": harness_version(),
+        "mode": cfg.mode,
+        "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None,
+        "choices": choices_used,
     }
 
 
@@ -61,8 +67,9 @@ def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | 
         return None
     used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
     if not used:
-        raise ValueError(f"--choices {path}: none of the tasks {list(tasks)} draws its choices "
-                         f"(only tsi, gts and dalle do)")
+        raise ValueError(
+            f"--choices {path}: none of the tasks {list(tasks)} draws its choices (only tsi, gts and dalle do)"
+        )
     for k in used:  # items outside the file are refused later, once --limit has chosen the items
         tasks[k].use_choices(Path(path), missing="keep")
     return {"path": str(path), "sha256": sha256_file(Path(path)), "tasks": used}
@@ -75,5 +82,7 @@ def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> N
     table = load_choices(Path(path), task=task.name)
     absent = [it.id for it in items if it.id not in table]
     if absent:
-        raise ValueError(f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
-                         f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)")
+        raise ValueError(
+            f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
+            f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)"
+        )

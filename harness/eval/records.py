@@ -5,12 +5,14 @@ only these files.
 Resume: re-running the same command on the same directory skips items already in samples.jsonl. A run
 killed mid-write leaves at most one partial last line, which is cut off on reopen.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from tasks.sources import read_jsonl
 
@@ -47,7 +49,8 @@ class RunDir:
             details = "; ".join(f"{k}: {old.get(k)!r} -> {fingerprint.get(k)!r}" for k in diff[:5])
             raise RunDirMismatch(
                 f"{self.path} holds a run with a different configuration ({details}). "
-                f"Use another --out, or --overwrite to start over.")
+                f"Use another --out, or --overwrite to start over."
+            )
 
     def clear(self) -> None:
         for p in (self.samples_path, self.results_path, self.config_path):

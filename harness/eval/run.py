@@ -1,5 +1,6 @@
 """What every evaluation loop shares: the run directory (named by the fingerprint, so the same command
 resumes), item selection, digests and the final results.json."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,17 +52,33 @@ def open_run(cfg: EvalConfig, fingerprint: dict[str, Any], label: str) -> tuple[
     return run, run_id, run.done()
 
 
-def write_results(run: RunDir, cfg: EvalConfig, run_id: str, label: str, model_info: dict, swap: Any,
-                  task_results: dict, started: float, scored_now: int) -> dict[str, Any]:
+def write_results(
+    run: RunDir,
+    cfg: EvalConfig,
+    run_id: str,
+    label: str,
+    model_info: dict,
+    swap: Any,
+    task_results: dict,
+    started: float,
+    scored_now: int,
+) -> dict[str, Any]:
     """results.json (atomically) with the config, model facts, swap report, metrics and timing."""
     wall = time.perf_counter() - started
     results = {
-        "run_id": run_id, "label": label, "config": asdict(cfg), "model": model_info,
+        "run_id": run_id,
+        "label": label,
+        "config": asdict(cfg),
+        "model": model_info,
         "encoder": {"path": cfg.encoder, "sha256": swap["sha256"], "swap_report": swap} if swap else None,
         "tasks": task_results,
-        "timing": {"wall_seconds": round(wall, 3), "items_scored_this_invocation": scored_now,
-                   "items_per_second": round(scored_now / wall, 3) if wall > 0 else None},
-        "environment": environment(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "timing": {
+            "wall_seconds": round(wall, 3),
+            "items_scored_this_invocation": scored_now,
+            "items_per_second": round(scored_now / wall, 3) if wall > 0 else None,
+        },
+        "environment": environment(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     run.write_results(results)
     results["run_dir"] = str(run.path)

@@ -1,5 +1,6 @@
 """`harness eval` as a function: check everything that needs no model, load the VLM, swap the encoder,
 score every task, write the records."""
+
 from __future__ import annotations
 
 import time
@@ -32,19 +33,22 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
 def evaluate_vlm(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[str, Any]:
     """Multiple-choice scoring (likelihood or generation) through a VLM adapter."""
     started = time.perf_counter()
-    adapter = load_vlm(cfg.vlm, cfg.model, cfg.dtype, cfg.device, minigptv2_ckpt=cfg.minigptv2_ckpt,
-                       eva_ckpt=cfg.eva_ckpt)
-    swap = (adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos).to_dict()
-            if cfg.encoder else None)
+    adapter = load_vlm(
+        cfg.vlm, cfg.model, cfg.dtype, cfg.device, minigptv2_ckpt=cfg.minigptv2_ckpt, eva_ckpt=cfg.eva_ckpt
+    )
+    swap = adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos).to_dict() if cfg.encoder else None
     tasks, choices_used = plan.tasks, plan.choices_used
     model_info = adapter.describe()
     label = run_label(cfg)
     fingerprint = {
         **known_fingerprint(cfg, tasks, choices_used),
-        "model": model_info.get("model"), "weights_sha256": model_info.get("weights_sha256"),
+        "model": model_info.get("model"),
+        "weights_sha256": model_info.get("weights_sha256"),
         "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
-        "encoder_sha256": swap["sha256"] if swap else None, "prompt_template": model_info["prompt_template"],
-        "dtype": model_info["dtype"], "device": model_info["device"],
+        "encoder_sha256": swap["sha256"] if swap else None,
+        "prompt_template": model_info["prompt_template"],
+        "dtype": model_info["dtype"],
+        "device": model_info["device"],
     }
     run, run_id, done = open_run(cfg, fingerprint, label)
     engine = Engine(adapter, cfg.batch_size)
@@ -57,10 +61,20 @@ def evaluate_vlm(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[str
         # errored items (e.g. an unreadable image) are retried on resume; scored ones are kept
         todo = [it for it in items if done.get((key, it.id), {"error": "new"})["error"] is not None]
         t0 = time.perf_counter()
-        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=key, unit="item", smoothing=0.1,
-                   disable=not progress, dynamic_ncols=True)
-        batches = (score_likelihood(engine, adapter, key, task, todo, cfg.prompt_style) if cfg.mode == "likelihood"
-                   else score_generate(adapter, key, task, todo, cfg.max_new_tokens, engine.batch_size))
+        bar = tqdm(
+            total=len(items),
+            initial=len(items) - len(todo),
+            desc=key,
+            unit="item",
+            smoothing=0.1,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        batches = (
+            score_likelihood(engine, adapter, key, task, todo, cfg.prompt_style)
+            if cfg.mode == "likelihood"
+            else score_generate(adapter, key, task, todo, cfg.max_new_tokens, engine.batch_size)
+        )
         for batch in batches:
             run.append(batch)
             done.update({(s["task"], s["id"]): s for s in batch})
@@ -73,8 +87,10 @@ def evaluate_vlm(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[str
         n_err = task_results[key]["n_errors"]
         if n_err > cfg.max_errors:
             write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
-            raise TooManyErrors(f"task {key}: {n_err} items could not be scored (limit --max-errors "
-                                f"{cfg.max_errors}); see 'error' in {run.samples_path}")
+            raise TooManyErrors(
+                f"task {key}: {n_err} items could not be scored (limit --max-errors "
+                f"{cfg.max_errors}); see 'error' in {run.samples_path}"
+            )
     return write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
 
 
@@ -87,8 +103,12 @@ def _task_result(task: Task, samples: list[dict[str, Any]], seconds: float) -> d
     n_err = sum(s["error"] is not None for s in samples)
     breakdown = task.breakdown(samples)
     return {
-        "name": task.name, "version": task.version, "describe": task.describe(), "n": len(samples) - n_err,
-        "n_errors": n_err, "metrics": {k: asdict(m) for k, m in task.metrics(samples).items()},
+        "name": task.name,
+        "version": task.version,
+        "describe": task.describe(),
+        "n": len(samples) - n_err,
+        "n_errors": n_err,
+        "metrics": {k: asdict(m) for k, m in task.metrics(samples).items()},
         "breakdown": {g: {k: asdict(m) for k, m in ms.items()} for g, ms in breakdown.items()},
         "item_set_sha256": digest([[s["id"], s["choices"], s["answer"]] for s in samples]),
         "seconds": round(seconds, 3),

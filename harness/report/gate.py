@@ -32,6 +32,7 @@ p(1−p); at p = 0 or 1 the bound is 0, so any drop fails), and the Hanley–McN
 `--tolerance` in percentage points replaces it. Improvements beyond the tolerance pass with a hint to
 update the baseline.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,17 @@ from harness.report.tables import prompts_sha256
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1
-_FINGERPRINT_KEYS = ("vlm", "model", "weights_sha256", "encoder_sha256", "prompt_template", "prompt_style",
-                     "limit", "seed", "mode")
+_FINGERPRINT_KEYS = (
+    "vlm",
+    "model",
+    "weights_sha256",
+    "encoder_sha256",
+    "prompt_template",
+    "prompt_style",
+    "limit",
+    "seed",
+    "mode",
+)
 
 
 def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
@@ -61,8 +71,9 @@ def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
     return math.sqrt(max(var, 0.0))
 
 
-def statistical_tolerance(metric: str, value: float, n: int, confidence: float = 0.95,
-                          n_pos: int | None = None, n_neg: int | None = None) -> float:
+def statistical_tolerance(
+    metric: str, value: float, n: int, confidence: float = 0.95, n_pos: int | None = None, n_neg: int | None = None
+) -> float:
     """Allowed drop (same units as the metric) for a re-run: z · √2 · SE at one-sided `confidence`."""
     z = NormalDist().inv_cdf(confidence)
     if metric == "auroc":
@@ -76,10 +87,17 @@ def statistical_tolerance(metric: str, value: float, n: int, confidence: float =
 def _fingerprint(run: Run) -> dict[str, Any]:
     r = run.results
     model, enc = r.get("model") or {}, r.get("encoder") or {}
-    return {"vlm": run.vlm, "model": model.get("model"), "weights_sha256": model.get("weights_sha256"),
-            "encoder_sha256": enc.get("sha256"), "prompt_template": model.get("prompt_template"),
-            "prompt_style": run.config("prompt_style"), "limit": run.config("limit"), "seed": run.config("seed"),
-            "mode": run.config("mode") or "likelihood"}
+    return {
+        "vlm": run.vlm,
+        "model": model.get("model"),
+        "weights_sha256": model.get("weights_sha256"),
+        "encoder_sha256": enc.get("sha256"),
+        "prompt_template": model.get("prompt_template"),
+        "prompt_style": run.config("prompt_style"),
+        "limit": run.config("limit"),
+        "seed": run.config("seed"),
+        "mode": run.config("mode") or "likelihood",
+    }
 
 
 def make_baseline(run: Run) -> dict[str, Any]:
@@ -90,17 +108,33 @@ def make_baseline(run: Run) -> dict[str, Any]:
         for m, v in rec.get("metrics", {}).items():
             entry: dict[str, Any] = {"value": run.metric(task, m), "stderr": run.stderr(task, m)}
             if m == "auroc":
-                labels = [s["meta"]["label"] for s in run.samples(task)
-                          if s.get("error") is None and (s.get("meta") or {}).get("label") is not None]
-                entry.update(n_pos=sum(1 for y in labels if y == 1) if labels else None,
-                             n_neg=sum(1 for y in labels if y == 0) if labels else None)
+                labels = [
+                    s["meta"]["label"]
+                    for s in run.samples(task)
+                    if s.get("error") is None and (s.get("meta") or {}).get("label") is not None
+                ]
+                entry.update(
+                    n_pos=sum(1 for y in labels if y == 1) if labels else None,
+                    n_neg=sum(1 for y in labels if y == 0) if labels else None,
+                )
             metrics[m] = entry
-        tasks[task] = {"version": rec.get("version"), "prompt_version": (rec.get("describe") or {}).get("prompt_version"),
-                       "n": rec.get("n"), "n_errors": rec.get("n_errors"), "item_set_sha256": rec.get("item_set_sha256"),
-                       "prompts_sha256": prompts_sha256(run, task), "metrics": metrics}
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "source": {"run_id": run.run_id, "label": run.label, "run_dir": str(run.path)},
-            "fingerprint": _fingerprint(run), "tasks": tasks}
+        tasks[task] = {
+            "version": rec.get("version"),
+            "prompt_version": (rec.get("describe") or {}).get("prompt_version"),
+            "n": rec.get("n"),
+            "n_errors": rec.get("n_errors"),
+            "item_set_sha256": rec.get("item_set_sha256"),
+            "prompts_sha256": prompts_sha256(run, task),
+            "metrics": metrics,
+        }
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "source": {"run_id": run.run_id, "label": run.label, "run_dir": str(run.path)},
+        "fingerprint": _fingerprint(run),
+        "tasks": tasks,
+    }
 
 
 def write_baseline(run: Run, path: Path) -> dict[str, Any]:
@@ -117,10 +151,12 @@ def read_baseline(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"baseline {path} does not exist; write one deliberately with --update")
     data = json.loads(path.read_text())
     if data.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a harness baseline file (no \"format\": \"{FORMAT}\")")
+        raise ValueError(f'{path} is not a harness baseline file (no "format": "{FORMAT}")')
     if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: baseline format_version {data.get('format_version')} is not supported "
-                         f"(this harness reads {FORMAT_VERSION})")
+        raise ValueError(
+            f"{path}: baseline format_version {data.get('format_version')} is not supported "
+            f"(this harness reads {FORMAT_VERSION})"
+        )
     return data
 
 
@@ -157,9 +193,12 @@ class GateReport:
         if self.passed:
             lines.append("PASS")
         else:
-            lines.append(f"FAIL: {n} problem{'s' * (n != 1)} ("
-                         + ", ".join(f"{f.task} {f.what}" for f in self.failures) + "). If the change is "
-                         "deliberate, write a new baseline with --update and commit it.")
+            lines.append(
+                f"FAIL: {n} problem{'s' * (n != 1)} ("
+                + ", ".join(f"{f.task} {f.what}" for f in self.failures)
+                + "). If the change is "
+                "deliberate, write a new baseline with --update and commit it."
+            )
         return "\n".join(lines)
 
 
@@ -169,11 +208,19 @@ def _same(task: str, what: str, old: Any, new: Any, message: str) -> Finding:
     return Finding(task, what, "FAIL", f"{message}: baseline {str(old)[:12]} → now {str(new)[:12]}")
 
 
-def check_run(run: Run, baseline: dict[str, Any], baseline_name: str = "baseline",
-              tolerance_pp: float | None = None, confidence: float = 0.95) -> GateReport:
+def check_run(
+    run: Run,
+    baseline: dict[str, Any],
+    baseline_name: str = "baseline",
+    tolerance_pp: float | None = None,
+    confidence: float = 0.95,
+) -> GateReport:
     """Compare `run` with `baseline`; the report's `passed` is the gate's verdict."""
-    rule = (f"fixed, {tolerance_pp:g} points" if tolerance_pp is not None else
-            f"one-sided {confidence:.0%} bound for a re-run, z·√2·SE (z = {NormalDist().inv_cdf(confidence):.3f})")
+    rule = (
+        f"fixed, {tolerance_pp:g} points"
+        if tolerance_pp is not None
+        else f"one-sided {confidence:.0%} bound for a re-run, z·√2·SE (z = {NormalDist().inv_cdf(confidence):.3f})"
+    )
     report = GateReport(str(run.path), baseline_name, rule)
     add = report.findings.append
     fp_old, fp_new = baseline.get("fingerprint", {}), _fingerprint(run)
@@ -188,14 +235,28 @@ def check_run(run: Run, baseline: dict[str, Any], baseline_name: str = "baseline
             add(Finding(task, "task", "FAIL", "not in the run"))
             continue
         add(_same(task, "version", base.get("version"), rec.get("version"), "task (data/prompt) version changed"))
-        add(_same(task, "item set", base.get("item_set_sha256"), rec.get("item_set_sha256"),
-                  "the items changed (ids, choices, answers, limit or split)"))
+        add(
+            _same(
+                task,
+                "item set",
+                base.get("item_set_sha256"),
+                rec.get("item_set_sha256"),
+                "the items changed (ids, choices, answers, limit or split)",
+            )
+        )
         prompts = prompts_sha256(run, task)
         if base.get("prompts_sha256") and prompts:
             add(_same(task, "prompts", base["prompts_sha256"], prompts, "the prompt texts changed"))
         if (base.get("n"), base.get("n_errors")) != (rec.get("n"), rec.get("n_errors")):
-            add(Finding(task, "n", "FAIL", f"items scored/errors: baseline {base.get('n')}/{base.get('n_errors')} → "
-                        f"now {rec.get('n')}/{rec.get('n_errors')}"))
+            add(
+                Finding(
+                    task,
+                    "n",
+                    "FAIL",
+                    f"items scored/errors: baseline {base.get('n')}/{base.get('n_errors')} → "
+                    f"now {rec.get('n')}/{rec.get('n_errors')}",
+                )
+            )
         for metric, entry in base.get("metrics", {}).items():
             add(_check_metric(run, task, metric, entry, int(base.get("n") or 0), tolerance_pp, confidence))
     for task in run.tasks:
@@ -204,15 +265,19 @@ def check_run(run: Run, baseline: dict[str, Any], baseline_name: str = "baseline
     return report
 
 
-def _check_metric(run: Run, task: str, metric: str, entry: dict[str, Any], n: int, tolerance_pp: float | None,
-                  confidence: float) -> Finding:
+def _check_metric(
+    run: Run, task: str, metric: str, entry: dict[str, Any], n: int, tolerance_pp: float | None, confidence: float
+) -> Finding:
     what, old, new = metric_title(metric), entry.get("value"), run.metric(task, metric)
     if old is None:
         return Finding(task, what, "ok" if new is None else "info", "undefined in the baseline: not gated")
     if new is None:
         return Finding(task, what, "FAIL", f"missing or undefined now (baseline {100 * old:.1f})")
-    tol = tolerance_pp / 100 if tolerance_pp is not None else statistical_tolerance(
-        metric, old, n, confidence, entry.get("n_pos"), entry.get("n_neg"))
+    tol = (
+        tolerance_pp / 100
+        if tolerance_pp is not None
+        else statistical_tolerance(metric, old, n, confidence, entry.get("n_pos"), entry.get("n_neg"))
+    )
     if math.isnan(tol):
         tol = 0.0
     diff = new - old

@@ -7,6 +7,7 @@ named as in tables (`TSI`, `VizWiz`, `DA·E`, or the record name) with an option
 without one, its first primary metric is used. Runs missing the target or any control are left out with
 a note, never plotted as 0. Matplotlib with the Agg backend; PNG and PDF are written side by side.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,9 @@ def resolve_axis(text: str, runs: list[Run]) -> Axis:
     return Axis(task, metric)
 
 
-def tradeoff_points(runs: list[Run], target: str, controls: list[str], baseline: str | None = None
-                    ) -> tuple[list[TradeoffPoint], Axis, list[Axis], list[str]]:
+def tradeoff_points(
+    runs: list[Run], target: str, controls: list[str], baseline: str | None = None
+) -> tuple[list[TradeoffPoint], Axis, list[Axis], list[str]]:
     """The points, the resolved target and control axes, and notes on runs left out."""
     tgt = resolve_axis(target, runs)
     ctl = [resolve_axis(c, runs) for c in controls]
@@ -65,14 +67,19 @@ def tradeoff_points(runs: list[Run], target: str, controls: list[str], baseline:
         for run in group:
             if run is base:
                 continue
-            missing = [a.title for a in [tgt, *ctl]
-                       if run.metric(a.task, a.metric) is None or base.metric(a.task, a.metric) is None]
+            missing = [
+                a.title
+                for a in [tgt, *ctl]
+                if run.metric(a.task, a.metric) is None or base.metric(a.task, a.metric) is None
+            ]
             if missing:
                 notes.append(f"{vlm}/{run.label}: left out, no value for {', '.join(missing)} (run or baseline)")
                 continue
             x = 100 * (run.metric(tgt.task, tgt.metric) - base.metric(tgt.task, tgt.metric))  # type: ignore[operator]
-            per = {a.title: 100 * (run.metric(a.task, a.metric) - base.metric(a.task, a.metric))  # type: ignore[operator]
-                   for a in ctl}
+            per = {
+                a.title: 100 * (run.metric(a.task, a.metric) - base.metric(a.task, a.metric))  # type: ignore[operator]
+                for a in ctl
+            }
             points.append(TradeoffPoint(vlm, run.label, str(run.path), x, sum(per.values()) / len(per), per))
     return points, tgt, ctl, notes
 
@@ -99,8 +106,9 @@ def _label_points(ax, points: list[TradeoffPoint]) -> None:
         placed.append(p)
 
 
-def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis], out: Path,
-                  baseline_name: str = "zero-shot") -> list[Path]:
+def draw_tradeoff(
+    points: list[TradeoffPoint], target: Axis, controls: list[Axis], out: Path, baseline_name: str = "zero-shot"
+) -> list[Path]:
     """Write the scatter plot as PNG and PDF; returns the paths."""
     import matplotlib
 
@@ -113,8 +121,17 @@ def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis
     cmap = plt.get_cmap("tab10")
     for i, vlm in enumerate(dict.fromkeys(p.vlm for p in points)):
         mine = [p for p in points if p.vlm == vlm]
-        ax.scatter([p.x for p in mine], [p.y for p in mine], marker=MARKERS[i % len(MARKERS)],
-                   color=cmap(i % 10), s=55, label=vlm, edgecolors="black", linewidths=0.5, zorder=3)
+        ax.scatter(
+            [p.x for p in mine],
+            [p.y for p in mine],
+            marker=MARKERS[i % len(MARKERS)],
+            color=cmap(i % 10),
+            s=55,
+            label=vlm,
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=3,
+        )
     _label_points(ax, points)
     ax.scatter([0], [0], marker="+", color="black", s=80, zorder=2)
     ax.annotate(baseline_name, (0, 0), xytext=(5, -10), textcoords="offset points", fontsize=8, color="0.3")
@@ -123,8 +140,7 @@ def draw_tradeoff(points: list[TradeoffPoint], target: Axis, controls: list[Axis
     ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
     ax.set_ylim(min(ys) - pad_y, max(ys) + pad_y)
     ax.set_xlabel(f"Gain on the target, {target.title} (points vs {baseline_name})")
-    ax.set_ylabel(f"Mean change on controls (points vs {baseline_name})\n"
-                  + ", ".join(c.title for c in controls))
+    ax.set_ylabel(f"Mean change on controls (points vs {baseline_name})\n" + ", ".join(c.title for c in controls))
     ax.set_title("Target gain vs forgetting (upper right is better)", fontsize=10)
     ax.grid(True, lw=0.3, alpha=0.5)
     if points:

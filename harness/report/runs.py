@@ -3,12 +3,14 @@
 Task keys are `name[:split]` (e.g. `hm:dev_seen`); the paper's column order and each task's primary
 metrics live here, shared by tables, compare, the gate and the plot.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.eval.records import read_results, read_samples
 
@@ -16,8 +18,14 @@ TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts")
 TASK_TITLES = {"vsr": "VSR", "vizwiz": "VizWiz", "hm": "HM", "dalle": "DA·E", "tsi": "TSI", "gts": "GTS"}
 PRIMARY = {"vizwiz": ("vqa_acc",), "hm": ("auroc", "acc")}
 CLIP_PRIMARY = ("top1", "top5")
-METRIC_TITLES = {"acc": "acc", "acc_norm": "acc_norm", "auroc": "AUROC", "vqa_acc": "VQA acc", "top1": "top-1",
-                 "top5": "top-5"}
+METRIC_TITLES = {
+    "acc": "acc",
+    "acc_norm": "acc_norm",
+    "auroc": "AUROC",
+    "vqa_acc": "VQA acc",
+    "top1": "top-1",
+    "top5": "top-5",
+}
 DIGITS = 1
 
 

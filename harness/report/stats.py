@@ -12,11 +12,13 @@ vectorised in chunks of replicates; the result equals a plain loop over replicat
 Differences are always B minus A. The second half pairs two run records item by item (`compare_runs`):
 per-item scores are rebuilt from samples.jsonl exactly as the tasks compute their metrics.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -78,8 +80,9 @@ def _interval(estimate: float, reps: np.ndarray, n: int, n_boot: int, level: flo
     return DiffCI(estimate, float(low), float(high), n, n_boot, level, int(reps.size - ok.size))
 
 
-def paired_bootstrap_diff(a: ArrayLike, b: ArrayLike, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
-                          level: float = 0.95) -> DiffCI:
+def paired_bootstrap_diff(
+    a: ArrayLike, b: ArrayLike, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, level: float = 0.95
+) -> DiffCI:
     """CI of mean(b) - mean(a) for paired per-item scores (same items, same order)."""
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if xa.ndim != 1 or xa.shape != xb.shape:
@@ -145,8 +148,9 @@ def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
     return float(_weighted_auroc(y, s, np.ones((1, y.size)))[0])
 
 
-def paired_bootstrap_auroc(labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike,
-                           n_boot: int = 2_000, seed: int = 0, level: float = 0.95) -> DiffCI:
+def paired_bootstrap_auroc(
+    labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike, n_boot: int = 2_000, seed: int = 0, level: float = 0.95
+) -> DiffCI:
     """CI of AUROC(b) - AUROC(a) on the same items (labels 0/1, higher score = positive)."""
     y = np.asarray(labels)
     sa, sb = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
@@ -163,8 +167,9 @@ def paired_bootstrap_auroc(labels: ArrayLike, scores_a: ArrayLike, scores_b: Arr
     return _interval(est, np.concatenate(reps) if reps else np.array([]), n, n_boot, level)
 
 
-def bootstrap_auroc_ci(labels: ArrayLike, scores: ArrayLike, n_boot: int = 2_000, seed: int = 0,
-                       level: float = 0.95) -> DiffCI:
+def bootstrap_auroc_ci(
+    labels: ArrayLike, scores: ArrayLike, n_boot: int = 2_000, seed: int = 0, level: float = 0.95
+) -> DiffCI:
     """Percentile CI of one run's AUROC (reported as a DiffCI against 0)."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
     n = y.size
@@ -211,8 +216,11 @@ def item_scores(samples: list[dict[str, Any]], metric: str) -> dict[str, float] 
     mean the samples can reproduce (AUROC, or an unknown metric the samples do not carry)."""
     if metric in ("acc", "acc_norm"):
         key = "pred" if metric == "acc" else "pred_norm"
-        return {str(s["id"]): float(s[key] == s["answer"]) for s in samples
-                if _ok(s) and s.get("answer", -1) >= 0 and key in s}
+        return {
+            str(s["id"]): float(s[key] == s["answer"])
+            for s in samples
+            if _ok(s) and s.get("answer", -1) >= 0 and key in s
+        }
     if metric in ("vqa_acc", "vqa_acc_norm"):
         from tasks.vqa_accuracy import vqa_accuracy
 
@@ -237,12 +245,16 @@ def auroc_inputs(samples: list[dict[str, Any]]) -> dict[str, tuple[int, float]]:
     """(label, P(yes)) per item id for yes/no AUROC (Hateful Memes: options yes first)."""
     from tasks.hateful_memes import p_yes
 
-    return {str(s["id"]): (int(s["meta"]["label"]), p_yes(s["logprobs"])) for s in samples
-            if _ok(s) and (s.get("meta") or {}).get("label") is not None and s.get("logprobs")}
+    return {
+        str(s["id"]): (int(s["meta"]["label"]), p_yes(s["logprobs"]))
+        for s in samples
+        if _ok(s) and (s.get("meta") or {}).get("label") is not None and s.get("logprobs")
+    }
 
 
-def compare_metric(run_a: "Run", run_b: "Run", task: str, metric: str, n_boot: int = DEFAULT_N_BOOT,
-                   seed: int = 0, level: float = 0.95) -> MetricComparison:
+def compare_metric(
+    run_a: Run, run_b: Run, task: str, metric: str, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, level: float = 0.95
+) -> MetricComparison:
     """Paired comparison of one task metric on the items both runs scored."""
     a, b = run_a.metric(task, metric), run_b.metric(task, metric)
     sa, sb = run_a.samples(task), run_b.samples(task)
@@ -253,8 +265,14 @@ def compare_metric(run_a: "Run", run_b: "Run", task: str, metric: str, n_boot: i
         ids = sorted(set(da) & set(db))
         if any(da[i][0] != db[i][0] for i in ids):
             return MetricComparison(task, metric, a, b, len(ids), note="labels differ between the runs")
-        ci = paired_bootstrap_auroc([da[i][0] for i in ids], [da[i][1] for i in ids], [db[i][1] for i in ids],
-                                    n_boot=min(n_boot, 2_000), seed=seed, level=level)
+        ci = paired_bootstrap_auroc(
+            [da[i][0] for i in ids],
+            [da[i][1] for i in ids],
+            [db[i][1] for i in ids],
+            n_boot=min(n_boot, 2_000),
+            seed=seed,
+            level=level,
+        )
         return MetricComparison(task, metric, a, b, len(ids), ci)
     xa, xb = item_scores(sa, metric), item_scores(sb, metric)
     if xa is None or xb is None:
@@ -268,8 +286,9 @@ def compare_metric(run_a: "Run", run_b: "Run", task: str, metric: str, n_boot: i
     return MetricComparison(task, metric, a, b, len(ids), ci, test, note)
 
 
-def compare_runs(run_a: "Run", run_b: "Run", metrics: str = "primary", n_boot: int = DEFAULT_N_BOOT,
-                 seed: int = 0, level: float = 0.95) -> list[MetricComparison]:
+def compare_runs(
+    run_a: Run, run_b: Run, metrics: str = "primary", n_boot: int = DEFAULT_N_BOOT, seed: int = 0, level: float = 0.95
+) -> list[MetricComparison]:
     """Every shared task (table order), with its primary metrics or, with metrics="all", every metric."""
     from harness.report.runs import primary_metrics, task_sort_key
 

@@ -1,4 +1,5 @@
 """Terminal summary tables of run results."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,13 @@ def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Re
         table.add_column(col, justify="right" if col not in ("run", "task") else "left")
     for r in runs:
         for task, t in r["tasks"].items():
-            table.add_row(r["label"], task, str(t["n"]), str(t["n_errors"]), *(_fmt(t["metrics"].get(m)) for m in names))
+            table.add_row(
+                r["label"], task, str(t["n"]), str(t["n_errors"]), *(_fmt(t["metrics"].get(m)) for m in names)
+            )
     console.print(table)
     for r in runs:
         tm = r["timing"]
-        console.print(f"[dim]{r['label']}: {tm['items_scored_this_invocation']} items scored in "
-                      f"{tm['wall_seconds']:.1f} s ({tm['items_per_second']} items/s) → {r.get('run_dir', '')}[/]")
+        console.print(
+            f"[dim]{r['label']}: {tm['items_scored_this_invocation']} items scored in "
+            f"{tm['wall_seconds']:.1f} s ({tm['items_per_second']} items/s) → {r.get('run_dir', '')}[/]"
+        )

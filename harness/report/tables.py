@@ -14,17 +14,27 @@ generate) or item set differ. Within a VLM the recorded `item_set_sha256` and th
 the options) must match; across VLMs, whose prompts differ, the (id, choices, answer) of samples.jsonl
 must. Task keys are `name[:split]` (e.g. `hm:dev_seen`); the split is shown in the column title.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-
-from harness.report.runs import DIGITS, TASK_TITLES, Run, metric_title, primary_metrics, split_key, task_sort_key, task_title
+from harness.report.runs import (
+    DIGITS,
+    TASK_TITLES,
+    Run,
+    metric_title,
+    primary_metrics,
+    split_key,
+    task_sort_key,
+    task_title,
+)
 
 
 class IncomparableRuns(ValueError):
@@ -50,8 +60,7 @@ def resolve_task(text: str, tasks: Iterable[str]) -> tuple[str, str | None]:
     key = _match_task(left, keys) if sep else None
     if key is not None and metric.strip():
         return key, metric.strip()
-    raise ValueError(f"task {text!r} is in none of the runs, or names several (they have: "
-                     f"{', '.join(keys) or 'none'})")
+    raise ValueError(f"task {text!r} is in none of the runs, or names several (they have: {', '.join(keys) or 'none'})")
 
 
 def _item_key_hash(run: Run, task: str) -> str | None:
@@ -109,16 +118,22 @@ def comparability_problems(runs: list[Run]) -> list[str]:
                 problems.append(line)
         for vlm in sorted({r.vlm for r in have}):
             group = [r for r in have if r.vlm == vlm]
-            line = _differing(task, f"item set ({vlm}: ids, choices, answers)",
-                              {names[id(r)]: r.tasks[task].get("item_set_sha256") for r in group})
+            line = _differing(
+                task,
+                f"item set ({vlm}: ids, choices, answers)",
+                {names[id(r)]: r.tasks[task].get("item_set_sha256") for r in group},
+            )
             prompts = {names[id(r)]: prompts_sha256(r, task) for r in group}
             if not line and None not in prompts.values():
                 line = _differing(task, f"prompt texts ({vlm}: questions, options)", prompts)
             if line:
                 problems.append(line)
         if len({r.vlm for r in have}) > 1:
-            keys = {names[id(r)]: _item_key_hash(r, task) or f"{r.tasks[task].get('n', 0) + r.tasks[task].get('n_errors', 0)} items"
-                    for r in have}
+            keys = {
+                names[id(r)]: _item_key_hash(r, task)
+                or f"{r.tasks[task].get('n', 0) + r.tasks[task].get('n_errors', 0)} items"
+                for r in have
+            }
             line = _differing(task, "item set across VLMs (ids, choices, answers)", keys)
             if line:
                 problems.append(line)
@@ -129,14 +144,16 @@ def require_comparable(runs: list[Run], force: bool = False) -> list[str]:
     """Raise IncomparableRuns naming the differences, unless `force` (then return them as warnings)."""
     problems = comparability_problems(runs)
     if problems and not force:
-        raise IncomparableRuns("the runs did not see the same items (use --force to compare anyway):\n  "
-                               + "\n  ".join(problems))
+        raise IncomparableRuns(
+            "the runs did not see the same items (use --force to compare anyway):\n  " + "\n  ".join(problems)
+        )
     return problems
 
 
 def _unique_names(runs: list[Run], within_vlm: bool = False) -> dict[int, str]:
     """Run labels, made unique: the VLM is added where labels repeat across VLMs (unless `within_vlm`),
     the run directory's name where they repeat within one."""
+
     def count(key) -> dict:
         c: dict = {}
         for r in runs:
@@ -214,26 +231,46 @@ def group_baseline(group: list[Run], baseline: str | None) -> Run | None:
     return hits[0] if hits else None
 
 
-def build_tables(runs: list[Run], baseline: str | None = None, ci: bool = False, delta: bool = False,
-                 significance: bool = False, force: bool = False, n_boot: int = 2_000,
-                 seed: int = 0) -> list[Table]:
+def build_tables(
+    runs: list[Run],
+    baseline: str | None = None,
+    ci: bool = False,
+    delta: bool = False,
+    significance: bool = False,
+    force: bool = False,
+    n_boot: int = 2_000,
+    seed: int = 0,
+) -> list[Table]:
     """The VQA table (non-CLIP runs) and, when such records exist, the CLIP-classification table."""
     if not runs:
         raise ValueError("no runs given")
     if baseline is not None and not find_run(runs, baseline):
-        raise ValueError(f"--baseline {baseline!r} is neither a given run directory nor a run label "
-                         f"(labels: {', '.join(sorted({r.label for r in runs}))})")
+        raise ValueError(
+            f"--baseline {baseline!r} is neither a given run directory nor a run label "
+            f"(labels: {', '.join(sorted({r.label for r in runs}))})"
+        )
     tables = []
-    for title, part in (("VQA", [r for r in runs if not r.is_clip]),
-                        ("CLIP classification", [r for r in runs if r.is_clip])):
+    for title, part in (
+        ("VQA", [r for r in runs if not r.is_clip]),
+        ("CLIP classification", [r for r in runs if r.is_clip]),
+    ):
         if part:
             notes = require_comparable(part, force)
             tables.append(_build(title, part, baseline, ci, delta, significance, n_boot, seed, notes))
     return tables
 
 
-def _build(title: str, runs: list[Run], baseline: str | None, ci: bool, delta: bool, significance: bool,
-           n_boot: int, seed: int, notes: list[str]) -> Table:
+def _build(
+    title: str,
+    runs: list[Run],
+    baseline: str | None,
+    ci: bool,
+    delta: bool,
+    significance: bool,
+    n_boot: int,
+    seed: int,
+    notes: list[str],
+) -> Table:
     tasks = sorted({t for r in runs for t in r.tasks}, key=task_sort_key)
     columns = []
     for t in tasks:
@@ -246,8 +283,10 @@ def _build(title: str, runs: list[Run], baseline: str | None, ci: bool, delta: b
         members = [r for r in runs if r.vlm == vlm]
         base = group_baseline(members, baseline)
         members.sort(key=lambda r: r is not base)  # baseline first, others as given
-        rows = [Row(r, names[id(r)], r is base, [_cell(r, c, base, ci, delta, significance, n_boot, seed)
-                                                  for c in columns]) for r in members]
+        rows = [
+            Row(r, names[id(r)], r is base, [_cell(r, c, base, ci, delta, significance, n_boot, seed) for c in columns])
+            for r in members
+        ]
         _mark_best(rows, len(columns))
         groups.append(Group(vlm, rows, base))
     if (delta or significance) and not any(g.baseline for g in groups):
@@ -255,8 +294,9 @@ def _build(title: str, runs: list[Run], baseline: str | None, ci: bool, delta: b
     return Table(title, columns, groups, ci, delta, significance, notes)
 
 
-def _cell(run: Run, col: Column, base: Run | None, ci: bool, delta: bool, significance: bool, n_boot: int,
-          seed: int) -> Cell:
+def _cell(
+    run: Run, col: Column, base: Run | None, ci: bool, delta: bool, significance: bool, n_boot: int, seed: int
+) -> Cell:
     v = run.metric(col.task, col.metric)
     if v is None:
         return Cell()

@@ -7,6 +7,7 @@
 4. print the comparison table and write the trade-off plot.
 Every step uses the ordinary code paths (tasks, tuning, encoder swap, engine, records, tables, plot).
 """
+
 from __future__ import annotations
 
 import time
@@ -35,24 +36,38 @@ TOY_LR = {"lorsu": 1e-3, "lora": 1e-3, "ln": 3e-3, "spu": 3e-4, "fft": 1e-4}
 
 
 def zero_shot(cache: Path, plan: DemoPlan, progress: bool = True) -> dict:
-    return evaluate_llava(MODELS_DIR / "llava", cache / "runs" / "zero-shot", plan.eval_items, label="zero-shot",
-                          progress=progress)
+    return evaluate_llava(
+        MODELS_DIR / "llava", cache / "runs" / "zero-shot", plan.eval_items, label="zero-shot", progress=progress
+    )
 
 
 def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True) -> Path:
     """Tune the toy CLIP on the target domain; returns the merged checkpoint (LoRSU release layout)."""
-    from harness.tune.config import TuneConfig
     from harness.clip.data import CaptionedImages
-    from harness.tune.run import tune
     from harness.toy.world import class_names
+    from harness.tune.config import TuneConfig
+    from harness.tune.run import tune
     from tasks.toy_world import ToyWorldTask
 
     task = ToyWorldTask("target", "train", size=plan.train_images)
     items = list(task.items())
-    data = CaptionedImages([(task.load_image(it), it.meta["class_index"]) for it in items], class_names(),
-                           ("{}",), name="toy_target", ids=[it.id for it in items])
-    cfg = TuneConfig(method=method, protocol="offline", epochs=plan.epochs, lr=TOY_LR[method], batch_size=32,
-                     importance_samples=min(256, plan.train_images), augment="none", schedule="per_step")
+    data = CaptionedImages(
+        [(task.load_image(it), it.meta["class_index"]) for it in items],
+        class_names(),
+        ("{}",),
+        name="toy_target",
+        ids=[it.id for it in items],
+    )
+    cfg = TuneConfig(
+        method=method,
+        protocol="offline",
+        epochs=plan.epochs,
+        lr=TOY_LR[method],
+        batch_size=32,
+        importance_samples=min(256, plan.train_images),
+        augment="none",
+        schedule="per_step",
+    )
     out = cache / "tune" / method
     record = tune(str(MODELS_DIR / "clip"), data, cfg, out, task="toy_target", progress=progress, overwrite=True)
     last = record["sessions"][-1]
@@ -61,10 +76,10 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True)
 
 def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -> list[dict]:
     from harness.report.plot import draw_tradeoff, tradeoff_points
-    from harness.report.summary import print_summary
     from harness.report.runs import load_run
-    from harness.report.tables import build_tables
+    from harness.report.summary import print_summary
     from harness.report.table_format import render
+    from harness.report.tables import build_tables
 
     console = console or Console()
     cache = Path(cache).expanduser()
@@ -74,17 +89,28 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
     console.print("\n[bold]1/3 zero-shot[/]: the toy LLaVA on control (filled shapes) and target (outlines)")
     runs = [zero_shot(cache, plan)]
     for k, method in enumerate(plan.methods, 1):
-        console.print(f"\n[bold]2/3 tune {method}[/] ({k}/{len(plan.methods)}) on toy_target:train, then swap "
-                      f"it into the LLaVA and evaluate")
+        console.print(
+            f"\n[bold]2/3 tune {method}[/] ({k}/{len(plan.methods)}) on toy_target:train, then swap "
+            f"it into the LLaVA and evaluate"
+        )
         ckpt = tune_method(method, cache, plan)
-        runs.append(evaluate_llava(MODELS_DIR / "llava", cache / "runs" / method, plan.eval_items,
-                                   encoder=str(ckpt), label=method, progress=True))
+        runs.append(
+            evaluate_llava(
+                MODELS_DIR / "llava",
+                cache / "runs" / method,
+                plan.eval_items,
+                encoder=str(ckpt),
+                label=method,
+                progress=True,
+            )
+        )
     console.print("\n[bold]3/3 compare[/]")
     print_summary(console, runs, title="Toy world: accuracy per run")
     loaded = [load_run(Path(r["run_dir"])) for r in runs]
     console.print(render(build_tables(loaded, baseline="zero-shot", delta=True), "md", standalone=False))
-    points, target, controls, _ = tradeoff_points(loaded, target="toy_target", controls=["toy_control"],
-                                                  baseline="zero-shot")
+    points, target, controls, _ = tradeoff_points(
+        loaded, target="toy_target", controls=["toy_control"], baseline="zero-shot"
+    )
     paths = draw_tradeoff(points, target, controls, cache / "tradeoff.png")
     console.print(f"trade-off plot: {', '.join(map(str, paths))}   ({time.perf_counter() - t0:.0f} s in all)")
     console.print("[dim]Honest output: these are the numbers this run measured; no method is promised to win.[/]")

@@ -2,6 +2,7 @@
 
 Deterministic from a seed. `style="filled"` is the control domain, `style="outline"` a shifted target.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,25 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-COLORS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (230, 200, 30),
-          "purple": (140, 50, 170)}
+COLORS = {
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (230, 200, 30),
+    "purple": (140, 50, 170),
+}
 SHAPES = ("circle", "square", "triangle", "cross")
 POSITIONS = {"left": (0.28, 0.5), "right": (0.72, 0.5), "top": (0.5, 0.28), "bottom": (0.5, 0.72)}
-QUESTIONS = {"color": "What color is the shape?", "shape": "What shape is in the image?",
-             "position": "Where is the shape?"}
+QUESTIONS = {
+    "color": "What color is the shape?",
+    "shape": "What shape is in the image?",
+    "position": "Where is the shape?",
+}
 
 
-def draw_shape(color: str, shape: str, position: str, size: int, rng: random.Random,
-               style: str = "filled") -> Image.Image:
+def draw_shape(
+    color: str, shape: str, position: str, size: int, rng: random.Random, style: str = "filled"
+) -> Image.Image:
     im = Image.new("RGB", (size, size))
     px = im.load()
     for y in range(size):
@@ -62,8 +72,9 @@ def write_mcq_set(out_dir: Path, n: int, seed: int = 0, size: int = 32, style: s
         choices = distractors[:answer] + [truth] + distractors[answer:]
         name = f"images/{style}_{i:04d}.png"
         draw_shape(color, shape, pos, size, rng, style).save(out_dir / name)
-        rows.append({"id": f"{style}-{i:04d}", "image": name, "question": QUESTIONS[kind], "choices": choices,
-                     "answer": answer})
+        rows.append(
+            {"id": f"{style}-{i:04d}", "image": name, "question": QUESTIONS[kind], "choices": choices, "answer": answer}
+        )
     path = out_dir / f"{style}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -7,6 +7,7 @@
   route (as EVA01-g-14 does) with `harness_tiny_eva`, a tiny timm `Eva` registered here.
 Both return the spec string for `load_clip`.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -18,16 +19,18 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from harness.clip.data import CaptionedImages
 from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, TinySpec, vision_config
-from harness.clip.data import CaptionedImages
 
 TINY_SPEC = TinySpec(vision_heads=4)
 TINY_EVA = "harness_tiny_eva"
 SHAPE_TEMPLATES = ("a photo of a {} shape.", "a {} thing.")
-_WORDS = ("a an the of on in at is photo picture person shape thing traffic sign zoomed centered close up "
-          "photo image this that red green blue yellow purple orange black white circle square triangle cross "
-          "left right top bottom walking eating sitting stop speed limit").split()
+_WORDS = (
+    "a an the of on in at is photo picture person shape thing traffic sign zoomed centered close up "
+    "photo image this that red green blue yellow purple orange black white circle square triangle cross "
+    "left right top bottom walking eating sitting stop speed limit"
+).split()
 
 
 def _register_tiny_eva() -> None:
@@ -62,10 +65,17 @@ def word_tokenizer(out_dir: Path, extra_words: tuple[str, ...] = (), max_length:
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A [EOS]",
-                                                       special_tokens=[("[BOS]", 2), ("[EOS]", 3)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
-                                   bos_token="[BOS]", eos_token="[EOS]", model_max_length=max_length)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+        model_max_length=max_length,
+    )
     fast.save_pretrained(out_dir)
     return fast
 
@@ -76,21 +86,36 @@ def build_tiny_hf_clip(out_dir: Path, spec: TinySpec = TINY_SPEC, embed_dim: int
 
     out_dir = Path(out_dir)
     tok = word_tokenizer(out_dir)
-    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, max_position_embeddings=16, bos_token_id=2, eos_token_id=3,
-                pad_token_id=0, hidden_act="quick_gelu")
+    text = dict(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        bos_token_id=2,
+        eos_token_id=3,
+        pad_token_id=0,
+        hidden_act="quick_gelu",
+    )
     cfg = CLIPConfig(text_config=text, vision_config=vision_config(spec).to_dict(), projection_dim=embed_dim)
     torch.manual_seed(seed)
     CLIPModel(cfg).save_pretrained(out_dir, safe_serialization=True)
     size = spec.image_size
-    CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
-                       do_center_crop=True, resample=3, image_mean=OPENAI_MEAN,
-                       image_std=OPENAI_STD).save_pretrained(out_dir)
+    CLIPImageProcessor(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        do_center_crop=True,
+        resample=3,
+        image_mean=OPENAI_MEAN,
+        image_std=OPENAI_STD,
+    ).save_pretrained(out_dir)
     return out_dir
 
 
-def build_tiny_open_clip(out_dir: Path, kind: str = "vit", spec: TinySpec = TINY_SPEC, embed_dim: int = 24,
-                         seed: int = 0) -> str:
+def build_tiny_open_clip(
+    out_dir: Path, kind: str = "vit", spec: TinySpec = TINY_SPEC, embed_dim: int = 24, seed: int = 0
+) -> str:
     """Write `tiny_{kind}.json` + `tiny_{kind}.pt` to `out_dir`; returns `open_clip:CONFIG@CHECKPOINT`."""
     import open_clip
 
@@ -98,13 +123,23 @@ def build_tiny_open_clip(out_dir: Path, kind: str = "vit", spec: TinySpec = TINY
     out_dir.mkdir(parents=True, exist_ok=True)
     text = {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}
     if kind == "vit":
-        vision = {"image_size": spec.image_size, "layers": spec.vision_layers, "width": spec.vision_width,
-                  "head_width": spec.vision_width // spec.vision_heads, "patch_size": spec.patch_size,
-                  "mlp_ratio": spec.vision_mlp / spec.vision_width}
+        vision = {
+            "image_size": spec.image_size,
+            "layers": spec.vision_layers,
+            "width": spec.vision_width,
+            "head_width": spec.vision_width // spec.vision_heads,
+            "patch_size": spec.patch_size,
+            "mlp_ratio": spec.vision_mlp / spec.vision_width,
+        }
         config = {"embed_dim": embed_dim, "quick_gelu": True, "vision_cfg": vision, "text_cfg": text}
     elif kind == "eva":
-        vision = {"image_size": 32, "timm_model_name": TINY_EVA, "timm_model_pretrained": False,
-                  "timm_pool": "token", "timm_proj": None}
+        vision = {
+            "image_size": 32,
+            "timm_model_name": TINY_EVA,
+            "timm_model_pretrained": False,
+            "timm_pool": "token",
+            "timm_proj": None,
+        }
         config = {"embed_dim": embed_dim, "vision_cfg": vision, "text_cfg": text, "custom_text": True}
     else:
         raise ValueError(f"kind must be 'vit' or 'eva', got {kind!r}")
@@ -118,9 +153,15 @@ def build_tiny_open_clip(out_dir: Path, kind: str = "vit", spec: TinySpec = TINY
     return f"open_clip:{cfg_path}@{ckpt}"
 
 
-def shapes_data(n: int, seed: int = 0, size: int = 32, classes: tuple[str, ...] = tuple(COLORS),
-                templates: tuple[str, ...] = SHAPE_TEMPLATES, style: str = "filled", tint: float = 0.5
-                ) -> CaptionedImages:
+def shapes_data(
+    n: int,
+    seed: int = 0,
+    size: int = 32,
+    classes: tuple[str, ...] = tuple(COLORS),
+    templates: tuple[str, ...] = SHAPE_TEMPLATES,
+    style: str = "filled",
+    tint: float = 0.5,
+) -> CaptionedImages:
     """`n` shape images (random shape and position) captioned by their colour, classes balanced.
 
     `tint` blends the whole image toward the colour, so the colour is a strong visual signal.
@@ -133,8 +174,9 @@ def shapes_data(n: int, seed: int = 0, size: int = 32, classes: tuple[str, ...] 
         if tint > 0:
             img = Image.blend(img, Image.new("RGB", img.size, COLORS[classes[c]]), tint)
         samples.append((img, c))
-    return CaptionedImages(samples, list(classes), templates, name="shapes",
-                           ids=[f"shape-{seed}-{i}" for i in range(n)])
+    return CaptionedImages(
+        samples, list(classes), templates, name="shapes", ids=[f"shape-{seed}-{i}" for i in range(n)]
+    )
 
 
 def tiny_spec(**overrides: int) -> TinySpec:

@@ -3,6 +3,7 @@
 Everything is saved with `save_pretrained` / `torch.save` and re-loaded through the same code paths as
 real weights, so tests and the demo exercise the real loaders.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                          LlavaForConditionalGeneration, LlavaProcessor)
+from transformers import (
+    CLIPImageProcessor,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
+)
 
 from harness.toy.tokenizer import train_tokenizer
 
@@ -50,9 +57,15 @@ class TinySpec:
 
 def vision_config(spec: TinySpec) -> CLIPVisionConfig:
     return CLIPVisionConfig(
-        hidden_size=spec.vision_width, intermediate_size=spec.vision_mlp, num_hidden_layers=spec.vision_layers,
-        num_attention_heads=spec.vision_heads, image_size=spec.image_size, patch_size=spec.patch_size,
-        hidden_act="quick_gelu", projection_dim=spec.vision_width, layer_norm_eps=1e-5,
+        hidden_size=spec.vision_width,
+        intermediate_size=spec.vision_mlp,
+        num_hidden_layers=spec.vision_layers,
+        num_attention_heads=spec.vision_heads,
+        image_size=spec.image_size,
+        patch_size=spec.patch_size,
+        hidden_act="quick_gelu",
+        projection_dim=spec.vision_width,
+        layer_norm_eps=1e-5,
     )
 
 
@@ -63,27 +76,46 @@ def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
         tok = train_tokenizer(Path(tmp), vocab_size=spec.vocab_size)
     image_token_id = tok.convert_tokens_to_ids("<image>")
     text = LlamaConfig(
-        vocab_size=len(tok), hidden_size=spec.text_width, intermediate_size=spec.text_mlp,
-        num_hidden_layers=spec.text_layers, num_attention_heads=spec.text_heads,
-        num_key_value_heads=spec.text_kv_heads, max_position_embeddings=512, rms_norm_eps=1e-5,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=spec.text_width,
+        intermediate_size=spec.text_mlp,
+        num_hidden_layers=spec.text_layers,
+        num_attention_heads=spec.text_heads,
+        num_key_value_heads=spec.text_kv_heads,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-5,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
         tie_word_embeddings=False,
     )
     config = LlavaConfig(
-        vision_config=vision_config(spec), text_config=text, image_token_id=image_token_id,
-        projector_hidden_act="gelu", vision_feature_layer=-2, vision_feature_select_strategy="default",
+        vision_config=vision_config(spec),
+        text_config=text,
+        image_token_id=image_token_id,
+        projector_hidden_act="gelu",
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
         pad_token_id=tok.pad_token_id,
     )
     torch.manual_seed(spec.seed)
     model = LlavaForConditionalGeneration(config)
     _spread_weights(model, spec.seed)
     image_processor = CLIPImageProcessor(
-        size={"shortest_edge": spec.image_size}, crop_size={"height": spec.image_size, "width": spec.image_size},
-        do_center_crop=True, resample=3, image_mean=OPENAI_MEAN, image_std=OPENAI_STD,
+        size={"shortest_edge": spec.image_size},
+        crop_size={"height": spec.image_size, "width": spec.image_size},
+        do_center_crop=True,
+        resample=3,
+        image_mean=OPENAI_MEAN,
+        image_std=OPENAI_STD,
     )
     processor = LlavaProcessor(
-        image_processor=image_processor, tokenizer=tok, patch_size=spec.patch_size,
-        vision_feature_select_strategy="default", image_token="<image>", num_additional_image_tokens=1,
+        image_processor=image_processor,
+        tokenizer=tok,
+        patch_size=spec.patch_size,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
         chat_template=LLAVA_CHAT_TEMPLATE,
     )
     model.save_pretrained(out_dir, safe_serialization=True)
@@ -113,8 +145,13 @@ def build_tiny_open_clip_checkpoint(path: Path, spec: TinySpec = TinySpec(), see
     model = open_clip.model.CLIP(
         embed_dim=spec.vision_width,
         vision_cfg=open_clip.model.CLIPVisionCfg(
-            layers=spec.vision_layers, width=spec.vision_width, head_width=spec.vision_width // spec.vision_heads,
-            patch_size=spec.patch_size, image_size=spec.image_size, mlp_ratio=spec.vision_mlp / spec.vision_width),
+            layers=spec.vision_layers,
+            width=spec.vision_width,
+            head_width=spec.vision_width // spec.vision_heads,
+            patch_size=spec.patch_size,
+            image_size=spec.image_size,
+            mlp_ratio=spec.vision_mlp / spec.vision_width,
+        ),
         text_cfg=open_clip.model.CLIPTextCfg(context_length=16, vocab_size=64, width=32, heads=2, layers=1),
         quick_gelu=True,
     )

@@ -1,6 +1,7 @@
 """Tiny MiniGPT-v2 files in the official layouts: a Llama HF directory, `minigptv2_checkpoint.pth`
 (`{"model": llama_proj.* + LoRA in peft-0.2 names}`) and a LAVIS-named `eva_vit_g.pth` (one extra block,
 a smaller position grid), so tests run the real loading code."""
+
 from __future__ import annotations
 
 import tempfile
@@ -38,36 +39,63 @@ def build_tiny_minigptv2(out: Path, spec: TinyMiniGPTv2Spec = TinyMiniGPTv2Spec(
     llama_dir = out / "llama"
     with tempfile.TemporaryDirectory() as tmp:
         tok = train_tokenizer(Path(tmp))
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=spec.text_width, intermediate_size=spec.text_mlp,
-                      num_hidden_layers=spec.text_layers, num_attention_heads=spec.text_heads,
-                      num_key_value_heads=spec.text_heads, max_position_embeddings=512,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=spec.text_width,
+        intermediate_size=spec.text_mlp,
+        num_hidden_layers=spec.text_layers,
+        num_attention_heads=spec.text_heads,
+        num_key_value_heads=spec.text_heads,
+        max_position_embeddings=512,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     torch.manual_seed(spec.seed)
     llama = LlamaForCausalLM(cfg)
     _spread_weights(llama, spec.seed)
     llama.save_pretrained(llama_dir)
     tok.save_pretrained(llama_dir)
-    Blip2VisionConfig(hidden_size=spec.vision_width, intermediate_size=spec.vision_mlp,
-                      num_hidden_layers=spec.vision_layers, num_attention_heads=spec.vision_heads,
-                      patch_size=spec.patch_size, image_size=spec.image_size, hidden_act="gelu",
-                      layer_norm_eps=1e-6, qkv_bias=True).to_json_file(llama_dir / VISION_CONFIG_FILE)
+    Blip2VisionConfig(
+        hidden_size=spec.vision_width,
+        intermediate_size=spec.vision_mlp,
+        num_hidden_layers=spec.vision_layers,
+        num_attention_heads=spec.vision_heads,
+        patch_size=spec.patch_size,
+        image_size=spec.image_size,
+        hidden_act="gelu",
+        layer_norm_eps=1e-6,
+        qkv_bias=True,
+    ).to_json_file(llama_dir / VISION_CONFIG_FILE)
 
     def rnd(*shape: int, scale: float | None = None) -> torch.Tensor:
         return torch.randn(*shape, generator=g) * (scale if scale is not None else shape[-1] ** -0.5)
 
     w, m = spec.vision_width, spec.vision_mlp
     grid = spec.eva_grid_size // spec.patch_size
-    eva = {"cls_token": rnd(1, 1, w, scale=0.5), "pos_embed": rnd(1, grid * grid + 1, w, scale=0.5),
-           "patch_embed.proj.weight": rnd(w, 3, spec.patch_size, spec.patch_size, scale=0.1),
-           "patch_embed.proj.bias": rnd(w, scale=0.1)}
+    eva = {
+        "cls_token": rnd(1, 1, w, scale=0.5),
+        "pos_embed": rnd(1, grid * grid + 1, w, scale=0.5),
+        "patch_embed.proj.weight": rnd(w, 3, spec.patch_size, spec.patch_size, scale=0.1),
+        "patch_embed.proj.bias": rnd(w, scale=0.1),
+    }
     for i in range(spec.vision_layers + 1):
         b = f"blocks.{i}."
-        eva |= {b + "norm1.weight": 1 + rnd(w, scale=0.1), b + "norm1.bias": rnd(w, scale=0.1),
-                b + "attn.qkv.weight": rnd(3 * w, w), b + "attn.q_bias": rnd(w, scale=0.1),
-                b + "attn.v_bias": rnd(w, scale=0.1), b + "attn.proj.weight": rnd(w, w),
-                b + "attn.proj.bias": rnd(w, scale=0.1), b + "norm2.weight": 1 + rnd(w, scale=0.1),
-                b + "norm2.bias": rnd(w, scale=0.1), b + "mlp.fc1.weight": rnd(m, w), b + "mlp.fc1.bias": rnd(m, scale=0.1),
-                b + "mlp.fc2.weight": rnd(w, m), b + "mlp.fc2.bias": rnd(w, scale=0.1)}
+        eva |= {
+            b + "norm1.weight": 1 + rnd(w, scale=0.1),
+            b + "norm1.bias": rnd(w, scale=0.1),
+            b + "attn.qkv.weight": rnd(3 * w, w),
+            b + "attn.q_bias": rnd(w, scale=0.1),
+            b + "attn.v_bias": rnd(w, scale=0.1),
+            b + "attn.proj.weight": rnd(w, w),
+            b + "attn.proj.bias": rnd(w, scale=0.1),
+            b + "norm2.weight": 1 + rnd(w, scale=0.1),
+            b + "norm2.bias": rnd(w, scale=0.1),
+            b + "mlp.fc1.weight": rnd(m, w),
+            b + "mlp.fc1.bias": rnd(m, scale=0.1),
+            b + "mlp.fc2.weight": rnd(w, m),
+            b + "mlp.fc2.bias": rnd(w, scale=0.1),
+        }
     eva_path = out / "eva_vit_g.pth"
     torch.save(eva, eva_path)
 

@@ -1,4 +1,5 @@
 """A Llama-style sentencepiece BPE tokenizer trained offline on a small corpus (byte fallback on)."""
+
 from __future__ import annotations
 
 import io
@@ -34,10 +35,23 @@ def train_tokenizer(out_dir: Path, corpus: str = BASE_CORPUS, vocab_size: int = 
     lines = [ln for ln in corpus.splitlines() if ln.strip()] * 20
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_writer=buf, vocab_size=vocab_size, model_type="bpe",
-        byte_fallback=True, character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
-        add_dummy_prefix=True, split_digits=True, normalization_rule_name="identity",
-        remove_extra_whitespaces=False, hard_vocab_limit=False, minloglevel=2, num_threads=1,
+        sentence_iterator=iter(lines),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        byte_fallback=True,
+        character_coverage=1.0,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        add_dummy_prefix=True,
+        split_digits=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        hard_vocab_limit=False,
+        minloglevel=2,
+        num_threads=1,
     )
     spm_dir = out_dir / "_spm"
     spm_dir.mkdir(exist_ok=True)

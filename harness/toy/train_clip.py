@@ -1,4 +1,5 @@
 """Train the toy world's tiny CLIP (HF `CLIPModel`) contrastively on control-domain captions."""
+
 from __future__ import annotations
 
 import math
@@ -47,27 +48,49 @@ def clip_tokenizer(tmp: Path) -> PreTrainedTokenizerBase:
 
 
 def image_processor(size: int) -> CLIPImageProcessor:
-    return CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
-                              do_center_crop=True, resample=3, image_mean=OPENAI_MEAN, image_std=OPENAI_STD)
+    return CLIPImageProcessor(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        do_center_crop=True,
+        resample=3,
+        image_mean=OPENAI_MEAN,
+        image_std=OPENAI_STD,
+    )
 
 
 def build_clip(spec: ClipSpec, tok: PreTrainedTokenizerBase) -> CLIPModel:
     eot = tok.convert_tokens_to_ids(EOT)
     cfg = CLIPConfig(
-        text_config=dict(vocab_size=len(tok), hidden_size=spec.text_width, intermediate_size=4 * spec.text_width,
-                         num_hidden_layers=spec.text_layers, num_attention_heads=spec.text_heads,
-                         max_position_embeddings=32, hidden_act="quick_gelu", eos_token_id=eot,
-                         bos_token_id=tok.bos_token_id, pad_token_id=tok.pad_token_id),
-        vision_config=dict(hidden_size=spec.vision_width, intermediate_size=4 * spec.vision_width,
-                           num_hidden_layers=spec.vision_layers, num_attention_heads=spec.vision_heads,
-                           image_size=spec.image_size, patch_size=spec.patch_size, hidden_act="quick_gelu"),
+        text_config=dict(
+            vocab_size=len(tok),
+            hidden_size=spec.text_width,
+            intermediate_size=4 * spec.text_width,
+            num_hidden_layers=spec.text_layers,
+            num_attention_heads=spec.text_heads,
+            max_position_embeddings=32,
+            hidden_act="quick_gelu",
+            eos_token_id=eot,
+            bos_token_id=tok.bos_token_id,
+            pad_token_id=tok.pad_token_id,
+        ),
+        vision_config=dict(
+            hidden_size=spec.vision_width,
+            intermediate_size=4 * spec.vision_width,
+            num_hidden_layers=spec.vision_layers,
+            num_attention_heads=spec.vision_heads,
+            image_size=spec.image_size,
+            patch_size=spec.patch_size,
+            hidden_act="quick_gelu",
+        ),
         projection_dim=spec.embed_dim,
     )
     torch.manual_seed(spec.seed)
     return CLIPModel(cfg)
 
 
-def render_split(domain: str, split: str, n: int, proc: CLIPImageProcessor, seed: int = 0) -> tuple[torch.Tensor, list[int]]:
+def render_split(
+    domain: str, split: str, n: int, proc: CLIPImageProcessor, seed: int = 0
+) -> tuple[torch.Tensor, list[int]]:
     names = class_names()
     scenes = [scene(domain, split, i, seed) for i in range(n)]
     pixels = proc([render(s, seed) for s in scenes], return_tensors="pt")["pixel_values"]
@@ -75,15 +98,17 @@ def render_split(domain: str, split: str, n: int, proc: CLIPImageProcessor, seed
 
 
 @torch.no_grad()
-def zero_shot_accuracy(model: CLIPModel, tok: PreTrainedTokenizerBase, pixels: torch.Tensor, labels: list[int]) -> float:
+def zero_shot_accuracy(
+    model: CLIPModel, tok: PreTrainedTokenizerBase, pixels: torch.Tensor, labels: list[int]
+) -> float:
     model.eval()
     text = tok(class_names(), padding=True, return_tensors="pt")
     t = F.normalize(model.get_text_features(**text).pooler_output, dim=-1)
     correct = 0
     for i in range(0, len(labels), 256):
-        feats = model.get_image_features(pixel_values=pixels[i:i + 256]).pooler_output
+        feats = model.get_image_features(pixel_values=pixels[i : i + 256]).pooler_output
         pred = (F.normalize(feats, dim=-1) @ t.T).argmax(-1)
-        correct += int((pred == torch.tensor(labels[i:i + 256])).sum())
+        correct += int((pred == torch.tensor(labels[i : i + 256])).sum())
     return correct / len(labels)
 
 
@@ -112,8 +137,9 @@ def train_clip(out_dir: Path, spec: ClipSpec = ClipSpec(), log: Any = print) -> 
         idx = torch.randint(len(labels), (spec.batch_size,), generator=g)
         lab = torch.tensor(labels)[idx]
         classes, inverse = lab.unique(return_inverse=True)
-        out = model(input_ids=texts.input_ids[classes], attention_mask=texts.attention_mask[classes],
-                    pixel_values=pixels[idx])
+        out = model(
+            input_ids=texts.input_ids[classes], attention_mask=texts.attention_mask[classes], pixel_values=pixels[idx]
+        )
         # one text per distinct class in the batch: same-class images share their positive
         loss = F.cross_entropy(out.logits_per_image, inverse)
         opt.zero_grad()
@@ -128,5 +154,9 @@ def train_clip(out_dir: Path, spec: ClipSpec = ClipSpec(), log: Any = print) -> 
         metrics[f"zero_shot_{domain}"] = zero_shot_accuracy(model, tok, px, lb)
     model.half().save_pretrained(out_dir, safe_serialization=True)
     CLIPProcessor(image_processor=proc, tokenizer=tok).save_pretrained(out_dir)
-    return {"spec": asdict(spec), "metrics": metrics, "train_seconds": round(train_s, 1),
-            "parameters": sum(p.numel() for p in model.parameters())}
+    return {
+        "spec": asdict(spec),
+        "metrics": metrics,
+        "train_seconds": round(train_s, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }

@@ -4,6 +4,7 @@ trained on control-domain questions in both prompt styles.
 Training examples are built with the same task prompts, chat template and continuation split that the
 engine scores, so the model learns exactly the format it is evaluated in.
 """
+
 from __future__ import annotations
 
 import random
@@ -14,13 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import CLIPModel, CLIPProcessor, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+from transformers import (
+    CLIPModel,
+    CLIPProcessor,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
+)
 
 from adapters.llava import LlavaAdapter
 from harness.eval.engine import split_continuation
 from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE
-from harness.toy.train_clip import set_cosine_lr
 from harness.toy.tokenizer import train_tokenizer
+from harness.toy.train_clip import set_cosine_lr
 from tasks.toy_world import ToyWorldTask
 
 
@@ -44,20 +52,40 @@ def build_llava(clip_dir: Path, spec: LlavaSpec, tmp: Path) -> LlavaAdapter:
     clip = CLIPModel.from_pretrained(clip_dir, dtype=torch.float32)
     image_processor = CLIPProcessor.from_pretrained(clip_dir).image_processor
     tok = train_tokenizer(tmp)
-    text = LlamaConfig(vocab_size=len(tok), hidden_size=spec.text_width, intermediate_size=spec.text_mlp,
-                       num_hidden_layers=spec.text_layers, num_attention_heads=spec.text_heads,
-                       num_key_value_heads=spec.text_heads, max_position_embeddings=256,
-                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    text = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=spec.text_width,
+        intermediate_size=spec.text_mlp,
+        num_hidden_layers=spec.text_layers,
+        num_attention_heads=spec.text_heads,
+        num_key_value_heads=spec.text_heads,
+        max_position_embeddings=256,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     vision = clip.config.vision_config
-    config = LlavaConfig(vision_config=vision, text_config=text, image_token_id=tok.convert_tokens_to_ids("<image>"),
-                         projector_hidden_act="gelu", vision_feature_layer=-2, vision_feature_select_strategy="default",
-                         pad_token_id=tok.pad_token_id)
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+        pad_token_id=tok.pad_token_id,
+    )
     torch.manual_seed(spec.seed)
     model = LlavaForConditionalGeneration(config)
     model.model.vision_tower.load_state_dict(clip.vision_model.state_dict())
-    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=vision.patch_size,
-                               vision_feature_select_strategy="default", image_token="<image>",
-                               num_additional_image_tokens=1, chat_template=LLAVA_CHAT_TEMPLATE)
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        patch_size=vision.patch_size,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+        chat_template=LLAVA_CHAT_TEMPLATE,
+    )
     return LlavaAdapter(model, processor, model_id="toy-llava")
 
 
@@ -71,8 +99,11 @@ def examples(adapter: LlavaAdapter, spec: LlavaSpec) -> list[tuple[Any, list[int
             break
         style = rng.choice(spec.styles)
         prompt = task.prompt(item, adapter.family, style)
-        ctx, cont = split_continuation(adapter.encode, adapter.format_prompt(prompt.instruction),
-                                       adapter.target_delimiter + prompt.continuations[item.answer])
+        ctx, cont = split_continuation(
+            adapter.encode,
+            adapter.format_prompt(prompt.instruction),
+            adapter.target_delimiter + prompt.continuations[item.answer],
+        )
         out.append((item, ctx, cont))
     return out
 
@@ -84,8 +115,9 @@ def train_llava(clip_dir: Path, out_dir: Path, spec: LlavaSpec = LlavaSpec(), lo
     model = adapter.model
     task = ToyWorldTask("control", "train")
     data = examples(adapter, spec)
-    pixels = adapter.processor.image_processor([task.load_image(it) for it, _, _ in data],
-                                               return_tensors="pt")["pixel_values"]
+    pixels = adapter.processor.image_processor([task.load_image(it) for it, _, _ in data], return_tensors="pt")[
+        "pixel_values"
+    ]
     for p in model.model.vision_tower.parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -102,9 +134,9 @@ def train_llava(clip_dir: Path, out_dir: Path, spec: LlavaSpec = LlavaSpec(), lo
         for r, i in enumerate(idx):
             _, ctx, cont = data[i]
             seq = ctx + cont
-            ids[r, :len(seq)] = torch.tensor(seq)
-            labels[r, len(ctx):len(seq)] = torch.tensor(cont)
-            mask[r, :len(seq)] = 1
+            ids[r, : len(seq)] = torch.tensor(seq)
+            labels[r, len(ctx) : len(seq)] = torch.tensor(cont)
+            mask[r, : len(seq)] = 1
         loss = model(input_ids=ids, attention_mask=mask, pixel_values=pixels[idx], labels=labels).loss
         opt.zero_grad()
         loss.backward()
@@ -115,6 +147,9 @@ def train_llava(clip_dir: Path, out_dir: Path, spec: LlavaSpec = LlavaSpec(), lo
     out_dir = Path(out_dir)
     model.half().save_pretrained(out_dir, safe_serialization=True)
     adapter.processor.save_pretrained(out_dir)
-    return {"spec": asdict(spec), "train_seconds": round(time.perf_counter() - t0, 1),
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "trained_parameters": sum(p.numel() for p in params)}
+    return {
+        "spec": asdict(spec),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "trained_parameters": sum(p.numel() for p in params),
+    }

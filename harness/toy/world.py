@@ -4,6 +4,7 @@ Two domains share every scene attribute: `control` (filled shapes) and `target` 
 outlines — a shift a human reads easily but an encoder trained on filled shapes does not). Everything is
 a pure function of (domain, split, index, seed), so items, images and captions are reproducible.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,11 @@ DOMAINS = {"control": "filled", "target": "outline"}
 SPLITS = {"train": 0, "test": 1}
 IMAGE_SIZE = 40
 KINDS = ("color", "shape", "position", "yesno")
-QUESTIONS = {"color": "What color is the shape?", "shape": "What shape is in the image?",
-             "position": "Where is the shape?"}
+QUESTIONS = {
+    "color": "What color is the shape?",
+    "shape": "What shape is in the image?",
+    "position": "Where is the shape?",
+}
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,9 @@ def scene(domain: str, split: str, index: int, seed: int = 0) -> Scene:
 
 
 def render(s: Scene, seed: int = 0, size: int = IMAGE_SIZE) -> Image.Image:
-    return draw_shape(s.color, s.shape, s.position, size, _rng("pixels", s.domain, s.split, s.index, seed),
-                      DOMAINS[s.domain])
+    return draw_shape(
+        s.color, s.shape, s.position, size, _rng("pixels", s.domain, s.split, s.index, seed), DOMAINS[s.domain]
+    )
 
 
 def question(s: Scene, kind: str, seed: int = 0) -> tuple[str, tuple[str, ...], int]:

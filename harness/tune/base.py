@@ -4,17 +4,19 @@ Per session: `start_session` (score, mask, attach adapters; sets `trainables`), 
 `mask_gradients` / `before_step` around the optimiser, then `finish_session`, which returns a model
 with plain merged weights for export. `report` counts trainable entries exactly.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 
+from harness.clip.models import ClipModel
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
-from harness.clip.models import ClipModel
 from harness.tune.params import Trainable, count_trainable
 
 
@@ -30,9 +32,13 @@ class ParamReport:
     groups: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"trainable": self.trainable, "updated": self.updated, "total": self.total,
-                "trainable_percent": round(100.0 * self.trainable / max(self.total, 1), 4),
-                "groups": dict(self.groups)}
+        return {
+            "trainable": self.trainable,
+            "updated": self.updated,
+            "total": self.total,
+            "trainable_percent": round(100.0 * self.trainable / max(self.total, 1), 4),
+            "groups": dict(self.groups),
+        }
 
 
 class TuneMethod(ABC):

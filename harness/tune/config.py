@@ -3,6 +3,7 @@
 Where the paper and the released code differ the default follows the code; the paper's value is one
 option away (noted per field). `None` means "the method's / task's released default" (`resolved`).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -22,29 +23,29 @@ class TuneConfig:
     protocol: str = "offline"
     sessions: int = 5
     shots: int = 20
-    epochs: int | None = None          # None: paper appendix per task, else 10
-    lr: float | None = None            # None: DEFAULT_LR[method]
-    batch_size: int = 16               # LoRSU README; paper: 8 few-shot / 64 offline
+    epochs: int | None = None  # None: paper appendix per task, else 10
+    lr: float | None = None  # None: DEFAULT_LR[method]
+    batch_size: int = 16  # LoRSU README; paper: 8 few-shot / 64 offline
     seed: int = 0
-    rank: int = 32                     # paper (LoRSU README recipe: 64)
-    alpha: float | None = None         # None: = rank (the release passes alpha == rank)
-    sparsity: float | None = None      # None: LoRSU 0.1 (code default in the README recipe; paper 0.05), SPU 0.1
+    rank: int = 32  # paper (LoRSU README recipe: 64)
+    alpha: float | None = None  # None: = rank (the release passes alpha == rank)
+    sparsity: float | None = None  # None: LoRSU 0.1 (code default in the README recipe; paper 0.05), SPU 0.1
     top_k_heads: int = 2
-    importance_samples: int = 1000     # LoRSU grad_total_points_mask (paper: 800 offline)
+    importance_samples: int = 1000  # LoRSU grad_total_points_mask (paper: 800 offline)
     lorsu_importance: str = "average"  # average: |mean signed grad| (code); squared: sum of squared grads
-    lorsu_proj_lora: bool = True       # released extra: LoRA on the image projection
-    lorsu_bias: bool = True            # released extra: q/k/v (in_proj) bias and fc1 bias trainable
-    spu_importance: str = "released"   # released: ||logits||^2 loss, cumulative grads; contrastive: CLIP loss
-    spu_edit_text: bool = False        # release also edits the text tower's fc1
+    lorsu_proj_lora: bool = True  # released extra: LoRA on the image projection
+    lorsu_bias: bool = True  # released extra: q/k/v (in_proj) bias and fc1 bias trainable
+    spu_importance: str = "released"  # released: ||logits||^2 loss, cumulative grads; contrastive: CLIP loss
+    spu_edit_text: bool = False  # release also edits the text tower's fc1
     spu_decay_outside_mask: bool = False  # AdamW decay on masked-out entries too (the release does)
     weight_decay: float | None = None  # None: 0.2 for SPU (AdamW), 0 otherwise (Adam)
-    schedule: str = "released"         # released: cosine+warm-up stepped per epoch; per_step: per batch
+    schedule: str = "released"  # released: cosine+warm-up stepped per epoch; per_step: per batch
     warmup: int = 1
-    min_lr: float | None = None        # None: 1e-6 (LoRSU trainer), 0 for SPU
-    augment: str = "released"          # released: LoRSU train transform; none: resize + crop
-    lora_persist: bool = True          # LoRA baseline keeps its adapters across sessions (as released)
+    min_lr: float | None = None  # None: 1e-6 (LoRSU trainer), 0 for SPU
+    augment: str = "released"  # released: LoRSU train transform; none: resize + crop
+    lora_persist: bool = True  # LoRA baseline keeps its adapters across sessions (as released)
     device: str = "cpu"
-    amp: bool = False                  # bf16 autocast on CUDA
+    amp: bool = False  # bf16 autocast on CUDA
     workers: int = 0
 
     def __post_init__(self) -> None:
@@ -63,7 +64,7 @@ class TuneConfig:
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
 
-    def resolved(self, task: str = "") -> "TuneConfig":
+    def resolved(self, task: str = "") -> TuneConfig:
         """A copy with every `None` replaced by its default for this method and task."""
         key = (self.protocol, task.partition("=")[0])
         return replace(
@@ -72,8 +73,7 @@ class TuneConfig:
             lr=self.lr if self.lr is not None else DEFAULT_LR[self.method],
             alpha=self.alpha if self.alpha is not None else float(self.rank),
             sparsity=self.sparsity if self.sparsity is not None else 0.1,
-            weight_decay=self.weight_decay if self.weight_decay is not None else
-            (0.2 if self.method == "spu" else 0.0),
+            weight_decay=self.weight_decay if self.weight_decay is not None else (0.2 if self.method == "spu" else 0.0),
             min_lr=self.min_lr if self.min_lr is not None else (0.0 if self.method == "spu" else 1e-6),
         )
 

@@ -4,18 +4,19 @@
 random images, so the counts come from the same code as a run; masks and head choices then depend on
 that batch, the counts do not.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
 
 import torch
 
+from harness.clip.data import CaptionedImages
+from harness.clip.models import ClipModel
 from harness.tune.base import ParamReport
 from harness.tune.config import TuneConfig
-from harness.clip.data import CaptionedImages
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
-from harness.clip.models import ClipModel
 
 
 def count_parameters(model: ClipModel, cfg: TuneConfig, batch: int = 2, seed: int = 0) -> ParamReport:
@@ -23,8 +24,9 @@ def count_parameters(model: ClipModel, cfg: TuneConfig, batch: int = 2, seed: in
     cfg = replace(cfg, importance_samples=1).resolved()
     g = torch.Generator().manual_seed(seed)
     pixels = torch.randn(batch, 3, model.image_size, model.image_size, generator=g).to(model.device)
-    data = CaptionedImages([(f"random-{i}", i) for i in range(batch)], [f"class {i}" for i in range(batch)],
-                           ("a photo of a {}.",))
+    data = CaptionedImages(
+        [(f"random-{i}", i) for i in range(batch)], [f"class {i}" for i in range(batch)], ("a photo of a {}.",)
+    )
     loader = [(pixels, torch.arange(batch), torch.zeros(batch, dtype=torch.long))]
     method = make_method(cfg)
     method.start_session(model, TextBank(model, data, live=method.trains_text), loader)

@@ -6,6 +6,7 @@
 - `vision_hf/`: a transformers `CLIPVisionModelWithProjection` (`config.json` + `model.safetensors`),
   for CLIP ViTs of both families (not for EVA towers, which have no HF CLIP form).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

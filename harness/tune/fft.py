@@ -1,11 +1,12 @@
 """F-FT baseline: every vision-tower parameter (projection included) is trained (Adam); text frozen."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
+from harness.clip.models import ClipModel
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
-from harness.clip.models import ClipModel
 
 
 class FullFineTune(TuneMethod):

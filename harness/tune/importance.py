@@ -1,12 +1,13 @@
 """Gradient-based importance scores (LoRSU and SPU), computed before any adapter is attached."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
-from harness.tune.loss import TextBank
 from harness.clip.models import ClipModel
+from harness.tune.loss import TextBank
 
 LossFn = Callable[[ClipModel, TextBank, tuple], torch.Tensor]
 
@@ -17,9 +18,15 @@ def _with_grad(model: ClipModel, params: list[torch.nn.Parameter]) -> None:
         p.requires_grad_(True)
 
 
-def lorsu_scores(model: ClipModel, bank: TextBank, loader: Iterable, loss_fn: LossFn,
-                 params: dict[str, torch.nn.Parameter], min_samples: int, mode: str = "average"
-                 ) -> tuple[dict[str, torch.Tensor], int]:
+def lorsu_scores(
+    model: ClipModel,
+    bank: TextBank,
+    loader: Iterable,
+    loss_fn: LossFn,
+    params: dict[str, torch.nn.Parameter],
+    min_samples: int,
+    mode: str = "average",
+) -> tuple[dict[str, torch.Tensor], int]:
     """LoRSU's scores and the number of samples used.
 
     average (released): the per-sample-weighted mean of the signed batch gradients,
@@ -47,9 +54,15 @@ def lorsu_scores(model: ClipModel, bank: TextBank, loader: Iterable, loss_fn: Lo
     return {k: s / n for k, s in scores.items()}, n
 
 
-def spu_scores(model: ClipModel, bank: TextBank, loader: Iterable, loss_fn: LossFn,
-               params: dict[str, torch.nn.Parameter], batch_fraction: float = 0.25, cumulative: bool = True
-               ) -> tuple[dict[str, torch.Tensor], int]:
+def spu_scores(
+    model: ClipModel,
+    bank: TextBank,
+    loader: Iterable,
+    loss_fn: LossFn,
+    params: dict[str, torch.nn.Parameter],
+    batch_fraction: float = 0.25,
+    cumulative: bool = True,
+) -> tuple[dict[str, torch.Tensor], int]:
     """SPU's scores: signed gradients summed over batches.
 
     Released (`cumulative=True`): gradients are zeroed once before the loop and keep accumulating, so

@@ -1,11 +1,12 @@
 """LN baseline: only the LayerNorm weights and biases of the vision tower are trained (Adam)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
+from harness.clip.models import ClipModel
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
-from harness.clip.models import ClipModel
 
 
 class LayerNormOnly(TuneMethod):

@@ -11,18 +11,19 @@ writes base + delta into a plain CPU copy taken before the adapters were attache
 parametrized model cannot be un-parametrized without breaking the original's class). With
 `lora_persist=False` they are merged in place and rebuilt every session.
 """
+
 from __future__ import annotations
 
 import copy
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from harness.clip.models import ClipModel
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
-from harness.clip.models import ClipModel
 from harness.tune.params import attach_lora, merge_parametrizations
 
 PEFT_TARGETS = {
@@ -71,17 +72,22 @@ class LoRA(TuneMethod):
         self.direct = direct_weights(model)
         kind = _kind(model)
         pattern = PEFT_TARGETS["timm_qkv_direct" if kind == "timm" and self.direct else kind]
-        config = LoraConfig(r=self.cfg.rank, lora_alpha=float(self.cfg.alpha), lora_dropout=0.0, bias="none",
-                            target_modules=pattern)
+        config = LoraConfig(
+            r=self.cfg.rank, lora_alpha=float(self.cfg.alpha), lora_dropout=0.0, bias="none", target_modules=pattern
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             self.peft = get_peft_model(model.visual, config)
         for target in self.direct:
             attach_lora([target], self.cfg.rank, float(self.cfg.alpha))
-        self.updated = sum(m.get_base_layer().weight.numel() for m in _peft_layers(model.visual)) + \
-            sum(getattr(m, n).numel() for m, n in self.direct)
-        self.info = {"peft_targets": pattern, "peft_layers": len(_peft_layers(model.visual)),
-                     "parametrized_weights": len(self.direct)}
+        self.updated = sum(m.get_base_layer().weight.numel() for m in _peft_layers(model.visual)) + sum(
+            getattr(m, n).numel() for m, n in self.direct
+        )
+        self.info = {
+            "peft_targets": pattern,
+            "peft_layers": len(_peft_layers(model.visual)),
+            "parametrized_weights": len(self.direct),
+        }
 
     def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
         if self.peft is None:

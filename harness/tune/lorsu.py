@@ -9,17 +9,18 @@ Per session, on the plain (merged) weights:
    released extras: LoRA on the image projection, trainable q/k/v and fc1 biases;
 5. Adam (no weight decay); after training the LoRA updates are merged into plain weights.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from harness.clip.models import Block, ClipModel
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import lorsu_scores
 from harness.tune.loss import TextBank, contrastive_loss
-from harness.clip.models import Block, ClipModel
 from harness.tune.params import attach_lora, merge_parametrizations, topk_mask
 
 
@@ -57,8 +58,9 @@ class LoRSU(TuneMethod):
             params[f"{b.index}.fc1"] = b.fc1.weight
         if loader is None:
             raise ValueError("LoRSU needs training data to score importance")
-        scores, used = lorsu_scores(model, bank, loader, contrastive_loss, params, cfg.importance_samples,
-                                    cfg.lorsu_importance)
+        scores, used = lorsu_scores(
+            model, bank, loader, contrastive_loss, params, cfg.importance_samples, cfg.lorsu_importance
+        )
         entries: list[tuple[nn.Parameter, torch.Tensor | None]] = []
         heads_per_layer: list[list[int]] = []
         updated = 0
@@ -91,8 +93,7 @@ class LoRSU(TuneMethod):
         model.freeze()
         self.trainables = enable(model, entries)
         self.updated = updated
-        self.info = {"importance_samples_used": used, "heads": heads_per_layer,
-                     "fc1_density": float(cfg.sparsity)}
+        self.info = {"importance_samples_used": used, "heads": heads_per_layer, "fc1_density": float(cfg.sparsity)}
 
     def finish_session(self, model: ClipModel) -> ClipModel:
         merge_parametrizations(self._parametrized)

@@ -4,6 +4,7 @@ SPU's importance loss, and text features.
 Same-class pairs in a batch count as negatives, as in the released code. When the text tower is
 frozen, the text features of every (class, template) pair are computed once (`TextBank`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,10 @@ class TextBank:
         if not live:
             texts = [data.text(c, t) for c in range(len(data.class_names)) for t in range(self.n_templates)]
             with torch.no_grad():
-                feats = [model.encode_text(model.tokenize(texts[i:i + batch_size]))
-                         for i in range(0, len(texts), batch_size)]
+                feats = [
+                    model.encode_text(model.tokenize(texts[i : i + batch_size]))
+                    for i in range(0, len(texts), batch_size)
+                ]
             self.cache = F.normalize(torch.cat(feats).float(), dim=-1)
 
     def features(self, classes: torch.Tensor, templates: torch.Tensor) -> torch.Tensor:
@@ -34,8 +37,9 @@ class TextBank:
         return F.normalize(self.model.encode_text(self.model.tokenize(texts)).float(), dim=-1)
 
 
-def batch_logits(model: ClipModel, bank: TextBank, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-                 ) -> torch.Tensor:
+def batch_logits(
+    model: ClipModel, bank: TextBank, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+) -> torch.Tensor:
     """logits_per_image = logit_scale * normalised image features @ normalised text features.T (+ logit_bias)."""
     pixels, classes, templates = batch
     img = F.normalize(model.encode_image(pixels.to(model.device)).float(), dim=-1)

@@ -1,4 +1,5 @@
 """Method name -> `TuneMethod` class."""
+
 from __future__ import annotations
 
 from harness.tune.base import TuneMethod
@@ -9,8 +10,13 @@ from harness.tune.lora import LoRA
 from harness.tune.lorsu import LoRSU
 from harness.tune.spu import SPU
 
-METHOD_CLASSES: dict[str, type[TuneMethod]] = {"lorsu": LoRSU, "spu": SPU, "lora": LoRA, "ln": LayerNormOnly,
-                                               "fft": FullFineTune}
+METHOD_CLASSES: dict[str, type[TuneMethod]] = {
+    "lorsu": LoRSU,
+    "spu": SPU,
+    "lora": LoRA,
+    "ln": LayerNormOnly,
+    "fft": FullFineTune,
+}
 
 
 def make_method(cfg: TuneConfig) -> TuneMethod:

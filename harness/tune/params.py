@@ -6,6 +6,7 @@ mask is 1 can change (the gradient is multiplied by it; the optimisers used have
 mask `m`, via `torch.nn.utils.parametrize`, so one `LoRADelta` can feed a fused [3D, D] matrix or
 three [D, D] q/k/v matrices (row slices) with identical maths.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,8 +64,16 @@ class LoRADelta(nn.Module):
     mask get exactly zero gradient in A, so they never move.
     """
 
-    def __init__(self, rows: int, cols: int, rank: int, alpha: float, row_mask: torch.Tensor | None = None,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        rank: int,
+        alpha: float,
+        row_mask: torch.Tensor | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ):
         super().__init__()
         self.lora_A = nn.Parameter(torch.empty(rows, rank, dtype=dtype, device=device))
         self.lora_B = nn.Parameter(torch.zeros(rank, cols, dtype=dtype, device=device))
@@ -96,8 +105,13 @@ class AddDelta(nn.Module):
         return weight + (d.t() if self.transpose else d).to(weight.dtype)
 
 
-def attach_lora(targets: list[tuple[nn.Module, str]], rank: int, alpha: float,
-                row_mask: torch.Tensor | None = None, transpose: bool = False) -> LoRADelta:
+def attach_lora(
+    targets: list[tuple[nn.Module, str]],
+    rank: int,
+    alpha: float,
+    row_mask: torch.Tensor | None = None,
+    transpose: bool = False,
+) -> LoRADelta:
     """Put one LoRA on the row-concatenation of `targets` (e.g. q, k, v weights, or one fused matrix).
 
     `transpose=True` (single target only) puts the LoRA on the transposed weight, so a projection

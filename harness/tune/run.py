@@ -10,6 +10,7 @@ Output directory:
 A complete session is skipped; the next one starts from its state. Every session seeds torch, numpy
 and random with seed + session, so a resumed run writes the same checkpoints as an uninterrupted one.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.tune.config import TuneConfig
 from harness.clip.data import CaptionedImages, train_loader, train_transform
+from harness.clip.models import ClipModel
+from harness.tune.config import TuneConfig
 from harness.tune.export import export_session, load_release
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
-from harness.clip.models import ClipModel
 from harness.tune.sessions import Session, plan_sessions
 from harness.tune.trainer import train_session
 
@@ -39,8 +40,15 @@ class OutDirMismatch(ValueError):
     """The output directory holds a run with other settings or data."""
 
 
-def tune(model: ClipModel | str, data: CaptionedImages, cfg: TuneConfig, out: str | Path, task: str = "",
-         progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+def tune(
+    model: ClipModel | str,
+    data: CaptionedImages,
+    cfg: TuneConfig,
+    out: str | Path,
+    task: str = "",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
     """Train `cfg.method` on `data` under `cfg.protocol`; returns the run record (also in tune.json).
 
     `model` is a spec for `load_clip` or a loaded `ClipModel` (modified in place).
@@ -85,16 +93,33 @@ def tune(model: ClipModel | str, data: CaptionedImages, cfg: TuneConfig, out: st
     return record
 
 
-def _run_session(model: ClipModel, method, bank: TextBank, data: CaptionedImages, sess: Session,
-                 cfg: TuneConfig, n_sessions: int, sdir: Path, progress: bool) -> dict[str, Any]:
+def _run_session(
+    model: ClipModel,
+    method,
+    bank: TextBank,
+    data: CaptionedImages,
+    sess: Session,
+    cfg: TuneConfig,
+    n_sessions: int,
+    sdir: Path,
+    progress: bool,
+) -> dict[str, Any]:
     start = time.perf_counter()
     sub = data.subset(sess.indices)
     transform = train_transform(model.image_size, model.mean, model.std, cfg.augment)
     loader = train_loader(sub, transform, cfg.batch_size, seed=cfg.seed + sess.index, workers=cfg.workers)
     method.start_session(model, bank, loader)
     report = method.report()
-    stats = train_session(model, method, loader, bank, cfg, sessions=n_sessions, progress=progress,
-                          desc=f"{cfg.method} session {sess.index}/{n_sessions}")
+    stats = train_session(
+        model,
+        method,
+        loader,
+        bank,
+        cfg,
+        sessions=n_sessions,
+        progress=progress,
+        desc=f"{cfg.method} session {sess.index}/{n_sessions}",
+    )
     plain = method.finish_session(model)
     if sdir.exists():
         shutil.rmtree(sdir)  # an incomplete earlier attempt
@@ -104,10 +129,16 @@ def _run_session(model: ClipModel, method, bank: TextBank, data: CaptionedImages
         torch.save(extra, sdir / "resume_state.pt")
         files["resume_state"] = "resume_state.pt"
     info = {
-        "session": sess.index, "classes": list(sess.classes),
-        "class_names": [data.class_names[c] for c in sess.classes], "images": len(sess.indices),
-        "parameters": report.to_dict(), "method_info": method.info, **stats.to_dict(),
-        "files": files, "sizes": _sizes(sdir, files), "seconds": round(time.perf_counter() - start, 3),
+        "session": sess.index,
+        "classes": list(sess.classes),
+        "class_names": [data.class_names[c] for c in sess.classes],
+        "images": len(sess.indices),
+        "parameters": report.to_dict(),
+        "method_info": method.info,
+        **stats.to_dict(),
+        "files": files,
+        "sizes": _sizes(sdir, files),
+        "seconds": round(time.perf_counter() - start, 3),
     }
     _write_json(sdir / "session.json", info)
     return info
@@ -117,7 +148,8 @@ def _restore(model: ClipModel, method, sdir: Path) -> None:
     info = json.loads((sdir / "session.json").read_text())
     if method.resumes_from_checkpoint:
         model.load_release_state_dict(
-            {k: v.to(model.device) for k, v in load_release(sdir / info["files"]["release"]).items()})
+            {k: v.to(model.device) for k, v in load_release(sdir / info["files"]["release"]).items()}
+        )
     extra = info["files"].get("resume_state")
     state = torch.load(sdir / extra, map_location="cpu", weights_only=True) if extra else {}
     if state:
@@ -146,7 +178,7 @@ def _sizes(sdir: Path, files: dict[str, str | None]) -> dict[str, int]:
         if rel is None:
             continue
         p = sdir / rel
-        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+        for f in [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file()):
             out[str(f.relative_to(sdir))] = f.stat().st_size
     return out
 
@@ -157,28 +189,44 @@ def _seed(seed: int) -> None:
     random.seed(seed)
 
 
-def _base_record(model: ClipModel, data: CaptionedImages, cfg: TuneConfig, task: str,
-                 plan: list[Session]) -> dict[str, Any]:
+def _base_record(
+    model: ClipModel, data: CaptionedImages, cfg: TuneConfig, task: str, plan: list[Session]
+) -> dict[str, Any]:
     import open_clip
     import peft
     import timm
     import transformers
 
     return {
-        "method": cfg.method, "model": model.spec, "model_info": model.describe(), "task": task or data.name,
-        "protocol": cfg.protocol, "seed": cfg.seed, "hyper_parameters": cfg.to_dict(),
+        "method": cfg.method,
+        "model": model.spec,
+        "model_info": model.describe(),
+        "task": task or data.name,
+        "protocol": cfg.protocol,
+        "seed": cfg.seed,
+        "hyper_parameters": cfg.to_dict(),
         "data_hash": data.fingerprint(),
         "data": {"images": len(data), "classes": len(data.class_names), "templates": list(data.templates)},
         "plan": [{"session": s.index, "classes": list(s.classes), "images": len(s.indices)} for s in plan],
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "open_clip": open_clip.__version__, "peft": peft.__version__, "timm": timm.__version__},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "open_clip": open_clip.__version__,
+            "peft": peft.__version__,
+            "timm": timm.__version__,
+        },
     }
 
 
 def _identity(record: dict[str, Any]) -> dict[str, Any]:
     hp = {k: v for k, v in record["hyper_parameters"].items() if k not in RUNTIME_FIELDS}
-    return {"method": record["method"], "model": record["model"], "hyper_parameters": hp,
-            "data_hash": record["data_hash"], "plan": record["plan"]}
+    return {
+        "method": record["method"],
+        "model": record["model"],
+        "hyper_parameters": hp,
+        "data_hash": record["data_hash"],
+        "plan": record["plan"],
+    }
 
 
 def _prepare_out(out: Path, record: dict[str, Any], overwrite: bool) -> None:
@@ -190,22 +238,31 @@ def _prepare_out(out: Path, record: dict[str, Any], overwrite: bool) -> None:
         old = json.loads(path.read_text())
         a, b = _identity(old), _identity(record)
         if a != b:
-            diff = sorted(k for k in set(a["hyper_parameters"]) | set(b["hyper_parameters"])
-                          if a["hyper_parameters"].get(k) != b["hyper_parameters"].get(k))
+            diff = sorted(
+                k
+                for k in set(a["hyper_parameters"]) | set(b["hyper_parameters"])
+                if a["hyper_parameters"].get(k) != b["hyper_parameters"].get(k)
+            )
             what = [k for k in ("method", "model", "data_hash", "plan") if a[k] != b[k]] + diff
-            raise OutDirMismatch(f"{out} holds a different tuning run (differs in: {', '.join(what)}); "
-                                 f"use another --out or pass --overwrite")
+            raise OutDirMismatch(
+                f"{out} holds a different tuning run (differs in: {', '.join(what)}); "
+                f"use another --out or pass --overwrite"
+            )
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(path, {**record, "sessions": [], "complete": False} if not path.is_file() else
-                json.loads(path.read_text()))
+    _write_json(
+        path, {**record, "sessions": [], "complete": False} if not path.is_file() else json.loads(path.read_text())
+    )
 
 
 def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     trained = [s for s in sessions if s.get("epoch_seconds")]
     last = sessions[-1]["parameters"] if sessions else None
     mins = [sum(s["epoch_seconds"]) / len(s["epoch_seconds"]) / 60.0 for s in trained]
-    return {"parameters": last, "minutes_per_epoch": round(sum(mins) / len(mins), 6) if mins else None,
-            "session_losses": {str(s["session"]): s["epoch_losses"] for s in sessions}}
+    return {
+        "parameters": last,
+        "minutes_per_epoch": round(sum(mins) / len(mins), 6) if mins else None,
+        "session_losses": {str(s["session"]): s["epoch_losses"] for s in sessions},
+    }
 
 
 def _write_json(path: Path, obj: Any) -> None:

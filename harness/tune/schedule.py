@@ -7,6 +7,7 @@ e >= 2 at the cycle's value at step e-1 (with warm-up 1 that is `max_lr` for epo
 that is tiny when the cycle counts batches). `per_step_lr` is the paper's reading: the same curve
 stepped every batch.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ for 5 sessions) and the five TSI action groups. Other tasks (or other session co
 seeded permutation of the classes split the same way. Few-shot sampling: one `np.random.RandomState
 (seed)` drawing `shots` images per class without replacement, sessions and classes in order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,51 @@ import numpy as np
 from harness.clip.data import CaptionedImages
 from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 
-GTSRB_ORDER = (25, 2, 11, 1, 40, 27, 5, 9, 17, 32, 29, 20, 39, 21, 15, 23, 10, 3, 18, 38, 42, 14, 22, 35, 34, 19,
-               33, 12, 26, 41, 0, 37, 6, 13, 24, 30, 28, 31, 7, 16, 4, 36, 8)
+GTSRB_ORDER = (
+    25,
+    2,
+    11,
+    1,
+    40,
+    27,
+    5,
+    9,
+    17,
+    32,
+    29,
+    20,
+    39,
+    21,
+    15,
+    23,
+    10,
+    3,
+    18,
+    38,
+    42,
+    14,
+    22,
+    35,
+    34,
+    19,
+    33,
+    12,
+    26,
+    41,
+    0,
+    37,
+    6,
+    13,
+    24,
+    30,
+    28,
+    31,
+    7,
+    16,
+    4,
+    36,
+    8,
+)
 TSI_SESSIONS = (
     ("WatchTV", "Laydown", "Sitdown", "Pour.Fromkettle", "Enter", "Drink.Frombottle"),
     ("Eat.Attable", "Pour.Frombottle", "Cook.Cleandishes", "Maketea.Boilwater", "Leave", "Cook.Cleanup"),
@@ -27,9 +71,9 @@ TSI_SESSIONS = (
 
 @dataclass(frozen=True)
 class Session:
-    index: int                 # 1-based
-    classes: tuple[int, ...]   # class indices of the CaptionedImages
-    indices: tuple[int, ...]   # sample indices
+    index: int  # 1-based
+    classes: tuple[int, ...]  # class indices of the CaptionedImages
+    indices: tuple[int, ...]  # sample indices
 
 
 def class_groups(data: CaptionedImages, sessions: int, seed: int, task: str = "") -> list[list[int]]:
@@ -73,8 +117,9 @@ def _split(order: list[int], sessions: int) -> list[list[int]]:
     return [list(map(int, g)) for g in np.array_split(np.asarray(order, dtype=np.int64), sessions)]
 
 
-def plan_sessions(data: CaptionedImages, protocol: str, sessions: int = 5, shots: int = 20, seed: int = 0,
-                  task: str = "") -> list[Session]:
+def plan_sessions(
+    data: CaptionedImages, protocol: str, sessions: int = 5, shots: int = 20, seed: int = 0, task: str = ""
+) -> list[Session]:
     """The sessions of a run: offline = one session with every sample."""
     if protocol == "offline":
         return [Session(1, tuple(sorted(set(data.labels))), tuple(range(len(data))))]

@@ -7,17 +7,18 @@ top `sparsity` of |importance|. AdamW (lr 7.5e-6, wd 0.2, betas 0.9/0.999, eps 1
 only where the mask is 1 unless `spu_decay_outside_mask` (then masked-out entries decay as released).
 No replay. The text tower's fc1 is edited too only with `spu_edit_text`.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from harness.clip.models import ClipModel
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import spu_scores
 from harness.tune.loss import TextBank, contrastive_loss, spu_importance_loss
-from harness.clip.models import ClipModel
 from harness.tune.params import topk_mask
 
 
@@ -39,19 +40,20 @@ class SPU(TuneMethod):
         proj_w = getattr(proj.owner, proj.name)
         released = cfg.spu_importance == "released"
         params = {f"fc1.{i}": layer.weight for i, layer in enumerate(fc1s)}
-        scores, used = spu_scores(model, bank, loader, spu_importance_loss if released else contrastive_loss,
-                                  params, cumulative=released)
+        scores, used = spu_scores(
+            model, bank, loader, spu_importance_loss if released else contrastive_loss, params, cumulative=released
+        )
         entries: list[tuple[nn.Parameter, torch.Tensor | None]] = []
         updated = 0
         for i, layer in enumerate(fc1s):
-            mask = topk_mask(scores[f"fc1.{i}"].abs(), float(cfg.sparsity)).to(layer.weight.device,
-                                                                               layer.weight.dtype)
+            mask = topk_mask(scores[f"fc1.{i}"].abs(), float(cfg.sparsity)).to(layer.weight.device, layer.weight.dtype)
             entries.append((layer.weight, mask))
             if layer.bias is not None:
                 entries.append((layer.bias, None))
             if i < len(vision_fc1):
-                updated += (layer.weight.numel() if cfg.spu_decay_outside_mask else int(mask.sum().item())) \
-                    + (layer.bias.numel() if layer.bias is not None else 0)
+                updated += (layer.weight.numel() if cfg.spu_decay_outside_mask else int(mask.sum().item())) + (
+                    layer.bias.numel() if layer.bias is not None else 0
+                )
         entries.append((proj_w, None))
         updated += proj_w.numel()
         model.freeze()
@@ -59,13 +61,17 @@ class SPU(TuneMethod):
         for t in self.trainables:
             t.decay_all = cfg.spu_decay_outside_mask
         self.updated = updated
-        self.info = {"importance_samples_used": used, "importance_loss": cfg.spu_importance,
-                     "text_fc1_edited": cfg.spu_edit_text}
+        self.info = {
+            "importance_samples_used": used,
+            "importance_loss": cfg.spu_importance,
+            "text_fc1_edited": cfg.spu_edit_text,
+        }
 
     def optimizer(self) -> torch.optim.Optimizer:
         # decay is applied in before_step so that it can respect the masks
-        return torch.optim.AdamW([t.param for t in self.trainables], lr=float(self.cfg.lr), betas=(0.9, 0.999),
-                                 eps=1e-8, weight_decay=0.0)
+        return torch.optim.AdamW(
+            [t.param for t in self.trainables], lr=float(self.cfg.lr), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+        )
 
     @torch.no_grad()
     def before_step(self, lr: float) -> None:
@@ -82,8 +88,7 @@ class SPU(TuneMethod):
         if not self.cfg.spu_edit_text:
             return {}
         names = model.parameter_names()
-        return {names[id(p)]: p.detach().cpu().clone() for layer in model.text_fc1()
-                for p in layer.parameters()}
+        return {names[id(p)]: p.detach().cpu().clone() for layer in model.text_fc1() for p in layer.parameters()}
 
     def load_extra_state(self, model: ClipModel, state: dict[str, torch.Tensor]) -> None:
         params = dict(model.net.named_parameters())

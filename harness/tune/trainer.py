@@ -1,4 +1,5 @@
 """One training session: epochs of CLIP-loss steps over a method's trainable entries."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,10 +11,10 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from harness.clip.models import ClipModel
 from harness.tune.base import TuneMethod
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank, contrastive_loss
-from harness.clip.models import ClipModel
 from harness.tune.schedule import per_step_lr, released_epoch_lrs
 
 
@@ -29,9 +30,13 @@ class SessionStats:
         return sum(self.epoch_seconds) / max(len(self.epoch_seconds), 1) / 60.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch_losses": self.epoch_losses, "epoch_seconds": [round(s, 4) for s in self.epoch_seconds],
-                "epoch_lrs": self.epoch_lrs, "steps": self.steps,
-                "minutes_per_epoch": round(self.minutes_per_epoch, 6)}
+        return {
+            "epoch_losses": self.epoch_losses,
+            "epoch_seconds": [round(s, 4) for s in self.epoch_seconds],
+            "epoch_lrs": self.epoch_lrs,
+            "steps": self.steps,
+            "minutes_per_epoch": round(self.minutes_per_epoch, 6),
+        }
 
 
 def epoch_lrs(cfg: TuneConfig, batches: int, sessions: int) -> list[float]:
@@ -41,8 +46,16 @@ def epoch_lrs(cfg: TuneConfig, batches: int, sessions: int) -> list[float]:
     return released_epoch_lrs(epochs, cycle, float(cfg.lr), float(cfg.min_lr or 0.0), cfg.warmup)
 
 
-def train_session(model: ClipModel, method: TuneMethod, loader: DataLoader, bank: TextBank, cfg: TuneConfig,
-                  sessions: int = 1, progress: bool = True, desc: str = "") -> SessionStats:
+def train_session(
+    model: ClipModel,
+    method: TuneMethod,
+    loader: DataLoader,
+    bank: TextBank,
+    cfg: TuneConfig,
+    sessions: int = 1,
+    progress: bool = True,
+    desc: str = "",
+) -> SessionStats:
     """Train `method.trainables` for `cfg.epochs` epochs; returns losses and timings per epoch."""
     epochs = int(cfg.epochs or 1)
     batches = len(loader)
@@ -50,16 +63,22 @@ def train_session(model: ClipModel, method: TuneMethod, loader: DataLoader, bank
     per_epoch = epoch_lrs(cfg, batches, sessions)
     total = epochs * batches
     stats = SessionStats()
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if cfg.amp and model.device.type == "cuda"
-                else contextlib.nullcontext())
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if cfg.amp and model.device.type == "cuda"
+        else contextlib.nullcontext()
+    )
     bar = tqdm(total=total, desc=desc or method.name, disable=not progress, leave=False, unit="step")
     model.train()
     for epoch in range(epochs):
         start = time.perf_counter()
         loss_sum, n = 0.0, 0
         for batch in loader:
-            lr = per_epoch[epoch] if cfg.schedule == "released" else \
-                per_step_lr(stats.steps, total, float(cfg.lr), float(cfg.min_lr or 0.0), cfg.warmup)
+            lr = (
+                per_epoch[epoch]
+                if cfg.schedule == "released"
+                else per_step_lr(stats.steps, total, float(cfg.lr), float(cfg.min_lr or 0.0), cfg.warmup)
+            )
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast:

@@ -1,4 +1,5 @@
 """LLaVA-NeXT and LLaVA-OneVision (any-resolution tiling): the engine equals a plain forward per option."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,16 +21,26 @@ def sized_image(i: int):
 def adapter(request, tmp_path_factory):
     if request.param == "llava_onevision":
         from adapters.llava_onevision import LlavaOnevisionAdapter as cls
+
         path = build_tiny_onevision(tmp_path_factory.mktemp("ov"))
     else:
         from adapters.llava_next import LlavaNextAdapter as cls
+
         path = build_tiny_llava_next(tmp_path_factory.mktemp("next"))
     return cls.load(str(path), device="cpu")
 
 
 def make_requests(adapter, n: int) -> list[Request]:
-    return [Request(f"item{i}", sized_image(i), adapter.format_prompt(QUESTIONS[i % 5] + (" " if i % 3 == 0 else "")),
-                    OPTIONS[i % 5], adapter.target_delimiter) for i in range(n)]
+    return [
+        Request(
+            f"item{i}",
+            sized_image(i),
+            adapter.format_prompt(QUESTIONS[i % 5] + (" " if i % 3 == 0 else "")),
+            OPTIONS[i % 5],
+            adapter.target_delimiter,
+        )
+        for i in range(n)
+    ]
 
 
 def test_ids_match_the_processor_for_every_image_size(adapter):
@@ -104,17 +115,42 @@ def test_six_tasks_through_the_cli_in_both_modes(adapter, data_root, tmp_path):
 
     from harness.cli import app
 
-    common = ["--vlm", adapter.family, "--model", str(adapter.model_dir), "--device", "cpu", "--data-root",
-              str(data_root), "--limit", "3", "--quiet"]
+    common = [
+        "--vlm",
+        adapter.family,
+        "--model",
+        str(adapter.model_dir),
+        "--device",
+        "cpu",
+        "--data-root",
+        str(data_root),
+        "--limit",
+        "3",
+        "--quiet",
+    ]
     for style in ("options", "text"):
-        res = CliRunner().invoke(app, ["eval", "--tasks", ",".join(SIX), "--prompt-style", style, "--out",
-                                       str(tmp_path / style), *common])
+        res = CliRunner().invoke(
+            app, ["eval", "--tasks", ",".join(SIX), "--prompt-style", style, "--out", str(tmp_path / style), *common]
+        )
         assert res.exit_code == 0, res.output
         results = json.loads((tmp_path / style / "results.json").read_text())
         assert results["model"]["vlm"] == adapter.family
         assert all(results["tasks"][t]["n"] == 3 for t in SIX)
-    res = CliRunner().invoke(app, ["eval", "--tasks", "vizwiz,vsr", "--mode", "generate", "--max-new-tokens", "2",
-                                   "--out", str(tmp_path / "gen"), *common])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--tasks",
+            "vizwiz,vsr",
+            "--mode",
+            "generate",
+            "--max-new-tokens",
+            "2",
+            "--out",
+            str(tmp_path / "gen"),
+            *common,
+        ],
+    )
     assert res.exit_code == 0, res.output
     samples = [json.loads(x) for x in (tmp_path / "gen" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 6 and all(isinstance(s["generation"], str) for s in samples)

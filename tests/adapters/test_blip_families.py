@@ -1,4 +1,5 @@
 """BLIP-2 and InstructBLIP: exact scoring from the shared prefix, the Q-Former reading the prompt only, EVA swaps."""
+
 from __future__ import annotations
 
 import json
@@ -19,23 +20,34 @@ SIZES = [(40, 40), (40, 90), (100, 30), (64, 64), (33, 70)]
 def adapter(request, tmp_path_factory):
     if request.param == "blip2":
         from adapters.blip2 import Blip2Adapter as cls
+
         path = build_tiny_blip2(tmp_path_factory.mktemp("blip2"))
     else:
         from adapters.instructblip import InstructBlipAdapter as cls
+
         path = build_tiny_instructblip(tmp_path_factory.mktemp("iblip"))
     return cls.load(str(path), device="cpu")
 
 
 def make_requests(adapter, n: int) -> list[Request]:
-    return [Request(f"item{i}", random_image(i).resize(SIZES[i % 5]),
-                    adapter.format_prompt(f"Question: {QUESTIONS[i % 5]} Answer:" + (" " if i % 3 == 0 else "")),
-                    OPTIONS[i % 5], adapter.target_delimiter) for i in range(n)]
+    return [
+        Request(
+            f"item{i}",
+            random_image(i).resize(SIZES[i % 5]),
+            adapter.format_prompt(f"Question: {QUESTIONS[i % 5]} Answer:" + (" " if i % 3 == 0 else "")),
+            OPTIONS[i % 5],
+            adapter.target_delimiter,
+        )
+        for i in range(n)
+    ]
 
 
 def test_ids_match_the_processor(adapter):
-    for text in ("Question: What color is the shape? Answer:",
-                 "Question: Based on the image, is this statement true or false? The cat is on the table.\n"
-                 "A. true\nB. false\nAnswer with the option's letter from the given choices directly. Answer:"):
+    for text in (
+        "Question: What color is the shape? Answer:",
+        "Question: Based on the image, is this statement true or false? The cat is on the table.\n"
+        "A. true\nB. false\nAnswer with the option's letter from the given choices directly. Answer:",
+    ):
         ref = adapter.processor(text=text, images=random_image(0), return_tensors="pt")
         ids = adapter.encode(text)
         assert ids == ref.input_ids[0].tolist()
@@ -60,7 +72,7 @@ def test_engine_equals_plain_forward(adapter, batch_size):
 def test_reference_is_the_processor_forward_with_the_prompt_alone_in_the_qformer(adapter):
     req = make_requests(adapter, 2)[1]
     inputs = adapter.processor(text=req.context, images=req.image, return_tensors="pt")
-    option = adapter.encode(req.context + " dark green")[len(inputs.input_ids[0]):]
+    option = adapter.encode(req.context + " dark green")[len(inputs.input_ids[0]) :]
     inputs["input_ids"] = torch.cat([inputs.input_ids, torch.tensor([option])], 1)
     inputs["attention_mask"] = torch.ones_like(inputs.input_ids)
     with torch.no_grad():
@@ -132,16 +144,41 @@ def test_six_tasks_through_the_cli_in_both_modes(adapter, tmp_path):
 
     build_all_fixtures(tmp_path / "data")
     six = ["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"]
-    common = ["--vlm", adapter.family, "--model", str(adapter.model_dir), "--device", "cpu", "--data-root",
-              str(tmp_path / "data"), "--limit", "3", "--quiet"]
+    common = [
+        "--vlm",
+        adapter.family,
+        "--model",
+        str(adapter.model_dir),
+        "--device",
+        "cpu",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--limit",
+        "3",
+        "--quiet",
+    ]
     for style in ("options", "text"):
-        res = CliRunner().invoke(app, ["eval", "--tasks", ",".join(six), "--prompt-style", style, "--out",
-                                       str(tmp_path / style), *common])
+        res = CliRunner().invoke(
+            app, ["eval", "--tasks", ",".join(six), "--prompt-style", style, "--out", str(tmp_path / style), *common]
+        )
         assert res.exit_code == 0, res.output
         results = json.loads((tmp_path / style / "results.json").read_text())
         assert results["model"]["vlm"] == adapter.family and all(results["tasks"][t]["n"] == 3 for t in six)
-    res = CliRunner().invoke(app, ["eval", "--tasks", "vizwiz,hm", "--mode", "generate", "--max-new-tokens", "2",
-                                   "--out", str(tmp_path / "gen"), *common])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--tasks",
+            "vizwiz,hm",
+            "--mode",
+            "generate",
+            "--max-new-tokens",
+            "2",
+            "--out",
+            str(tmp_path / "gen"),
+            *common,
+        ],
+    )
     assert res.exit_code == 0, res.output
     samples = [json.loads(x) for x in (tmp_path / "gen" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 6 and all(isinstance(s["generation"], str) for s in samples)
@@ -161,8 +198,13 @@ def test_flan_t5_releases_are_refused_by_name():
     from tests.adapters.tiny_blip import QFORMER, VISION
 
     t5 = T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
-    model = Blip2ForConditionalGeneration(Blip2Config(vision_config=Blip2VisionConfig(**VISION),
-                                                      qformer_config=Blip2QFormerConfig(**QFORMER), text_config=t5,
-                                                      num_query_tokens=2))
+    model = Blip2ForConditionalGeneration(
+        Blip2Config(
+            vision_config=Blip2VisionConfig(**VISION),
+            qformer_config=Blip2QFormerConfig(**QFORMER),
+            text_config=t5,
+            num_query_tokens=2,
+        )
+    )
     with pytest.raises(ValueError, match="language model is t5, an encoder-decoder"):
         Blip2Adapter(model, processor=None)

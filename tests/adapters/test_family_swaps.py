@@ -1,4 +1,5 @@
 """Encoder swaps through the LLaVA-OneVision and LLaVA-NeXT adapters: accepted formats, refusals, scoring after."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,16 @@ def _onevision(path):
 
 
 def _scores_equal_plain_forward(adapter):
-    reqs = [Request(f"i{i}", random_image(i, size=40).resize(s), adapter.format_prompt("What is shown?"),
-                    ("red", "a blue triangle at the top", "B"), adapter.target_delimiter)
-            for i, s in enumerate([(40, 40), (30, 90)])]
+    reqs = [
+        Request(
+            f"i{i}",
+            random_image(i, size=40).resize(s),
+            adapter.format_prompt("What is shown?"),
+            ("red", "a blue triangle at the top", "B"),
+            adapter.target_delimiter,
+        )
+        for i, s in enumerate([(40, 40), (30, 90)])
+    ]
     for req, scores in zip(reqs, Engine(adapter, 2).score(reqs)):
         for s, ref in zip(scores, plain_forward_scores(adapter, req)):
             assert abs(s.logprob - ref) < 1e-4
@@ -87,8 +95,11 @@ def test_llava_next_takes_every_llava_format_and_refuses_siglip(tiny_open_clip_c
     hf.load_state_dict(a.vision_tower.state_dict())
     hf.save_pretrained(tmp_path / "hf_clip")
     assert a.swap_encoder(str(tmp_path / "hf_clip")).format == "hf_clip"
-    sd = {k.removeprefix("visual."): v for k, v in torch.load(tiny_open_clip_ckpt, weights_only=True).items()
-          if k.startswith("visual.")}
+    sd = {
+        k.removeprefix("visual."): v
+        for k, v in torch.load(tiny_open_clip_ckpt, weights_only=True).items()
+        if k.startswith("visual.")
+    }
     torch.save({"state_dict": sd, "epoch": 1}, tmp_path / "lorsu.pth")
     assert a.swap_encoder(str(tmp_path / "lorsu.pth")).format == "lorsu"
     torch.save(open_clip_layout(timm_siglip()), tmp_path / "sig.pt")
@@ -104,8 +115,17 @@ def test_eval_with_encoder_records_the_swap(onevision_dir, tmp_path):
     path = tmp_path / "siglip.pt"
     torch.save(open_clip_layout(timm_siglip(layers=3)), path)
     data = write_mcq_set(tmp_path / "d", 4, seed=2)
-    res = run_eval(EvalConfig(tasks=[f"mcq_jsonl={data}"], vlm="llava_onevision", model=str(onevision_dir),
-                              encoder=str(path), device="cpu", out=str(tmp_path / "run")), progress=False)
+    res = run_eval(
+        EvalConfig(
+            tasks=[f"mcq_jsonl={data}"],
+            vlm="llava_onevision",
+            model=str(onevision_dir),
+            encoder=str(path),
+            device="cpu",
+            out=str(tmp_path / "run"),
+        ),
+        progress=False,
+    )
     swap = res["encoder"]["swap_report"]
     assert swap["format"] == "open_clip_siglip" and any("dropped block 2 of 3" in n for n in swap["notes"])
     assert res["tasks"]["mcq_jsonl"]["n"] == 4

@@ -1,6 +1,6 @@
 """MiniGPT-v2 on transformers + peft: prompt ids, vision path, official-layout loading, exact scoring."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 import sentencepiece as spm
@@ -22,8 +22,9 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def adapter(files):
-    return MiniGPTv2Adapter.load(str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]),
-                                 device="cpu")
+    return MiniGPTv2Adapter.load(
+        str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]), device="cpu"
+    )
 
 
 def test_prompt_ids_double_bos_and_chunks_encoded_like_the_slow_tokenizer(adapter, files, tmp_path):
@@ -68,7 +69,10 @@ def test_preprocessing_is_pil_bicubic_resize_and_clip_normalisation(adapter):
 
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_scores_equal_a_plain_forward_without_cache(adapter, batch_size):
-    qs = ["[vqa] What color is the shape?", "This is an image writting 'hi'. Is this image hateful? Answer yes or no. Answer:"]
+    qs = [
+        "[vqa] What color is the shape?",
+        "This is an image writting 'hi'. Is this image hateful? Answer yes or no. Answer:",
+    ]
     opts = [("red", "dark green", "a blue triangle at the top", "A"), ("yes", "no")]
     reqs = [Request(f"i{i}", random_image(i), adapter.format_prompt(qs[i % 2]), opts[i % 2]) for i in range(6)]
     got = Engine(adapter, batch_size).score(reqs)
@@ -82,15 +86,20 @@ def test_checkpoints_really_load(adapter, files):
     model = adapter.model
     assert torch.equal(model.llama_proj.weight, sd["llama_proj.weight"])
     key = "llama_model.base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"
-    assert torch.equal(model.llama_model.base_model.model.model.layers[1].self_attn.v_proj.lora_B["default"].weight,
-                       sd[key])
+    assert torch.equal(
+        model.llama_model.base_model.model.model.layers[1].self_attn.v_proj.lora_B["default"].weight, sd[key]
+    )
     eva = torch.load(files["eva_ckpt"], weights_only=True)
     qkv = model.visual_encoder.encoder.layers[0].self_attn.qkv
     assert torch.equal(qkv.weight, eva["blocks.0.attn.qkv.weight"])
     w = eva["blocks.0.attn.q_bias"].numel()
     assert torch.equal(qkv.bias, torch.cat([eva["blocks.0.attn.q_bias"], torch.zeros(w), eva["blocks.0.attn.v_bias"]]))
-    pos = torch.nn.functional.interpolate(eva["pos_embed"][:, 1:].reshape(1, 2, 2, -1).permute(0, 3, 1, 2),
-                                          size=(4, 4), mode="bicubic", align_corners=False)
+    pos = torch.nn.functional.interpolate(
+        eva["pos_embed"][:, 1:].reshape(1, 2, 2, -1).permute(0, 3, 1, 2),
+        size=(4, 4),
+        mode="bicubic",
+        align_corners=False,
+    )
     got = model.visual_encoder.embeddings.position_embedding
     assert torch.allclose(got[0, 1:], pos.permute(0, 2, 3, 1).reshape(16, -1), atol=1e-6)
     assert torch.equal(got[0, 0], eva["pos_embed"][0, 0])
@@ -110,19 +119,33 @@ def _rewrite(src, dst, fn):
 def test_silent_partial_loads_are_refused(files, tmp_path):
     m, e = str(files["model"]), str(files["eva_ckpt"])
     # LoRA under names modern peft would not match (no base_model.model. path) → refused, not skipped
-    bad = _rewrite(files["minigptv2_ckpt"], tmp_path / "a.pth", lambda ck: {"model": {
-        k.replace("base_model.model.", ""): v for k, v in ck["model"].items()}})
+    bad = _rewrite(
+        files["minigptv2_ckpt"],
+        tmp_path / "a.pth",
+        lambda ck: {"model": {k.replace("base_model.model.", ""): v for k, v in ck["model"].items()}},
+    )
     with pytest.raises(MiniGPTv2CheckpointError, match="expected 8 LoRA tensors"):
         MiniGPTv2Adapter.load(m, str(bad), e, device="cpu")
-    no_proj = _rewrite(files["minigptv2_ckpt"], tmp_path / "b.pth", lambda ck: {"model": {
-        k: v for k, v in ck["model"].items() if not k.startswith("llama_proj")}})
+    no_proj = _rewrite(
+        files["minigptv2_ckpt"],
+        tmp_path / "b.pth",
+        lambda ck: {"model": {k: v for k, v in ck["model"].items() if not k.startswith("llama_proj")}},
+    )
     with pytest.raises(MiniGPTv2CheckpointError, match="llama_proj"):
         MiniGPTv2Adapter.load(m, str(no_proj), e, device="cpu")
-    modern = _rewrite(files["minigptv2_ckpt"], tmp_path / "c.pth", lambda ck: {"model": {
-        k.replace(".weight", ".default.weight") if "lora_" in k else k: v for k, v in ck["model"].items()}})
+    modern = _rewrite(
+        files["minigptv2_ckpt"],
+        tmp_path / "c.pth",
+        lambda ck: {
+            "model": {k.replace(".weight", ".default.weight") if "lora_" in k else k: v for k, v in ck["model"].items()}
+        },
+    )
     MiniGPTv2Adapter.load(m, str(modern), e, device="cpu")  # modern peft names are accepted
-    shallow = _rewrite(files["eva_ckpt"], tmp_path / "d.pth", lambda ck: {
-        k: v for k, v in ck.items() if not k.startswith(("blocks.1.", "blocks.2."))})
+    shallow = _rewrite(
+        files["eva_ckpt"],
+        tmp_path / "d.pth",
+        lambda ck: {k: v for k, v in ck.items() if not k.startswith(("blocks.1.", "blocks.2."))},
+    )
     with pytest.raises(EncoderCheckpointError, match="checkpoint has 1 blocks, tower has 2"):
         MiniGPTv2Adapter.load(m, str(files["minigptv2_ckpt"]), str(shallow), device="cpu")
     with pytest.raises(ValueError, match="needs --minigptv2-ckpt"):
@@ -147,9 +170,18 @@ def test_eval_end_to_end(files, tmp_path):
     from harness.toy.shapes import write_mcq_set
 
     data = write_mcq_set(tmp_path / "d", 6, seed=4)
-    res = run_eval(EvalConfig(tasks=[f"mcq_jsonl={data}"], vlm="minigptv2", model=str(files["model"]),
-                              minigptv2_ckpt=str(files["minigptv2_ckpt"]), eva_ckpt=str(files["eva_ckpt"]),
-                              device="cpu", out=str(tmp_path / "run")), progress=False)
+    res = run_eval(
+        EvalConfig(
+            tasks=[f"mcq_jsonl={data}"],
+            vlm="minigptv2",
+            model=str(files["model"]),
+            minigptv2_ckpt=str(files["minigptv2_ckpt"]),
+            eva_ckpt=str(files["eva_ckpt"]),
+            device="cpu",
+            out=str(tmp_path / "run"),
+        ),
+        progress=False,
+    )
     assert res["tasks"]["mcq_jsonl"]["n"] == 6
     assert res["model"]["prompt_template"] == "<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]"
     assert set(res["model"]["loading"]) == {"minigptv2_ckpt", "eva_ckpt"}
@@ -168,8 +200,8 @@ def test_encoder_swap_from_an_open_clip_eva_checkpoint(files, tmp_path):
     assert torch.equal(a.model.visual_encoder.encoder.layers[1].mlp.fc2.weight, src.blocks[1].mlp.fc2.weight)
     assert torch.equal(a.model.visual_encoder.post_layernorm.weight, ln_before)  # ln_vision is MiniGPT-v2's
     with pytest.raises(EncoderCheckpointError, match="LLaVA tower is a CLIP ViT"):
-        from harness.toy.tiny_llava import build_tiny_llava
         from adapters.llava import LlavaAdapter
+        from harness.toy.tiny_llava import build_tiny_llava
 
         LlavaAdapter.load(str(build_tiny_llava(tmp_path / "llava")), device="cpu").swap_encoder(str(path))
 
@@ -179,13 +211,24 @@ def test_six_tasks_with_the_minigptv2_prompt_family(files, tmp_path):
     from tests.tasks.fixtures import build_all_fixtures
 
     build_all_fixtures(tmp_path / "data")
-    common = dict(vlm="minigptv2", model=str(files["model"]), minigptv2_ckpt=str(files["minigptv2_ckpt"]),
-                  eva_ckpt=str(files["eva_ckpt"]), device="cpu", data_root=str(tmp_path / "data"), limit=3)
-    res = run_eval(EvalConfig(tasks=["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"], out=str(tmp_path / "l"),
-                              **common), progress=False)
+    common = dict(
+        vlm="minigptv2",
+        model=str(files["model"]),
+        minigptv2_ckpt=str(files["minigptv2_ckpt"]),
+        eva_ckpt=str(files["eva_ckpt"]),
+        device="cpu",
+        data_root=str(tmp_path / "data"),
+        limit=3,
+    )
+    res = run_eval(
+        EvalConfig(tasks=["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"], out=str(tmp_path / "l"), **common),
+        progress=False,
+    )
     assert all(t["n"] == 3 for t in res["tasks"].values())
-    gen = run_eval(EvalConfig(tasks=["vsr", "hm"], mode="generate", max_new_tokens=2, out=str(tmp_path / "g"),
-                              **common), progress=False)
+    gen = run_eval(
+        EvalConfig(tasks=["vsr", "hm"], mode="generate", max_new_tokens=2, out=str(tmp_path / "g"), **common),
+        progress=False,
+    )
     import json
 
     prompts = [json.loads(x)["prompt"] for x in (tmp_path / "g" / "samples.jsonl").read_text().splitlines()]

@@ -3,6 +3,7 @@
 `build_all_fixtures(root)` writes every task's dataset under one data root in the default folder names,
 for an end-to-end `harness eval --data-root ROOT` run. The other builders write one layout each.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,9 @@ def tsi_split_lines(split: str) -> list[str]:
 def build_tsi_frames(root: Path, folder: str = "images_trunc") -> Path:
     """Extracted frames <stem>.jpg of the test, train and validation videos, plus a stray non-dataset file."""
     frames = root / folder if folder else root
-    for i, line in enumerate(tsi_split_lines("test_CS") + tsi_split_lines("train_CS")
-                             + tsi_split_lines("validation_CS")):
+    for i, line in enumerate(
+        tsi_split_lines("test_CS") + tsi_split_lines("train_CS") + tsi_split_lines("validation_CS")
+    ):
         write_image(frames / f"{Path(line).stem}.jpg", 300 + i)
     write_image(frames / "notes.png", 999)
     return root
@@ -153,18 +155,49 @@ def build_dalle_flat(root: Path, per_class: int = 2) -> Path:
 
 
 VIZWIZ_RECORDS = [
-    {"image": "VizWiz_val_00000003.jpg", "question": "What is this?", "answer_type": "other", "answerable": 1,
-     "answers": ["basil"] * 4 + ["basil leaves"] * 3 + ["unanswerable", "herbs", "Basil"]},
-    {"image": "VizWiz_val_00000001.jpg", "question": "How many pills are there?", "answer_type": "number",
-     "answerable": 1, "answers": ["2"] * 3 + ["two"] * 2 + ["3"] * 5},
-    {"image": "VizWiz_val_00000000.jpg", "question": "What does this say?", "answer_type": "unanswerable",
-     "answerable": 0, "answers": ["unanswerable"] * 8 + ["unsuitable"] * 2},
-    {"image": "VizWiz_val_00000002.jpg", "question": "Is the light on?", "answer_type": "yes/no",
-     "answerable": 1, "answers": ["yes"] * 9 + ["no"], "stray_field": {"x": 1}},
-    {"image": "VizWiz_val_00000004.jpg", "question": "What drink is this?", "answer_type": "other",
-     "answerable": 1, "answers": ["coke"] * 10},
-    {"image": "VizWiz_val_00000005.jpg", "question": "What color is this shirt?", "answer_type": "other",
-     "answerable": 1, "answers": ["blue"] * 5 + ["navy blue"] * 3 + ["dark blue"] * 2},
+    {
+        "image": "VizWiz_val_00000003.jpg",
+        "question": "What is this?",
+        "answer_type": "other",
+        "answerable": 1,
+        "answers": ["basil"] * 4 + ["basil leaves"] * 3 + ["unanswerable", "herbs", "Basil"],
+    },
+    {
+        "image": "VizWiz_val_00000001.jpg",
+        "question": "How many pills are there?",
+        "answer_type": "number",
+        "answerable": 1,
+        "answers": ["2"] * 3 + ["two"] * 2 + ["3"] * 5,
+    },
+    {
+        "image": "VizWiz_val_00000000.jpg",
+        "question": "What does this say?",
+        "answer_type": "unanswerable",
+        "answerable": 0,
+        "answers": ["unanswerable"] * 8 + ["unsuitable"] * 2,
+    },
+    {
+        "image": "VizWiz_val_00000002.jpg",
+        "question": "Is the light on?",
+        "answer_type": "yes/no",
+        "answerable": 1,
+        "answers": ["yes"] * 9 + ["no"],
+        "stray_field": {"x": 1},
+    },
+    {
+        "image": "VizWiz_val_00000004.jpg",
+        "question": "What drink is this?",
+        "answer_type": "other",
+        "answerable": 1,
+        "answers": ["coke"] * 10,
+    },
+    {
+        "image": "VizWiz_val_00000005.jpg",
+        "question": "What color is this shirt?",
+        "answer_type": "other",
+        "answerable": 1,
+        "answers": ["blue"] * 5 + ["navy blue"] * 3 + ["dark blue"] * 2,
+    },
 ]
 
 
@@ -173,8 +206,12 @@ def build_vizwiz(root: Path, corrupt: bool = False) -> Path:
     records = []
     for k, r in enumerate(VIZWIZ_RECORDS):
         conf = ["yes", "maybe", "no"]
-        records.append({**r, "answers": [{"answer_confidence": conf[(k + j) % 3], "answer": a}
-                                         for j, a in enumerate(r["answers"])]})
+        records.append(
+            {
+                **r,
+                "answers": [{"answer_confidence": conf[(k + j) % 3], "answer": a} for j, a in enumerate(r["answers"])],
+            }
+        )
         if corrupt and k == 0:
             write_corrupt(root / "val" / r["image"])
         else:
@@ -207,8 +244,13 @@ def build_hm(root: Path, missing_image: bool = False) -> Path:
     lines = []
     for line in (DATA / "hm_dev_seen.jsonl").read_text().splitlines():
         row = json.loads(line)
-        row = {"id": int(row["id"]), "img": row["img"], "label": row["label"], "text": row["text"],
-               "text_length": len(row["text"])}
+        row = {
+            "id": int(row["id"]),
+            "img": row["img"],
+            "label": row["label"],
+            "text": row["text"],
+            "text_length": len(row["text"]),
+        }
         lines.append(json.dumps(row).replace("/", "\\/"))
     (root / "dev_seen.jsonl").write_text("\n".join(lines) + "\n")
     for k, name in enumerate(("test_unseen.jsonl", "dev_seen.jsonl")):
@@ -223,8 +265,14 @@ def build_all_fixtures(root: Path, corrupt: bool = False) -> dict[str, Path]:
     """Every task's fixture under `root` in its default folder name; `corrupt=True` adds one corrupt
     VizWiz image and one missing Hateful Memes image (recorded as item errors)."""
     root = Path(root)
-    paths = {"tsi": root / "toyota_smarthome", "gts": root / "gtsrb", "dalle": root / "dalle",
-             "vizwiz": root / "vizwiz", "vsr": root / "vsr", "hm": root / "hateful_memes"}
+    paths = {
+        "tsi": root / "toyota_smarthome",
+        "gts": root / "gtsrb",
+        "dalle": root / "dalle",
+        "vizwiz": root / "vizwiz",
+        "vsr": root / "vsr",
+        "hm": root / "hateful_memes",
+    }
     build_tsi_frames(paths["tsi"])
     build_gtsrb_ini(paths["gts"])
     build_dalle_flat(paths["dalle"], per_class=1)

@@ -1,4 +1,5 @@
 """All six tasks from one data root: registry names, describe(), determinism, the `harness tasks` listing."""
+
 from __future__ import annotations
 
 import io
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tasks.listing import print_tasks
 from tasks.base import ImageError
+from tasks.listing import print_tasks
 from tasks.registry import available, build_task
 from tasks.sources import DatasetNotFound
 from tests.tasks.fixtures import build_all_fixtures
@@ -87,9 +88,18 @@ def test_harness_tasks_listing_counts_items(data_root):
         assert f" {COUNTS[name]} " in row, row
 
 
-@pytest.mark.parametrize("spec, split", [("vsr:random/test", "random/test"), ("vsr:random", "random/test"),
-                                         ("vsr:test", "zeroshot/test"), ("hm:dev_seen", "dev_seen"),
-                                         ("tsi:train", "train"), ("gts:train", "train"), ("vizwiz:val", "val")])
+@pytest.mark.parametrize(
+    "spec, split",
+    [
+        ("vsr:random/test", "random/test"),
+        ("vsr:random", "random/test"),
+        ("vsr:test", "zeroshot/test"),
+        ("hm:dev_seen", "dev_seen"),
+        ("tsi:train", "train"),
+        ("gts:train", "train"),
+        ("vizwiz:val", "val"),
+    ],
+)
 def test_split_specs(data_root, spec, split):
     assert build_task(spec, data_root=data_root).describe()["split"] == split
 

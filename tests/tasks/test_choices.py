@@ -1,4 +1,5 @@
 """Seeded distractors, balanced answer slots, and choice-set export / re-import."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,17 @@ def test_bad_inputs_are_rejected():
 
 def _items() -> list[Item]:
     sets = draw_choice_sets(_entries(2), LABELS, 0)
-    return [Item(id=i, image=f"{i}.png", question="q", choices=sets[i][0], answer=sets[i][1],
-                 meta={"label": lab, "choices": list(sets[i][0])}) for i, lab in _entries(2)]
+    return [
+        Item(
+            id=i,
+            image=f"{i}.png",
+            question="q",
+            choices=sets[i][0],
+            answer=sets[i][1],
+            meta={"label": lab, "choices": list(sets[i][0])},
+        )
+        for i, lab in _entries(2)
+    ]
 
 
 def test_export_then_apply_round_trips(tmp_path):
@@ -108,8 +118,10 @@ def test_apply_rejects_a_file_whose_correct_choice_differs(tmp_path):
 def test_samples_jsonl_is_accepted_and_other_tasks_skipped(tmp_path):
     items = _items()
     path = tmp_path / "samples.jsonl"
-    lines = [{"task": "dalle", "id": it.id, "continuations": [" A"] * 5, "answer": it.answer, "meta": it.meta,
-              "error": None} for it in items]
+    lines = [
+        {"task": "dalle", "id": it.id, "continuations": [" A"] * 5, "answer": it.answer, "meta": it.meta, "error": None}
+        for it in items
+    ]
     lines.append({"task": "gts", "id": "00000", "answer": 0, "meta": {"choices": ["x", "y"]}})
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     assert set(load_choices(path, task="dalle")) == {it.id for it in items}

@@ -1,4 +1,5 @@
 """DA·E: folder per class and LoRSU's flat layout."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Middle-frame extraction with PyAV: which frame, determinism, resume, atomic writes, failures."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,13 +13,16 @@ def _level(im: Image.Image) -> int:
     return im.convert("L").getpixel((16, 16))
 
 
-@pytest.mark.parametrize("n_frames, expected_frame", [
-    (1, 0),    # one sample at 0 s
-    (20, 0),   # last frame at 0.95 s: samples 0 s, 0.5 s → the first (lower middle)
-    (21, 10),  # last at 1.0 s: samples 0, 0.5, 1.0 s → 0.5 s = frame 10 at 20 fps
-    (41, 20),  # last at 2.0 s: 5 samples → the third, 1.0 s
-    (50, 20),  # last at 2.45 s: 5 samples (0..2.0 s) → 1.0 s
-])
+@pytest.mark.parametrize(
+    "n_frames, expected_frame",
+    [
+        (1, 0),  # one sample at 0 s
+        (20, 0),  # last frame at 0.95 s: samples 0 s, 0.5 s → the first (lower middle)
+        (21, 10),  # last at 1.0 s: samples 0, 0.5, 1.0 s → 0.5 s = frame 10 at 20 fps
+        (41, 20),  # last at 2.0 s: 5 samples → the third, 1.0 s
+        (50, 20),  # last at 2.45 s: 5 samples (0..2.0 s) → 1.0 s
+    ],
+)
 def test_middle_sample_at_2fps(tmp_path, n_frames, expected_frame):
     level = _level(middle_frame(write_video(tmp_path / "v.mp4", n_frames=n_frames)))
     assert abs(level - min(8 * expected_frame, 255)) <= 3
@@ -45,8 +49,7 @@ def test_extraction_is_deterministic_resumable_and_atomic(tmp_path):
 def test_names_restrict_the_videos(tmp_path):
     write_video(tmp_path / "mp4" / "a.mp4", n_frames=5)
     write_video(tmp_path / "mp4" / "b.mp4", n_frames=5)
-    stats = extract_middle_frames(tmp_path / "mp4", tmp_path / "out", names=["b.mp4\n", "missing.mp4"],
-                                  progress=False)
+    stats = extract_middle_frames(tmp_path / "mp4", tmp_path / "out", names=["b.mp4\n", "missing.mp4"], progress=False)
     assert stats.written == 1 and list(stats.failed) == ["missing.mp4"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.jpg"]
 

@@ -1,4 +1,5 @@
 """GTSRB in the official INI, torchvision and Kaggle layouts."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,14 @@ from tasks.base import ImageError
 from tasks.captions import GTSRB_CLASSNAMES
 from tasks.gts import Gtsrb, build
 from tasks.sources import DatasetFormatError, DatasetNotFound
-from tests.tasks.fixtures import (DATA, build_gtsrb_ini, build_gtsrb_kaggle, build_gtsrb_torchvision,
-                                  write_corrupt)
+from tests.tasks.fixtures import DATA, build_gtsrb_ini, build_gtsrb_kaggle, build_gtsrb_torchvision, write_corrupt
 
 # (Filename, ClassId) of the first real GT-final_test.csv rows
-REAL_TEST = [(ln.split(";")[0], int(ln.split(";")[-1]))
-             for ln in (DATA / "GT-final_test.csv").read_bytes().decode().split("\r\n")[1:] if ln]
+REAL_TEST = [
+    (ln.split(";")[0], int(ln.split(";")[-1]))
+    for ln in (DATA / "GT-final_test.csv").read_bytes().decode().split("\r\n")[1:]
+    if ln
+]
 
 
 def test_class_names_match_clip_benchmark():
@@ -25,9 +28,10 @@ def test_fixture_csv_keeps_crlf():
     assert (DATA / "GT-final_test.csv").read_bytes().count(b"\r\n") == len(REAL_TEST) + 1
 
 
-@pytest.mark.parametrize("builder, layout", [(build_gtsrb_ini, "official INI"),
-                                             (build_gtsrb_torchvision, "torchvision"),
-                                             (build_gtsrb_kaggle, "Kaggle")])
+@pytest.mark.parametrize(
+    "builder, layout",
+    [(build_gtsrb_ini, "official INI"), (build_gtsrb_torchvision, "torchvision"), (build_gtsrb_kaggle, "Kaggle")],
+)
 def test_test_split_in_each_layout(tmp_path, builder, layout):
     task = Gtsrb(builder(tmp_path))
     items = list(task.items())
@@ -40,8 +44,10 @@ def test_test_split_in_each_layout(tmp_path, builder, layout):
 
 
 def test_choice_sets_are_the_same_in_every_layout(tmp_path):
-    sets = [{it.id: (it.choices, it.answer) for it in Gtsrb(b(tmp_path / b.__name__)).items()}
-            for b in (build_gtsrb_ini, build_gtsrb_torchvision, build_gtsrb_kaggle)]
+    sets = [
+        {it.id: (it.choices, it.answer) for it in Gtsrb(b(tmp_path / b.__name__)).items()}
+        for b in (build_gtsrb_ini, build_gtsrb_torchvision, build_gtsrb_kaggle)
+    ]
     assert sets[0] == sets[1] == sets[2]
 
 

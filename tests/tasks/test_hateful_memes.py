@@ -1,4 +1,5 @@
 """Hateful Memes: split names, id types, img paths, accuracy and AUROC from P(yes)."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def test_int_ids_escaped_slashes_and_stray_fields(tmp_path):
 def test_img_is_never_rebuilt_from_id(tmp_path):
     root = tmp_path
     (root / "memes").mkdir()
-    (root / "dev.jsonl").write_text('{"id": 1, "img": "memes/other_name.png", "label": 0, "text": "t"}\n'
-                                    '{"id": "2", "img": "memes/x.png", "text": "unlabeled"}\n')
+    (root / "dev.jsonl").write_text(
+        '{"id": 1, "img": "memes/other_name.png", "label": 0, "text": "t"}\n'
+        '{"id": "2", "img": "memes/x.png", "text": "unlabeled"}\n'
+    )
     items = list(HatefulMemes(root, split="dev").items())
     assert items[0].image == str(root / "memes" / "other_name.png")
     assert items[1].answer == -1 and items[1].meta["label"] is None
@@ -46,8 +49,11 @@ def test_img_is_never_rebuilt_from_id(tmp_path):
 def test_phase1_names_and_missing_split(tmp_path):
     (tmp_path / "train.jsonl").write_text('{"id": "1", "img": "img/1.png", "label": 0, "text": "a"}\n')
     (tmp_path / "test.jsonl").write_text('{"id": "2", "img": "img/2.png", "text": "b"}\n')
-    with pytest.raises(DatasetNotFound, match=r"test_unseen.jsonl not found \(present: \['test.jsonl', "
-                                              r"'train.jsonl'\]; pick one with --tasks hm:<split>"):
+    with pytest.raises(
+        DatasetNotFound,
+        match=r"test_unseen.jsonl not found \(present: \['test.jsonl', "
+        r"'train.jsonl'\]; pick one with --tasks hm:<split>",
+    ):
         build(path=tmp_path)
     assert [it.answer for it in HatefulMemes(tmp_path, split="test").items()] == [-1]
 
@@ -55,14 +61,34 @@ def test_phase1_names_and_missing_split(tmp_path):
 def _sample(item, lp_yes: float, lp_no: float, error: str | None = None) -> dict[str, Any]:
     lps = [lp_yes, lp_no]
     pred = 0 if lp_yes >= lp_no else 1
-    return {"id": item.id, "answer": item.answer, "meta": item.meta, "error": error, "logprobs": lps,
-            "pred": pred, "pred_norm": pred, "correct": pred == item.answer}
+    return {
+        "id": item.id,
+        "answer": item.answer,
+        "meta": item.meta,
+        "error": error,
+        "logprobs": lps,
+        "pred": pred,
+        "pred_norm": pred,
+        "correct": pred == item.answer,
+    }
 
 
 def test_auroc_equals_sklearn_and_a_hand_count(tmp_path):
     items = list(build(path=build_hm(tmp_path)).items())  # 6 hateful then 6 not hateful
-    lps = [(-0.1, -2.0), (-1.0, -0.5), (-0.3, -0.3), (-2.0, -0.1), (-0.2, -1.0), (-0.7, -0.9),
-           (-0.5, -1.5), (-3.0, -0.1), (-1.2, -0.4), (-0.2, -0.3), (-2.5, -0.2), (-1.0, -1.0)]
+    lps = [
+        (-0.1, -2.0),
+        (-1.0, -0.5),
+        (-0.3, -0.3),
+        (-2.0, -0.1),
+        (-0.2, -1.0),
+        (-0.7, -0.9),
+        (-0.5, -1.5),
+        (-3.0, -0.1),
+        (-1.2, -0.4),
+        (-0.2, -0.3),
+        (-2.5, -0.2),
+        (-1.0, -1.0),
+    ]
     samples = [_sample(it, a, b) for it, (a, b) in zip(items, lps)]
     samples.append(_sample(items[0], -9.0, 0.0, error="cannot read image"))
     m = build(path=tmp_path).metrics(samples)
@@ -85,13 +111,27 @@ def test_p_yes_is_stable():
 def test_generative_mode_reports_accuracy_only(tmp_path):
     task = build(path=build_hm(tmp_path))
     items = list(task.items())
-    samples = [{"id": it.id, "answer": it.answer, "meta": it.meta, "error": None, "generation": g,
-                "pred": task.extract_answer(it, g)} for it, g in zip(items[:2], ["Yes.", "no"])]
+    samples = [
+        {
+            "id": it.id,
+            "answer": it.answer,
+            "meta": it.meta,
+            "error": None,
+            "generation": g,
+            "pred": task.extract_answer(it, g),
+        }
+        for it, g in zip(items[:2], ["Yes.", "no"])
+    ]
     m = task.metrics(samples)
     assert set(m) == {"acc"} and m["acc"].value == 0.5
-    assert task.generate_prompt(items[0], "minigptv2") == task.generate_prompt(items[0], "llava") == (
-        "This is an image writting 'when someone tells you how to bbq'. Is this image hateful? "
-        "Answer yes or no. Answer:")
+    assert (
+        task.generate_prompt(items[0], "minigptv2")
+        == task.generate_prompt(items[0], "llava")
+        == (
+            "This is an image writting 'when someone tells you how to bbq'. Is this image hateful? "
+            "Answer yes or no. Answer:"
+        )
+    )
 
 
 def test_single_class_auroc_is_nan_and_bad_rows(tmp_path):

@@ -1,4 +1,5 @@
 """The generic mcq_jsonl task: schema validation with errors naming file, line and key."""
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,17 @@ def test_reads_items_with_paths_relative_to_the_file(tmp_path):
     assert items[0].image == str(tmp_path / "img/a.png") and items[0].choices == ("x", "y")
 
 
-@pytest.mark.parametrize("row, msg", [
-    ({k: v for k, v in GOOD.items() if k != "answer"}, "missing key 'answer'"),
-    ({**GOOD, "answer": 2}, "out of range"),
-    ({**GOOD, "answer": True}, "'answer' must be int"),
-    ({**GOOD, "choices": ["only"]}, "at least two"),
-    ({**GOOD, "id": 7}, "'id' must be str"),
-    ("{not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "row, msg",
+    [
+        ({k: v for k, v in GOOD.items() if k != "answer"}, "missing key 'answer'"),
+        ({**GOOD, "answer": 2}, "out of range"),
+        ({**GOOD, "answer": True}, "'answer' must be int"),
+        ({**GOOD, "choices": ["only"]}, "at least two"),
+        ({**GOOD, "id": 7}, "'id' must be str"),
+        ("{not json", "not valid JSON"),
+    ],
+)
 def test_bad_rows_name_file_line_and_key(tmp_path, row, msg):
     p = write(tmp_path, [GOOD | {"id": "z"}, row])
     with pytest.raises(McqJsonlError, match=msg) as e:

@@ -1,14 +1,15 @@
 """acc / acc_norm / stderr against direct computations (numpy, lm-eval's definitions)."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from tasks.metrics import argmax_first, mean_stderr, multiple_choice_metrics
-from harness.eval.scoring import likelihood_sample
 from harness.eval.engine import OptionScore
+from harness.eval.scoring import likelihood_sample
 from tasks.base import Item
+from tasks.metrics import argmax_first, mean_stderr, multiple_choice_metrics
 
 
 def test_argmax_ties_take_the_first():

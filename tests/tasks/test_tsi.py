@@ -1,4 +1,5 @@
 """Toyota Smarthome frames: both layouts, cross-subject filtering, the 27 → 22 caption map, dropped counts."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -32,8 +33,14 @@ def test_frames_layout_keeps_test_subjects_and_counts_dropped(tmp_path, folder):
     for it in items:
         assert it.choices[it.answer] == TSI_ACTION_CAPTIONS[it.meta["action"]] == it.meta["label"]
     d = task.describe()
-    assert d["dropped"] == {"Cook.Usestove": 1, "Eat.Snack": 1, "Getup": 1, "Takepills": 1,
-                            "Pour.Fromcup (not a class)": 1, "not a Toyota Smarthome name": 1}
+    assert d["dropped"] == {
+        "Cook.Usestove": 1,
+        "Eat.Snack": 1,
+        "Getup": 1,
+        "Takepills": 1,
+        "Pour.Fromcup (not a class)": 1,
+        "not a Toyota Smarthome name": 1,
+    }
     assert d["items"] == len(KEPT) and d["classes"] == 22 and "extracted frames" in d["layout"]
 
 

@@ -1,4 +1,5 @@
 """VizWiz: release layout, candidate lists, VQA-accuracy metrics in likelihood and generative mode."""
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,21 @@ def test_candidate_order_is_seeded_and_stable(tmp_path):
     # reversing the file's records changes nothing
     path = root / "Annotations" / "val.json"
     path.write_text(json.dumps(json.loads(path.read_text())[::-1]))
-    assert [(it.id, it.choices) for it in VizWiz(root).items()] == \
-        [(it.id, it.choices) for it in VizWiz(build_vizwiz(tmp_path / "fresh")).items()]
+    assert [(it.id, it.choices) for it in VizWiz(root).items()] == [
+        (it.id, it.choices) for it in VizWiz(build_vizwiz(tmp_path / "fresh")).items()
+    ]
 
 
 def _sample(item, pred: int, pred_norm: int | None = None, error: str | None = None) -> dict[str, Any]:
-    s = {"task": "vizwiz", "id": item.id, "answer": item.answer, "meta": item.meta, "error": error,
-         "pred": pred, "logprobs": [0.0] * len(item.choices)}
+    s = {
+        "task": "vizwiz",
+        "id": item.id,
+        "answer": item.answer,
+        "meta": item.meta,
+        "error": error,
+        "pred": pred,
+        "logprobs": [0.0] * len(item.choices),
+    }
     if pred_norm is not None:
         s["pred_norm"] = pred_norm
     return s
@@ -76,8 +85,15 @@ def test_likelihood_metric_scores_the_chosen_candidate(task):
 def test_generative_samples_are_scored_from_the_text(task):
     items = {it.id: it for it in task.items()}
     pills = items["VizWiz_val_00000001"]
-    gen = {"task": "vizwiz", "id": pills.id, "answer": pills.answer, "meta": pills.meta, "error": None,
-           "generation": "Two.", "pred": task.extract_answer(pills, "Two.")}
+    gen = {
+        "task": "vizwiz",
+        "id": pills.id,
+        "answer": pills.answer,
+        "meta": pills.meta,
+        "error": None,
+        "generation": "Two.",
+        "pred": task.extract_answer(pills, "Two."),
+    }
     assert pills.choices[gen["pred"]] in ("2", "two")  # both normalise to "2"
     nothing = {**gen, "generation": "a bottle of pills", "pred": -1}
     m = task.metrics([gen, nothing])

@@ -1,4 +1,5 @@
 """VizWiz VQA accuracy against cases worked by hand from the official definition."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,20 +7,23 @@ import pytest
 from tasks.vqa_accuracy import normalize_answer, process_punctuation, vqa_accuracy
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Two.", "2"),                       # period stripped, number word → digit
-    ("The red one", "red 1"),            # article dropped, lowercased
-    ("yes!", "yes"),                     # "!" not touching a space → replaced by a space, then split away
-    ("hello, world", "hello world"),     # ", " touches a space → removed
-    ("1,000 dollars", "1000 dollars"),   # digit,digit → every punctuation mark removed
-    ("x-y", "x y"),                      # no space next to "-" → becomes a space
-    ("3.5", "3.5"),                      # a period before a digit stays
-    ("dont", "don`t"),                   # the official contraction table uses backticks
-    ("weve", "we've"),
-    ("  coke\n", "coke"),                # whitespace stripped, newline → space
-    ("An apple; a pear", "apple pear"),  # "; " removed, both articles dropped
-    ("none", "0"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Two.", "2"),  # period stripped, number word → digit
+        ("The red one", "red 1"),  # article dropped, lowercased
+        ("yes!", "yes"),  # "!" not touching a space → replaced by a space, then split away
+        ("hello, world", "hello world"),  # ", " touches a space → removed
+        ("1,000 dollars", "1000 dollars"),  # digit,digit → every punctuation mark removed
+        ("x-y", "x y"),  # no space next to "-" → becomes a space
+        ("3.5", "3.5"),  # a period before a digit stays
+        ("dont", "don`t"),  # the official contraction table uses backticks
+        ("weve", "we've"),
+        ("  coke\n", "coke"),  # whitespace stripped, newline → space
+        ("An apple; a pear", "apple pear"),  # "; " removed, both articles dropped
+        ("none", "0"),
+    ],
+)
 def test_normalisation(raw, expected):
     assert normalize_answer(raw) == expected
 

@@ -1,4 +1,5 @@
 """VSR: released split files, flat images with COCO fallback, true/false, per-relation breakdown."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def test_coco_fallback_follows_image_link(tmp_path):
     root = build_vsr(tmp_path)
     folders = [it.image.split("/")[-2] for it in Vsr(root).items()]
     # the fixture puts row 0 only in train2017/, val2017 rows only in val2017/, the rest in images/
-    expected = ["train2017" if k == 0 else "val2017" if "val2017" in r["image_link"] else "images"
-                for k, r in enumerate(ZS_ROWS)]
+    expected = [
+        "train2017" if k == 0 else "val2017" if "val2017" in r["image_link"] else "images"
+        for k, r in enumerate(ZS_ROWS)
+    ]
     assert folders == expected and "val2017" in folders
     # a copy in the flat folder wins over the COCO folder
     (root / "images" / ZS_ROWS[0]["image"]).write_bytes((root / "train2017" / ZS_ROWS[0]["image"]).read_bytes())
@@ -60,8 +63,15 @@ def test_ids_are_stable_and_unique(tmp_path):
 
 
 def _sample(item, pred: int, error: str | None = None) -> dict[str, Any]:
-    return {"id": item.id, "answer": item.answer, "pred": pred, "pred_norm": pred, "meta": item.meta,
-            "error": error, "logprobs": [0.0, 0.0]}
+    return {
+        "id": item.id,
+        "answer": item.answer,
+        "pred": pred,
+        "pred_norm": pred,
+        "meta": item.meta,
+        "error": error,
+        "logprobs": [0.0, 0.0],
+    }
 
 
 def test_per_relation_breakdown_by_hand(tmp_path):
@@ -84,8 +94,10 @@ def test_generation_extraction_and_prompts(tmp_path):
     task = Vsr(build_vsr(tmp_path))
     it = next(task.items())
     assert task.extract_answer(it, "False.") == 1 and task.extract_answer(it, "It is true") == 0
-    assert task.generate_prompt(it, "minigptv2") == \
-        "[vqa] Based on the image, is this statement true or false? The car is behind the suitcase."
+    assert (
+        task.generate_prompt(it, "minigptv2")
+        == "[vqa] Based on the image, is this statement true or false? The car is behind the suitcase."
+    )
     assert task.prompt(it, "llava", "text").continuations == ("True", "False")
     assert task.prompt(it, "minigptv2", "text").continuations == ("true", "false")
 

@@ -2,6 +2,7 @@
 
 Helpers are handed out through the `kit` fixture (no test-package imports needed).
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -31,20 +32,29 @@ def randomize_(module: torch.nn.Module, seed: int) -> torch.nn.Module:
     return module
 
 
-def make_open_clip(layers: int = 3, width: int = 64, patch: int = 8, image: int = 32,
-                   seed: int = 0) -> torch.nn.Module:
-    vision = open_clip.model.CLIPVisionCfg(layers=layers, width=width, head_width=32,
-                                           patch_size=patch, image_size=image, mlp_ratio=2.0)
+def make_open_clip(layers: int = 3, width: int = 64, patch: int = 8, image: int = 32, seed: int = 0) -> torch.nn.Module:
+    vision = open_clip.model.CLIPVisionCfg(
+        layers=layers, width=width, head_width=32, patch_size=patch, image_size=image, mlp_ratio=2.0
+    )
     text = open_clip.model.CLIPTextCfg(context_length=8, vocab_size=50, width=32, heads=2, layers=1)
     model = open_clip.model.CLIP(embed_dim=16, vision_cfg=vision, text_cfg=text, quick_gelu=True)
     return randomize_(model, seed).eval()
 
 
-def vision_config(layers: int = 3, width: int = 64, heads: int = 2, patch: int = 8, image: int = 32,
-                  mlp: int = 128) -> CLIPVisionConfig:
-    return CLIPVisionConfig(hidden_size=width, intermediate_size=mlp, num_hidden_layers=layers,
-                            num_attention_heads=heads, image_size=image, patch_size=patch,
-                            hidden_act="quick_gelu", layer_norm_eps=1e-5, projection_dim=16)
+def vision_config(
+    layers: int = 3, width: int = 64, heads: int = 2, patch: int = 8, image: int = 32, mlp: int = 128
+) -> CLIPVisionConfig:
+    return CLIPVisionConfig(
+        hidden_size=width,
+        intermediate_size=mlp,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        image_size=image,
+        patch_size=patch,
+        hidden_act="quick_gelu",
+        layer_norm_eps=1e-5,
+        projection_dim=16,
+    )
 
 
 def make_tower(seed: int = 123, **geom: int) -> CLIPVisionModel:
@@ -54,11 +64,19 @@ def make_tower(seed: int = 123, **geom: int) -> CLIPVisionModel:
 
 
 def make_hf_clip(seed: int = 7, **geom: int) -> CLIPModel:
-    text = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                vocab_size=50, max_position_embeddings=8, bos_token_id=0, eos_token_id=1,
-                pad_token_id=1, hidden_act="quick_gelu")
-    config = CLIPConfig(text_config=text, vision_config=vision_config(**geom).to_dict(),
-                        projection_dim=16)
+    text = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        vocab_size=50,
+        max_position_embeddings=8,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        hidden_act="quick_gelu",
+    )
+    config = CLIPConfig(text_config=text, vision_config=vision_config(**geom).to_dict(), projection_dim=16)
     return randomize_(CLIPModel(config), seed).eval()
 
 
@@ -83,8 +101,9 @@ def tower_hidden(tower: CLIPVisionModel, pixels: torch.Tensor):
         return tower(pixel_values=pixels, output_hidden_states=True)
 
 
-def assert_matches_open_clip(tower: CLIPVisionModel, model: torch.nn.Module, pixels: torch.Tensor,
-                             atol: float = 1e-5) -> None:
+def assert_matches_open_clip(
+    tower: CLIPVisionModel, model: torch.nn.Module, pixels: torch.Tensor, atol: float = 1e-5
+) -> None:
     """Every block output (hidden_states[1:], so [-2] included) and the projected CLS match."""
     ref = open_clip_blocks(model, pixels)
     out = tower_hidden(tower, pixels)
@@ -138,7 +157,8 @@ def vit_sd(prefix: str) -> dict[str, torch.Tensor]:
     sd.update({f"{prefix}transformer.resblocks.1.{n}": torch.randn(VIT_W) for n in VIT_BLOCK})
     rows = 3 * VIT_W
     sd[f"{prefix}transformer.resblocks.1.attn.in_proj_weight"] = torch.arange(
-        rows * VIT_W, dtype=torch.float32).reshape(rows, VIT_W)
+        rows * VIT_W, dtype=torch.float32
+    ).reshape(rows, VIT_W)
     sd[f"{prefix}transformer.resblocks.1.attn.in_proj_bias"] = torch.arange(rows, dtype=torch.float32)
     return sd
 
@@ -146,8 +166,7 @@ def vit_sd(prefix: str) -> dict[str, torch.Tensor]:
 def check_vit_mapping(sd: dict[str, torch.Tensor], prefix: str, out: dict[str, torch.Tensor]) -> None:
     """Exact target names; renamed tensors are the same objects; q/k/v are row thirds of in_proj."""
     expected = {prefix + k: v for k, v in VIT_SIMPLE.items()}
-    expected.update({f"{prefix}transformer.resblocks.1.{k}": f"encoder.layers.1.{v}"
-                     for k, v in VIT_BLOCK.items()})
+    expected.update({f"{prefix}transformer.resblocks.1.{k}": f"encoder.layers.1.{v}" for k, v in VIT_BLOCK.items()})
     fused = [f"encoder.layers.1.self_attn.{p}_proj.{t}" for p in "qkv" for t in ("weight", "bias")]
     assert set(out) == set(expected.values()) | set(fused)
     for src, dst in expected.items():
@@ -164,10 +183,18 @@ def check_vit_mapping(sd: dict[str, torch.Tensor], prefix: str, out: dict[str, t
 @pytest.fixture
 def kit() -> SimpleNamespace:
     return SimpleNamespace(
-        GEOM=GEOM, randomize_=randomize_, make_open_clip=make_open_clip, vision_config=vision_config,
-        make_tower=make_tower, make_hf_clip=make_hf_clip, open_clip_blocks=open_clip_blocks,
-        tower_hidden=tower_hidden, assert_matches_open_clip=assert_matches_open_clip,
-        snapshot=snapshot, assert_identical=assert_identical, vit_sd=vit_sd,
+        GEOM=GEOM,
+        randomize_=randomize_,
+        make_open_clip=make_open_clip,
+        vision_config=vision_config,
+        make_tower=make_tower,
+        make_hf_clip=make_hf_clip,
+        open_clip_blocks=open_clip_blocks,
+        tower_hidden=tower_hidden,
+        assert_matches_open_clip=assert_matches_open_clip,
+        snapshot=snapshot,
+        assert_identical=assert_identical,
+        vit_sd=vit_sd,
         check_vit_mapping=check_vit_mapping,
     )
 

@@ -1,4 +1,5 @@
 """End to end: every format loads into a transformers CLIP tower that reproduces the source model."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,9 @@ def test_open_clip_state_dict_reproduces_open_clip(kit, pixels, tmp_path):
     torch.save(model.state_dict(), path)
     tower = kit.make_tower()
     # Before the swap the tower is its own random model: the comparison below can fail.
-    assert not torch.allclose(kit.tower_hidden(tower, pixels).hidden_states[-2],
-                              kit.open_clip_blocks(model, pixels)[-2], atol=1e-3)
+    assert not torch.allclose(
+        kit.tower_hidden(tower, pixels).hidden_states[-2], kit.open_clip_blocks(model, pixels)[-2], atol=1e-3
+    )
 
     report = swap_encoder(tower, path)
 
@@ -29,8 +31,7 @@ def test_open_clip_state_dict_reproduces_open_clip(kit, pixels, tmp_path):
 def test_lorsu_mixed_precision_reproduces_rounded_open_clip(kit, pixels, tmp_path):
     model = kit.make_open_clip(seed=2)
     visual = model.visual.state_dict()
-    halved = [k for k in visual if "in_proj" in k or k.startswith(("conv1", "ln_pre", "positional"))
-              or "mlp.c_fc" in k]
+    halved = [k for k in visual if "in_proj" in k or k.startswith(("conv1", "ln_pre", "positional")) or "mlp.c_fc" in k]
     state = {k: (v.half() if k in halved else v.clone()) for k, v in visual.items()}
     path = tmp_path / "lorsu_epoch3.pth"
     torch.save({"epoch": 3, "state_dict": state}, path)
@@ -78,24 +79,30 @@ def test_openai_torchscript_archive_reproduces_open_clip(kit, pixels, tmp_path):
     path = tmp_path / "ViT-tiny.pt"
     traced.save(str(path))
     keys = set(traced.state_dict())
-    assert {"visual.conv1.weight", "transformer.resblocks.0.attn.in_proj_weight",
-            "token_embedding.weight", "input_resolution"} <= keys
-    assert all(k.startswith(("visual.", "transformer.", "token_embedding.", "ln_final.")) or "." not in k
-               for k in keys)
+    assert {
+        "visual.conv1.weight",
+        "transformer.resblocks.0.attn.in_proj_weight",
+        "token_embedding.weight",
+        "input_resolution",
+    } <= keys
+    assert all(k.startswith(("visual.", "transformer.", "token_embedding.", "ln_final.")) or "." not in k for k in keys)
 
     tower = kit.make_tower()
     report = swap_encoder(tower, path)
 
     assert report.format == "openai_clip" and report.container == "torchscript"
-    assert {"input_resolution", "context_length", "vocab_size", "visual.proj",
-            "logit_scale"} <= set(report.ignored)
+    assert {"input_resolution", "context_length", "vocab_size", "visual.proj", "logit_scale"} <= set(report.ignored)
     kit.assert_matches_open_clip(tower, model, pixels)
 
 
 def test_openai_plain_state_dict_is_detected_by_its_metadata(kit, pixels, tmp_path):
     model = kit.make_open_clip(seed=4)
-    state = dict(model.state_dict(), input_resolution=torch.tensor(32),
-                 context_length=torch.tensor(8), vocab_size=torch.tensor(50))
+    state = dict(
+        model.state_dict(),
+        input_resolution=torch.tensor(32),
+        context_length=torch.tensor(8),
+        vocab_size=torch.tensor(50),
+    )
     path = tmp_path / "openai_plain.pt"
     torch.save(state, path)
     tower = kit.make_tower()

@@ -1,4 +1,5 @@
 """EVA-CLIP family checkpoints are recognised and refused by the LLaVA CLIP tower."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,14 +9,27 @@ from safetensors.torch import save_file
 from adapters.checkpoints import EncoderCheckpointError, detect_format, swap_encoder
 
 EVA_LAYOUTS = {
-    "eva_clip": ["visual.cls_token", "visual.pos_embed", "visual.patch_embed.proj.weight",
-                 "visual.blocks.0.attn.q_proj.weight", "visual.blocks.0.attn.q_bias",
-                 "visual.rope.freqs_cos"],
-    "timm_trunk": ["visual.trunk.cls_token", "visual.trunk.blocks.0.attn.qkv.weight",
-                   "visual.trunk.blocks.0.norm1.weight", "visual.head.proj.weight"],
-    "lavis_eva_vit_g": ["visual_encoder.cls_token", "visual_encoder.patch_embed.proj.weight",
-                        "visual_encoder.blocks.0.attn.qkv.weight", "visual_encoder.blocks.0.attn.v_bias",
-                        "ln_vision.weight"],
+    "eva_clip": [
+        "visual.cls_token",
+        "visual.pos_embed",
+        "visual.patch_embed.proj.weight",
+        "visual.blocks.0.attn.q_proj.weight",
+        "visual.blocks.0.attn.q_bias",
+        "visual.rope.freqs_cos",
+    ],
+    "timm_trunk": [
+        "visual.trunk.cls_token",
+        "visual.trunk.blocks.0.attn.qkv.weight",
+        "visual.trunk.blocks.0.norm1.weight",
+        "visual.head.proj.weight",
+    ],
+    "lavis_eva_vit_g": [
+        "visual_encoder.cls_token",
+        "visual_encoder.patch_embed.proj.weight",
+        "visual_encoder.blocks.0.attn.qkv.weight",
+        "visual_encoder.blocks.0.attn.v_bias",
+        "ln_vision.weight",
+    ],
     "bare_blocks": ["cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight"],
 }
 

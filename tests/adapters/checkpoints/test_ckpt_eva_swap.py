@@ -1,5 +1,6 @@
 """EVA-CLIP checkpoints (open_clip timm trunk, original EVA-CLIP, LAVIS eva_vit_g) swapped into MiniGPT-v2's
 EVA ViT-g tower reproduce timm's own penultimate-block output."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,18 @@ WIDTH, DEPTH, MLP, PATCH = 32, 3, 80, 8
 
 def timm_eva(img_size: int = 32, seed: int = 0) -> Eva:
     torch.manual_seed(seed)
-    m = Eva(img_size=img_size, patch_size=PATCH, embed_dim=WIDTH, depth=DEPTH, num_heads=2, mlp_ratio=MLP / WIDTH,
-            qkv_bias=True, num_classes=16, global_pool="token", use_rot_pos_emb=False).eval()
+    m = Eva(
+        img_size=img_size,
+        patch_size=PATCH,
+        embed_dim=WIDTH,
+        depth=DEPTH,
+        num_heads=2,
+        mlp_ratio=MLP / WIDTH,
+        qkv_bias=True,
+        num_classes=16,
+        global_pool="token",
+        use_rot_pos_emb=False,
+    ).eval()
     with torch.no_grad():  # non-trivial norms, biases and embeddings so a wrong mapping shows
         for name, p in m.named_parameters():
             p.add_(torch.randn_like(p) * (0.2 if p.dim() < 2 else 0.05))
@@ -25,9 +36,17 @@ def timm_eva(img_size: int = 32, seed: int = 0) -> Eva:
 
 
 def tower(image_size: int = 32) -> Blip2VisionModel:
-    cfg = Blip2VisionConfig(hidden_size=WIDTH, intermediate_size=MLP, num_hidden_layers=DEPTH - 1,
-                            num_attention_heads=2, patch_size=PATCH, image_size=image_size, hidden_act="gelu",
-                            layer_norm_eps=1e-6, qkv_bias=True)
+    cfg = Blip2VisionConfig(
+        hidden_size=WIDTH,
+        intermediate_size=MLP,
+        num_hidden_layers=DEPTH - 1,
+        num_attention_heads=2,
+        patch_size=PATCH,
+        image_size=image_size,
+        hidden_act="gelu",
+        layer_norm_eps=1e-6,
+        qkv_bias=True,
+    )
     return Blip2VisionModel(cfg).eval()
 
 
@@ -41,8 +60,10 @@ def penultimate(m: Eva, x: torch.Tensor) -> torch.Tensor:
 
 
 LAYOUTS = {
-    "open_clip": lambda sd: {"visual.trunk." + k: v for k, v in sd.items()} | {"text.token_embedding.weight":
-                                                                               torch.zeros(5, 4), "logit_scale": torch.ones(())},
+    "open_clip": lambda sd: (
+        {"visual.trunk." + k: v for k, v in sd.items()}
+        | {"text.token_embedding.weight": torch.zeros(5, 4), "logit_scale": torch.ones(())}
+    ),
     "eva_clip": lambda sd: {"visual." + k: v for k, v in sd.items()} | {"text.ln_final.weight": torch.ones(4)},
     "lavis": lambda sd: {k: v for k, v in sd.items() if not k.startswith(("head.", "norm."))},
 }
@@ -77,8 +98,13 @@ def test_positions_resized_like_lavis_and_split_qkv_fused(tmp_path):
     t = tower(32)
     report = swap_encoder(t, path)
     pos = src.pos_embed.detach()
-    grid = F.interpolate(pos[:, 1:].reshape(1, 2, 2, WIDTH).permute(0, 3, 1, 2), size=(4, 4), mode="bicubic",
-                         align_corners=False).permute(0, 2, 3, 1).reshape(1, 16, WIDTH)
+    grid = (
+        F.interpolate(
+            pos[:, 1:].reshape(1, 2, 2, WIDTH).permute(0, 3, 1, 2), size=(4, 4), mode="bicubic", align_corners=False
+        )
+        .permute(0, 2, 3, 1)
+        .reshape(1, 16, WIDTH)
+    )
     got = t.embeddings.position_embedding.detach()
     assert torch.allclose(got[:, 1:], grid, atol=1e-6) and torch.equal(got[:, :1], pos[:, :1])
     assert torch.equal(t.encoder.layers[0].self_attn.qkv.weight, src.blocks[0].attn.qkv.weight)
@@ -86,15 +112,23 @@ def test_positions_resized_like_lavis_and_split_qkv_fused(tmp_path):
 
 
 def test_pure_mappings():
-    sd = {"visual.trunk.blocks.0.attn.q_bias": torch.ones(2), "visual.trunk.blocks.0.attn.v_bias": 2 * torch.ones(2),
-          "visual.trunk.blocks.0.attn.qkv.weight": torch.zeros(6, 2), "visual.trunk.norm.weight": torch.ones(2),
-          "visual.trunk.head.weight": torch.ones(3, 2), "visual.trunk.cls_token": torch.ones(1, 1, 2)}
+    sd = {
+        "visual.trunk.blocks.0.attn.q_bias": torch.ones(2),
+        "visual.trunk.blocks.0.attn.v_bias": 2 * torch.ones(2),
+        "visual.trunk.blocks.0.attn.qkv.weight": torch.zeros(6, 2),
+        "visual.trunk.norm.weight": torch.ones(2),
+        "visual.trunk.head.weight": torch.ones(3, 2),
+        "visual.trunk.cls_token": torch.ones(1, 1, 2),
+    }
     lavis = eva_to_lavis(sd)
     assert sorted(lavis) == ["blocks.0.attn.q_bias", "blocks.0.attn.qkv.weight", "blocks.0.attn.v_bias", "cls_token"]
     hf = lavis_to_blip2(lavis)
     assert torch.equal(hf["encoder.layers.0.self_attn.qkv.bias"], torch.tensor([1.0, 1, 0, 0, 2, 2]))
-    assert sorted(hf) == ["embeddings.class_embedding", "encoder.layers.0.self_attn.qkv.bias",
-                          "encoder.layers.0.self_attn.qkv.weight"]
+    assert sorted(hf) == [
+        "embeddings.class_embedding",
+        "encoder.layers.0.self_attn.qkv.bias",
+        "encoder.layers.0.self_attn.qkv.weight",
+    ]
 
 
 def test_wrong_width_is_refused_and_the_tower_is_untouched(tmp_path):

@@ -1,4 +1,5 @@
 """Hugging Face CLIP names (4.x / 5.x, CLIPModel / vision models / LLaVA) -> CLIPVisionModel names."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,15 +8,27 @@ import torch
 from adapters.checkpoints import detect_format
 from adapters.checkpoints.hf_clip import hf_to_tower, is_unused
 
-TOWER_KEYS = ["embeddings.class_embedding", "embeddings.patch_embedding.weight",
-              "embeddings.position_embedding.weight", "pre_layrnorm.weight",
-              "encoder.layers.0.self_attn.q_proj.weight", "encoder.layers.0.mlp.fc2.bias",
-              "post_layernorm.bias"]
+TOWER_KEYS = [
+    "embeddings.class_embedding",
+    "embeddings.patch_embedding.weight",
+    "embeddings.position_embedding.weight",
+    "pre_layrnorm.weight",
+    "encoder.layers.0.self_attn.q_proj.weight",
+    "encoder.layers.0.mlp.fc2.bias",
+    "post_layernorm.bias",
+]
 
 
-@pytest.mark.parametrize("prefix", ["", "vision_model.", "model.vision_tower.",
-                                    "vision_tower.vision_model.",
-                                    "model.vision_tower.vision_tower.vision_model."])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "vision_model.",
+        "model.vision_tower.",
+        "vision_tower.vision_model.",
+        "model.vision_tower.vision_tower.vision_model.",
+    ],
+)
 def test_prefix_stripped_tensors_unchanged(prefix):
     sd = {prefix + k: torch.randn(2) for k in TOWER_KEYS}
     out = hf_to_tower(sd)
@@ -25,13 +38,23 @@ def test_prefix_stripped_tensors_unchanged(prefix):
 
 
 def test_clip_model_extras_are_unused():
-    for key in ["text_model.encoder.layers.0.mlp.fc1.weight", "text_projection.weight",
-                "visual_projection.weight", "logit_scale", "vision_model.embeddings.position_ids",
-                "model.language_model.layers.0.self_attn.q_proj.weight", "lm_head.weight",
-                "multi_modal_projector.linear_1.weight", "model.multi_modal_projector.linear_2.bias"]:
+    for key in [
+        "text_model.encoder.layers.0.mlp.fc1.weight",
+        "text_projection.weight",
+        "visual_projection.weight",
+        "logit_scale",
+        "vision_model.embeddings.position_ids",
+        "model.language_model.layers.0.self_attn.q_proj.weight",
+        "lm_head.weight",
+        "multi_modal_projector.linear_1.weight",
+        "model.multi_modal_projector.linear_2.bias",
+    ]:
         assert is_unused(key), key
-    for key in ["vision_model.encoder.layers.0.mlp.fc1.weight", "post_layernorm.weight",
-                "model.vision_tower.embeddings.class_embedding"]:
+    for key in [
+        "vision_model.encoder.layers.0.mlp.fc1.weight",
+        "post_layernorm.weight",
+        "model.vision_tower.embeddings.class_embedding",
+    ]:
         assert not is_unused(key), key
 
 

@@ -1,4 +1,5 @@
 """LoRSU release format (open_clip visual names, no prefix) -> CLIPVisionModel names."""
+
 from __future__ import annotations
 
 import torch

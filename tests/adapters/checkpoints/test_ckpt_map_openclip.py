@@ -1,4 +1,5 @@
 """open_clip `visual.*` names -> CLIPVisionModel names (pure mapping, on a hand-made state dict)."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Reading checkpoint files: containers, prefixes, hashing, and clear errors that name the path."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,12 +32,15 @@ def test_missing_path_names_the_path(tmp_path, kit):
     assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, ValueError)
 
 
-@pytest.mark.parametrize("name, data", [
-    ("garbage.pt", b"\x00\x01definitely not a checkpoint" * 10),
-    ("garbage.bin", b"PK\x03\x04 broken zip" * 10),
-    ("garbage.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}"),
-    ("empty.pt", b""),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("garbage.pt", b"\x00\x01definitely not a checkpoint" * 10),
+        ("garbage.bin", b"PK\x03\x04 broken zip" * 10),
+        ("garbage.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}"),
+        ("empty.pt", b""),
+    ],
+)
 def test_garbage_file_names_the_path(tmp_path, kit, name, data):
     path = tmp_path / name
     path.write_bytes(data)
@@ -71,14 +75,17 @@ def test_state_dict_without_tensors_is_not_a_checkpoint(tmp_path):
     assert str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("container, note", [
-    (lambda sd: sd, None),
-    (lambda sd: {"state_dict": sd}, "'state_dict'"),
-    (lambda sd: {"model": sd, "optimizer": {"step": 3}}, "'model'"),
-    (lambda sd: {"epoch": 5, "state_dict": sd}, "'state_dict'"),
-    (lambda sd: {"state_dict": {f"module.{k}": v for k, v in sd.items()}}, "'module.'"),
-    (lambda sd: {f"module._orig_mod.{k}": v for k, v in sd.items()}, "'_orig_mod.'"),
-])
+@pytest.mark.parametrize(
+    "container, note",
+    [
+        (lambda sd: sd, None),
+        (lambda sd: {"state_dict": sd}, "'state_dict'"),
+        (lambda sd: {"model": sd, "optimizer": {"step": 3}}, "'model'"),
+        (lambda sd: {"epoch": 5, "state_dict": sd}, "'state_dict'"),
+        (lambda sd: {"state_dict": {f"module.{k}": v for k, v in sd.items()}}, "'module.'"),
+        (lambda sd: {f"module._orig_mod.{k}": v for k, v in sd.items()}, "'_orig_mod.'"),
+    ],
+)
 def test_containers_unwrapped(tmp_path, container, note):
     path = tmp_path / "ckpt.pt"
     torch.save(container(SD), path)
@@ -107,8 +114,7 @@ def test_directory_hash_is_deterministic_and_covers_all_files(tmp_path):
     (d / ".cache" / "download.lock").write_text("changes every download")
     raw = read_checkpoint(d)
     assert set(raw.files) == {"config.json", "model.safetensors"} and _same(raw.tensors)
-    manifest = "".join(f"{n}\t{hashlib.sha256((d / n).read_bytes()).hexdigest()}\n"
-                       for n in sorted(raw.files))
+    manifest = "".join(f"{n}\t{hashlib.sha256((d / n).read_bytes()).hexdigest()}\n" for n in sorted(raw.files))
     assert raw.sha256 == hashlib.sha256(manifest.encode()).hexdigest() == sha256_of_directory(d)[0]
     (d / "config.json").write_text('{"changed": true}')
     assert read_checkpoint(d).sha256 != raw.sha256
@@ -128,8 +134,7 @@ def test_directory_without_weights_or_with_missing_shard(tmp_path):
 
 def test_unrecognised_layout_lists_keys(tmp_path, kit):
     path = tmp_path / "resnet.safetensors"
-    save_file({"visual.layer1.0.conv1.weight": torch.ones(2, 2), "visual.attnpool.q_proj.weight": torch.ones(2)},
-              path)
+    save_file({"visual.layer1.0.conv1.weight": torch.ones(2, 2), "visual.attnpool.q_proj.weight": torch.ones(2)}, path)
     with pytest.raises(EncoderCheckpointError, match="no known checkpoint layout") as err:
         swap_encoder(kit.make_tower(), path)
     assert "visual.attnpool.q_proj.weight" in str(err.value) and str(path) in str(err.value)

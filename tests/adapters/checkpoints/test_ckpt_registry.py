@@ -1,4 +1,5 @@
 """The registry can take another target tower and its conversions (the MiniGPT-v2 EVA path)."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,16 +33,26 @@ def fresh_registry(monkeypatch):
 
 def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
     lavis = CheckpointFormat(
-        name="eva_lavis", description="toy LAVIS EVA", family="eva_vit", family_title="an EVA-CLIP",
+        name="eva_lavis",
+        description="toy LAVIS EVA",
+        family="eva_vit",
+        family_title="an EVA-CLIP",
         detect=lambda keys, ts: any(k.startswith("visual_encoder.blocks.") for k in keys),
         convert=lambda sd: {k.removeprefix("visual_encoder."): v for k, v in sd.items()},
-        unused=lambda k: k.startswith("ln_vision."))
+        unused=lambda k: k.startswith("ln_vision."),
+    )
     register_format(lavis, before="eva_clip")
-    register_tower_kind(TowerKind(
-        family="eva_vit", title="EVA ViT", used_by="MiniGPT-v2",
-        matches=lambda sd: any(k.startswith("blocks.") for k in sd),
-        structure_problems=lambda c, t, interp: [], align_positions=lambda c, t: (c, None),
-        block_of=lambda name: ".".join(name.split(".")[:2])))
+    register_tower_kind(
+        TowerKind(
+            family="eva_vit",
+            title="EVA ViT",
+            used_by="MiniGPT-v2",
+            matches=lambda sd: any(k.startswith("blocks.") for k in sd),
+            structure_problems=lambda c, t, interp: [],
+            align_positions=lambda c, t: (c, None),
+            block_of=lambda name: ".".join(name.split(".")[:2]),
+        )
+    )
     with pytest.raises(ValueError, match="already registered"):
         register_format(lavis)
     names = [f.name for f in registry.formats()]
@@ -49,8 +60,14 @@ def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
 
     weight, bias = torch.randn(6, 2), torch.randn(6)
     path = tmp_path / "eva.safetensors"
-    save_file({"visual_encoder.blocks.0.attn.qkv.weight": weight,
-               "visual_encoder.blocks.0.attn.qkv.bias": bias, "ln_vision.weight": torch.ones(2)}, path)
+    save_file(
+        {
+            "visual_encoder.blocks.0.attn.qkv.weight": weight,
+            "visual_encoder.blocks.0.attn.qkv.bias": bias,
+            "ln_vision.weight": torch.ones(2),
+        },
+        path,
+    )
     assert detect_format(["visual_encoder.blocks.0.attn.qkv.weight"]).name == "eva_lavis"
     tower = ToyEva()
     report = swap_encoder(tower, path)
@@ -60,11 +77,17 @@ def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
 
 
 def test_clip_checkpoint_refused_by_the_eva_tower(fresh_registry, kit, tmp_path):
-    register_tower_kind(TowerKind(
-        family="eva_vit", title="EVA ViT", used_by="MiniGPT-v2",
-        matches=lambda sd: any(k.startswith("blocks.") for k in sd),
-        structure_problems=lambda c, t, interp: [], align_positions=lambda c, t: (c, None),
-        block_of=lambda name: name))
+    register_tower_kind(
+        TowerKind(
+            family="eva_vit",
+            title="EVA ViT",
+            used_by="MiniGPT-v2",
+            matches=lambda sd: any(k.startswith("blocks.") for k in sd),
+            structure_problems=lambda c, t, interp: [],
+            align_positions=lambda c, t: (c, None),
+            block_of=lambda name: name,
+        )
+    )
     path = tmp_path / "clip.pt"
     torch.save(kit.make_open_clip().state_dict(), path)
     with pytest.raises(ValueError, match="this is a CLIP ViT checkpoint; the MiniGPT-v2 tower is an EVA ViT"):

@@ -1,4 +1,5 @@
 """SwapReport: counts match what really changed, sha256 matches the file, JSON and summary work."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,14 @@ def test_counts_and_changes_match_the_tower(kit, tmp_path):
     for k in after:
         diff = (after[k].float() - before[k].float()).abs().max().item()
         expected[_block(k)] = max(expected.get(_block(k), 0.0), diff)
-    assert list(report.max_abs_change) == ["embeddings", "pre_layrnorm", "layer.0", "layer.1",
-                                           "layer.2", "post_layernorm"]
+    assert list(report.max_abs_change) == [
+        "embeddings",
+        "pre_layrnorm",
+        "layer.0",
+        "layer.1",
+        "layer.2",
+        "post_layernorm",
+    ]
     assert report.max_abs_change == expected
     assert all(v > 0 for v in expected.values())
 
@@ -66,6 +73,13 @@ def test_to_dict_is_json_and_summary_reads_well(kit, tmp_path):
     assert SwapReport(**{k: v for k, v in data.items() if k not in ("ignored_count", "summary")}) == report
 
     text = report.summary()
-    for fragment in ("lorsu", str(path), "55 of 55 tensors replaced", "4 float16", "float32",
-                     "1 checkpoint key(s) ignored", "Largest absolute change"):
+    for fragment in (
+        "lorsu",
+        str(path),
+        "55 of 55 tensors replaced",
+        "4 float16",
+        "float32",
+        "1 checkpoint key(s) ignored",
+        "Largest absolute change",
+    ):
         assert fragment in text, fragment

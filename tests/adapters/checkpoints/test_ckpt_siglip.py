@@ -1,4 +1,5 @@
 """SigLIP towers: HF SigLIP and open_clip/timm SigLIP checkpoints reproduce their source model's forward."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,16 @@ GEOM = dict(width=32, layers=3, heads=2, patch=8, image=32, mlp=64)
 
 
 def vision_config(layers: int = 3, head: bool = True, **kw) -> SiglipVisionConfig:
-    return SiglipVisionConfig(hidden_size=GEOM["width"], intermediate_size=GEOM["mlp"], num_hidden_layers=layers,
-                              num_attention_heads=GEOM["heads"], image_size=GEOM["image"],
-                              patch_size=GEOM["patch"], vision_use_head=head, **kw)
+    return SiglipVisionConfig(
+        hidden_size=GEOM["width"],
+        intermediate_size=GEOM["mlp"],
+        num_hidden_layers=layers,
+        num_attention_heads=GEOM["heads"],
+        image_size=GEOM["image"],
+        patch_size=GEOM["patch"],
+        vision_use_head=head,
+        **kw,
+    )
 
 
 def tower(layers: int = 3, head: bool = True, seed: int = 0) -> SiglipVisionModel:
@@ -33,9 +41,18 @@ def timm_siglip(layers: int = 3, act: str | None = "gelu_tanh", seed: int = 1) -
     """The trunk open_clip builds for SigLIP-SO400M/384 (pool 'map', no projection), at tiny sizes;
     act=None keeps timm's own choice for that model (exact GELU)."""
     kw = {"act_layer": act} if act else {}
-    m = timm.create_model("vit_so400m_patch14_siglip_384", pretrained=False, num_classes=0, depth=layers,
-                          embed_dim=GEOM["width"], num_heads=GEOM["heads"], img_size=GEOM["image"],
-                          patch_size=GEOM["patch"], mlp_ratio=GEOM["mlp"] / GEOM["width"], **kw)
+    m = timm.create_model(
+        "vit_so400m_patch14_siglip_384",
+        pretrained=False,
+        num_classes=0,
+        depth=layers,
+        embed_dim=GEOM["width"],
+        num_heads=GEOM["heads"],
+        img_size=GEOM["image"],
+        patch_size=GEOM["patch"],
+        mlp_ratio=GEOM["mlp"] / GEOM["width"],
+        **kw,
+    )
     return randomize_(m, seed).eval()
 
 
@@ -46,8 +63,13 @@ def pixels(seed: int = 0) -> torch.Tensor:
 def open_clip_layout(trunk: torch.nn.Module) -> dict[str, torch.Tensor]:
     """open_clip's CustomTextCLIP state dict: the timm trunk under visual.trunk., plus text tower and scales."""
     sd = {"visual.trunk." + k: v for k, v in trunk.state_dict().items()}
-    sd.update({"text.token_embedding.weight": torch.randn(50, 32), "logit_scale": torch.tensor(2.3),
-               "logit_bias": torch.tensor(-10.0)})
+    sd.update(
+        {
+            "text.token_embedding.weight": torch.randn(50, 32),
+            "logit_scale": torch.tensor(2.3),
+            "logit_bias": torch.tensor(-10.0),
+        }
+    )
     return sd
 
 
@@ -92,9 +114,12 @@ def test_exact_gelu_trunk_differs_by_design_and_the_report_says_so(tmp_path):
 @pytest.mark.parametrize("whole", [False, True])
 def test_hf_siglip_reproduces_transformers(whole, tmp_path):
     if whole:  # SiglipModel state dict (vision_model.*, text_model.*, logit_scale/bias) as safetensors
-        cfg = SiglipConfig(text_config=SiglipTextConfig(vocab_size=50, hidden_size=32, intermediate_size=64,
-                                                        num_hidden_layers=1, num_attention_heads=2),
-                           vision_config=vision_config())
+        cfg = SiglipConfig(
+            text_config=SiglipTextConfig(
+                vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2
+            ),
+            vision_config=vision_config(),
+        )
         full = randomize_(SiglipModel(cfg), 3).eval()
         src = full.vision_model
         path = tmp_path / "siglip.safetensors"
@@ -147,8 +172,11 @@ def test_wrong_width_names_keys_and_shapes(tmp_path):
     sd["visual.trunk.blocks.1.mlp.fc1.weight"] = torch.randn(48, 32)
     path = tmp_path / "w.pt"
     torch.save(sd, path)
-    with pytest.raises(EncoderCheckpointError, match=r"encoder\.layers\.1\.mlp\.fc1\.weight: expected \(64, 32\), "
-                                                     r"found \(48, 32\)"):
+    with pytest.raises(
+        EncoderCheckpointError,
+        match=r"encoder\.layers\.1\.mlp\.fc1\.weight: expected \(64, 32\), "
+        r"found \(48, 32\)",
+    ):
         swap_encoder(tower(), path)
 
 
@@ -161,8 +189,16 @@ def test_families_do_not_cross(tmp_path):
     torch.save(open_clip_layout(timm_siglip()), sig)
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    clip_tower = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
-                                                  num_attention_heads=2, image_size=32, patch_size=8))
+    clip_tower = CLIPVisionModel(
+        CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+        )
+    )
     with pytest.raises(EncoderCheckpointError, match="SigLIP ViT checkpoint; the LLaVA tower is a CLIP ViT"):
         swap_encoder(clip_tower, sig)
     from tests.adapters.checkpoints.test_ckpt_eva_swap import timm_eva
@@ -191,18 +227,44 @@ def _open_clip_siglip(tmp_path, seed: int = 4) -> torch.nn.Module:
         accepted = set(inspect.signature(VisionTransformer.__init__).parameters)
 
         def harness_test_tiny_siglip(pretrained: bool = False, **kwargs) -> VisionTransformer:
-            args = dict(img_size=GEOM["image"], patch_size=GEOM["patch"], embed_dim=GEOM["width"],
-                        depth=GEOM["layers"], num_heads=GEOM["heads"], mlp_ratio=GEOM["mlp"] / GEOM["width"],
-                        class_token=False, global_pool="map", act_layer="gelu_tanh")
+            args = dict(
+                img_size=GEOM["image"],
+                patch_size=GEOM["patch"],
+                embed_dim=GEOM["width"],
+                depth=GEOM["layers"],
+                num_heads=GEOM["heads"],
+                mlp_ratio=GEOM["mlp"] / GEOM["width"],
+                class_token=False,
+                global_pool="map",
+                act_layer="gelu_tanh",
+            )
             args.update({k: v for k, v in kwargs.items() if k in accepted})
             return VisionTransformer(**args)
 
         register_model(harness_test_tiny_siglip)
-    cfg = {"embed_dim": GEOM["width"], "init_logit_bias": -10, "custom_text": True,
-           "vision_cfg": {"image_size": GEOM["image"], "timm_model_name": TINY_SIGLIP, "timm_model_pretrained": False,
-                          "timm_pool": "map", "timm_proj": "none"},
-           "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1,
-                        "no_causal_mask": True, "proj_bias": True, "pool_type": "last", "norm_kwargs": {"eps": 1e-6}}}
+    cfg = {
+        "embed_dim": GEOM["width"],
+        "init_logit_bias": -10,
+        "custom_text": True,
+        "vision_cfg": {
+            "image_size": GEOM["image"],
+            "timm_model_name": TINY_SIGLIP,
+            "timm_model_pretrained": False,
+            "timm_pool": "map",
+            "timm_proj": "none",
+        },
+        "text_cfg": {
+            "context_length": 16,
+            "vocab_size": 64,
+            "width": 32,
+            "heads": 2,
+            "layers": 1,
+            "no_causal_mask": True,
+            "proj_bias": True,
+            "pool_type": "last",
+            "norm_kwargs": {"eps": 1e-6},
+        },
+    }
     path = tmp_path / "tiny_siglip_oc.json"
     path.write_text(json.dumps(cfg))
     open_clip.add_model_config(path)

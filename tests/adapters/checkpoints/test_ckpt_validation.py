@@ -1,4 +1,5 @@
 """Validation before the swap: every mismatch is an error that says what is wrong; nothing is loaded."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,28 +33,44 @@ def _refused(kit, tower, path, *fragments, **kwargs) -> EncoderCheckpointError:
 
 def test_depth_mismatch(kit, tmp_path):
     path, _ = _save_tower(kit, tmp_path, layers=2)
-    err = _refused(kit, kit.make_tower(layers=3), path, "checkpoint has 2 blocks, tower has 3",
-                   "hf_clip", allow_partial=True)
+    err = _refused(
+        kit, kit.make_tower(layers=3), path, "checkpoint has 2 blocks, tower has 3", "hf_clip", allow_partial=True
+    )
     assert err.format == "hf_clip" and err.path == str(path)
 
 
 def test_width_mismatch_names_width_and_shapes(kit, tmp_path):
     path, _ = _save_tower(kit, tmp_path, width=32, heads=1, mlp=64)
-    _refused(kit, kit.make_tower(), path, "width: checkpoint hidden size is 32, tower's is 64",
-             "MLP width: checkpoint 64, tower 128", "expected (64,), found (32,)")
+    _refused(
+        kit,
+        kit.make_tower(),
+        path,
+        "width: checkpoint hidden size is 32, tower's is 64",
+        "MLP width: checkpoint 64, tower 128",
+        "expected (64,), found (32,)",
+    )
 
 
 def test_patch_size_mismatch(kit, tmp_path):
     path, _ = _save_tower(kit, tmp_path, patch=4, image=16)  # same 4x4 grid, smaller patches
-    _refused(kit, kit.make_tower(), path, "patch size: checkpoint has 4x4 patches, tower has 8x8",
-             "embeddings.patch_embedding.weight: expected (64, 3, 8, 8), found (64, 3, 4, 4)")
+    _refused(
+        kit,
+        kit.make_tower(),
+        path,
+        "patch size: checkpoint has 4x4 patches, tower has 8x8",
+        "embeddings.patch_embedding.weight: expected (64, 3, 8, 8), found (64, 3, 4, 4)",
+    )
 
 
 def test_grid_mismatch_without_interpolation(kit, tmp_path):
     path, _ = _save_tower(kit, tmp_path, image=48)
-    _refused(kit, kit.make_tower(), path,
-             "position grid: checkpoint has 6x6+1 = 37 positions, tower has 4x4+1 = 17 positions",
-             "interpolate_pos=True")
+    _refused(
+        kit,
+        kit.make_tower(),
+        path,
+        "position grid: checkpoint has 6x6+1 = 37 positions, tower has 4x4+1 = 17 positions",
+        "interpolate_pos=True",
+    )
 
 
 def test_missing_tensors_error_then_allow_partial(kit, tmp_path):
@@ -62,8 +79,15 @@ def test_missing_tensors_error_then_allow_partial(kit, tmp_path):
     path = tmp_path / "partial.safetensors"
     save_file({k: v for k, v in state.items() if k not in dropped}, path)
     tower = kit.make_tower()
-    _refused(kit, tower, path, "2 tower tensor(s) missing", "allow_partial=True",
-             "encoder.layers.1.mlp.fc2.weight (64, 128)", "post_layernorm.bias (64,)")
+    _refused(
+        kit,
+        tower,
+        path,
+        "2 tower tensor(s) missing",
+        "allow_partial=True",
+        "encoder.layers.1.mlp.fc2.weight (64, 128)",
+        "post_layernorm.bias (64,)",
+    )
 
     before = kit.snapshot(tower)
     report = swap_encoder(tower, path, allow_partial=True)
@@ -78,8 +102,9 @@ def test_unknown_tensor_is_an_error(kit, tmp_path):
     _, state = _save_tower(kit, tmp_path)
     path = tmp_path / "extra.safetensors"
     save_file(dict(state, **{"encoder.layers.0.mystery.weight": torch.ones(3)}), path)
-    _refused(kit, kit.make_tower(), path, "1 unknown tensor(s)", "encoder.layers.0.mystery.weight (3,)",
-             allow_partial=True)
+    _refused(
+        kit, kit.make_tower(), path, "1 unknown tensor(s)", "encoder.layers.0.mystery.weight (3,)", allow_partial=True
+    )
 
 
 def test_unknown_open_clip_tensor_is_an_error(kit, tmp_path):
@@ -100,8 +125,13 @@ def test_interpolate_pos_loads_a_smaller_grid(kit, tmp_path):
     report = swap_encoder(tower, path, interpolate_pos=True)
 
     src = model.visual.positional_embedding.detach()
-    by_hand = F.interpolate(src[1:].reshape(1, 4, 4, 64).permute(0, 3, 1, 2), size=(6, 6),
-                            mode="bicubic", align_corners=False).permute(0, 2, 3, 1).reshape(36, 64)
+    by_hand = (
+        F.interpolate(
+            src[1:].reshape(1, 4, 4, 64).permute(0, 3, 1, 2), size=(6, 6), mode="bicubic", align_corners=False
+        )
+        .permute(0, 2, 3, 1)
+        .reshape(36, 64)
+    )
     got = tower.state_dict()[POS]
     assert got.shape == (37, 64)
     assert torch.equal(got[0], src[0])  # CLS position unchanged
@@ -148,8 +178,10 @@ def test_post_layernorm_ignored_when_tower_has_none(kit, tmp_path):
     tower.post_layernorm = torch.nn.Identity()
     report = swap_encoder(tower, path)
     assert report.tensors_replaced == report.tensors_total == len(state) - 2
-    assert sorted(report.ignored) == ["post_layernorm.bias (the tower has no such tensor)",
-                                      "post_layernorm.weight (the tower has no such tensor)"]
+    assert sorted(report.ignored) == [
+        "post_layernorm.bias (the tower has no such tensor)",
+        "post_layernorm.weight (the tower has no such tensor)",
+    ]
 
 
 def test_nothing_matching_is_an_error_even_when_partial(kit, tmp_path):

@@ -1,4 +1,5 @@
 """The command line as a user meets it: help texts, a full eval, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,26 @@ runner = CliRunner()
 def test_help_explains_every_option():
     res = runner.invoke(app, ["eval", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0
-    for opt in ("--tasks", "--vlm", "--model", "--encoder", "--allow-partial", "--interpolate-pos", "--data-root",
-                "--data", "--limit", "--batch-size", "--dtype", "--device", "--seed", "--prompt-style",
-                "--max-errors", "--out", "--label", "--overwrite"):
+    for opt in (
+        "--tasks",
+        "--vlm",
+        "--model",
+        "--encoder",
+        "--allow-partial",
+        "--interpolate-pos",
+        "--data-root",
+        "--data",
+        "--limit",
+        "--batch-size",
+        "--dtype",
+        "--device",
+        "--seed",
+        "--prompt-style",
+        "--max-errors",
+        "--out",
+        "--label",
+        "--overwrite",
+    ):
         assert opt in res.output, opt
     top = runner.invoke(app, ["--help"])
     for cmd in ("eval", "vlms", "tasks", "demo"):
@@ -26,8 +44,23 @@ def test_help_explains_every_option():
 def test_eval_writes_records_and_prints_a_summary(tiny_llava_dir, tmp_path):
     data = write_mcq_set(tmp_path / "d", 12, seed=1)
     out = tmp_path / "run"
-    res = runner.invoke(app, ["eval", "--tasks", f"mcq_jsonl={data}", "--model", str(tiny_llava_dir),
-                              "--device", "cpu", "--out", str(out), "--quiet", "--batch-size", "4"])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "--tasks",
+            f"mcq_jsonl={data}",
+            "--model",
+            str(tiny_llava_dir),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--quiet",
+            "--batch-size",
+            "4",
+        ],
+    )
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
     assert results["tasks"]["mcq_jsonl"]["n"] == 12
@@ -40,8 +73,11 @@ def test_eval_writes_records_and_prints_a_summary(tiny_llava_dir, tmp_path):
 def test_missing_weights_say_so_and_how_to_fetch(tmp_path):
     data = tmp_path / "q.jsonl"
     data.write_text('{"id": "q1", "image": "q1.png", "question": "?", "choices": ["a", "b"], "answer": 0}\n')
-    res = runner.invoke(app, ["eval", "--tasks", f"mcq_jsonl={data}", "--model", "nobody/no-such-model",
-                              "--device", "cpu"], env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)})
+    res = runner.invoke(
+        app,
+        ["eval", "--tasks", f"mcq_jsonl={data}", "--model", "nobody/no-such-model", "--device", "cpu"],
+        env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)},
+    )
     assert res.exit_code == 2
     assert "not available on this machine" in res.output and "hf download nobody/no-such-model" in res.output
 

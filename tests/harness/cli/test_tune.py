@@ -1,4 +1,5 @@
 """`harness tune` as a user meets it: every option documented, a continual run, resume, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,43 @@ from harness.cli import app
 from harness.toy.shapes import write_mcq_set
 
 runner = CliRunner()
-OPTIONS = ("--method", "--clip", "--task", "--out", "--data-root", "--split", "--limit", "--template", "--protocol",
-           "--sessions", "--shots", "--epochs", "--lr", "--batch-size", "--seed", "--rank", "--alpha", "--sparsity",
-           "--top-k-heads", "--importance-samples", "--lorsu-importance", "--lorsu-proj-lora", "--lorsu-bias",
-           "--spu-importance", "--spu-edit-text", "--spu-decay-outside-mask", "--weight-decay", "--schedule",
-           "--augment", "--lora-persist", "--device", "--amp", "--workers", "--overwrite", "--quiet")
+OPTIONS = (
+    "--method",
+    "--clip",
+    "--task",
+    "--out",
+    "--data-root",
+    "--split",
+    "--limit",
+    "--template",
+    "--protocol",
+    "--sessions",
+    "--shots",
+    "--epochs",
+    "--lr",
+    "--batch-size",
+    "--seed",
+    "--rank",
+    "--alpha",
+    "--sparsity",
+    "--top-k-heads",
+    "--importance-samples",
+    "--lorsu-importance",
+    "--lorsu-proj-lora",
+    "--lorsu-bias",
+    "--spu-importance",
+    "--spu-edit-text",
+    "--spu-decay-outside-mask",
+    "--weight-decay",
+    "--schedule",
+    "--augment",
+    "--lora-persist",
+    "--device",
+    "--amp",
+    "--workers",
+    "--overwrite",
+    "--quiet",
+)
 
 
 def test_help_lists_every_option():
@@ -27,9 +60,36 @@ def test_help_lists_every_option():
 def test_continual_run_from_a_task_then_resume(clip_specs, tmp_path):
     data = write_mcq_set(tmp_path / "d", 24, seed=3)
     out = tmp_path / "run"
-    args = ["tune", "--method", "spu", "--clip", clip_specs["hf"], "--task", f"mcq_jsonl={data}", "--protocol",
-            "continual", "--sessions", "2", "--shots", "2", "--epochs", "1", "--batch-size", "4", "--lr", "1e-3",
-            "--template", "a photo of {}", "--augment", "none", "--device", "cpu", "--out", str(out), "--quiet"]
+    args = [
+        "tune",
+        "--method",
+        "spu",
+        "--clip",
+        clip_specs["hf"],
+        "--task",
+        f"mcq_jsonl={data}",
+        "--protocol",
+        "continual",
+        "--sessions",
+        "2",
+        "--shots",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-3",
+        "--template",
+        "a photo of {}",
+        "--augment",
+        "none",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     record = json.loads((out / "tune.json").read_text())
@@ -43,9 +103,22 @@ def test_continual_run_from_a_task_then_resume(clip_specs, tmp_path):
 
 def test_errors_are_one_line(clip_specs, tmp_path):
     data = write_mcq_set(tmp_path / "d", 4, seed=3)
-    res = runner.invoke(app, ["tune", "--method", "dora", "--clip", clip_specs["hf"], "--task",
-                              f"mcq_jsonl={data}", "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "tune",
+            "--method",
+            "dora",
+            "--clip",
+            clip_specs["hf"],
+            "--task",
+            f"mcq_jsonl={data}",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2 and "--method 'dora'" in res.output and "Traceback" not in res.output
-    res = runner.invoke(app, ["tune", "--method", "ln", "--clip", clip_specs["hf"], "--task", "gts", "--out",
-                              str(tmp_path / "o")])
+    res = runner.invoke(
+        app, ["tune", "--method", "ln", "--clip", clip_specs["hf"], "--task", "gts", "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2 and "--data-root" in res.output

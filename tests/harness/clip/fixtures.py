@@ -3,6 +3,7 @@
 Each test loads a fresh model from the saved files through `load_clip`, like a real run. Torch runs on
 one thread here: on a shared 2-core machine multi-threaded kernels of this size are ~50x slower.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Captioned images from harness tasks (captions, class indices, TSI actions, GTSRB train split)."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -6,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from harness.toy.shapes import write_mcq_set
 from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split, train_transform
+from harness.toy.shapes import write_mcq_set
 from tasks.base import Item
 from tasks.captions import GTSRB_CLASSNAMES
 from tasks.registry import build_task
@@ -28,8 +29,10 @@ def _task(items, name="x", labels=None):
 
 
 def test_meta_caption_index_and_action_keys():
-    items = [Item(f"i{k}", f"{k}.png", "q", ("a", "b"), 0, {"caption": cap, "class_index": idx})
-             for k, (cap, idx) in enumerate([("cat", 2), ("dog", 0), ("cat", 2)])]
+    items = [
+        Item(f"i{k}", f"{k}.png", "q", ("a", "b"), 0, {"caption": cap, "class_index": idx})
+        for k, (cap, idx) in enumerate([("cat", 2), ("dog", 0), ("cat", 2)])
+    ]
     data = from_task(_task(items))
     assert data.labels == [2, 0, 2] and data.class_names == ["dog", "class 1", "cat"]
     acts = [("Enter", "walking"), ("Walk", "walking"), ("Readbook", "reading a book"), ("Enter", "walking")]

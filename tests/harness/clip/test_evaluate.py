@@ -1,5 +1,6 @@
 """`--vlm clip`: zero-shot classification records equal a direct computation with the model's own
 features; encoder swaps include the image projection; ImageNet layouts."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,10 @@ def test_top1_equals_direct_feature_computation(tmp_path):
     model = CLIPModel.from_pretrained(CLIP, dtype=torch.float32).eval()
     proc = CLIPProcessor.from_pretrained(CLIP)
     with torch.no_grad():
-        text = F.normalize(model.get_text_features(**proc.tokenizer(class_names(), padding=True,
-                                                                     return_tensors="pt")).pooler_output, dim=-1)
+        text = F.normalize(
+            model.get_text_features(**proc.tokenizer(class_names(), padding=True, return_tensors="pt")).pooler_output,
+            dim=-1,
+        )
         for domain in ("control", "target"):
             task = ToyWorldTask(domain, "test")
             items = list(task.items())[:40]
@@ -54,10 +57,12 @@ def test_encoder_swap_carries_the_projection(tmp_path):
     sd["proj"] = sd["proj"][:, torch.randperm(sd["proj"].shape[1], generator=torch.Generator().manual_seed(0))]
     torch.save({"epoch": 1, "state_dict": sd}, tmp_path / "shuffled.pt")
     base = run_eval(_cfg(tmp_path / "a", tasks=["toy_control"], limit=40), progress=False)
-    same = run_eval(_cfg(tmp_path / "b", tasks=["toy_control"], limit=40, encoder=str(tmp_path / "same.pt")),
-                    progress=False)
-    bad = run_eval(_cfg(tmp_path / "c", tasks=["toy_control"], limit=40, encoder=str(tmp_path / "shuffled.pt")),
-                   progress=False)
+    same = run_eval(
+        _cfg(tmp_path / "b", tasks=["toy_control"], limit=40, encoder=str(tmp_path / "same.pt")), progress=False
+    )
+    bad = run_eval(
+        _cfg(tmp_path / "c", tasks=["toy_control"], limit=40, encoder=str(tmp_path / "shuffled.pt")), progress=False
+    )
     top1 = lambda r: r["tasks"]["toy_control"]["metrics"]["top1"]["value"]  # noqa: E731
     assert top1(same) == top1(base) and top1(bad) < top1(base)
     assert "image projection replaced" in same["encoder"]["swap_report"]["notes"]
@@ -86,8 +91,10 @@ def test_imagenet_layouts_agree(tmp_path):
     dev = raw / "ILSVRC2012_devkit_t12" / "data"
     dev.mkdir(parents=True)
     ids = {wnids[2]: 1, wnids[1]: 2, wnids[0]: 3}
-    synsets = np.array([(ids[w], w, 0) for w in wnids] + [(1001, "n00000001", 3)],
-                       dtype=[("ILSVRC2012_ID", "O"), ("WNID", "O"), ("num_children", "O")])
+    synsets = np.array(
+        [(ids[w], w, 0) for w in wnids] + [(1001, "n00000001", 3)],
+        dtype=[("ILSVRC2012_ID", "O"), ("WNID", "O"), ("num_children", "O")],
+    )
     savemat(str(dev / "meta.mat"), {"synsets": synsets})
     (dev / "ILSVRC2012_validation_ground_truth.txt").write_text("\n".join(str(ids[wnids[c]]) for c in truth) + "\n")
     got = {}

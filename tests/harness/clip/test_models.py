@@ -1,4 +1,5 @@
 """The common model interface on both families, and the open_clip <-> HF vision-tower key maps."""
+
 from __future__ import annotations
 
 import pytest
@@ -67,8 +68,7 @@ def test_hf_export_of_an_hf_model_matches_it(clip_specs, shapes):
     hf = model.hf_vision_model().eval()
     pixels = torch.stack([model.eval_transform(shapes.image(i)) for i in range(3)])
     with torch.no_grad():
-        torch.testing.assert_close(hf(pixel_values=pixels).image_embeds, model.encode_image(pixels), atol=1e-6,
-                                   rtol=0)
+        torch.testing.assert_close(hf(pixel_values=pixels).image_embeds, model.encode_image(pixels), atol=1e-6, rtol=0)
 
 
 def test_spec_parsing(tmp_path):

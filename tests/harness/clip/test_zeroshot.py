@@ -1,4 +1,5 @@
 """Zero-shot classification equals a direct computation with each library's own text/image features."""
+
 from __future__ import annotations
 
 import open_clip
@@ -18,8 +19,10 @@ def _expected(img: torch.Tensor, txt: torch.Tensor, scale: float, labels: list[i
     logits = scale * F.normalize(img, dim=-1) @ w.t()
     y = torch.tensor(labels)
     top5 = logits.topk(5, dim=-1).indices
-    return logits, {"top1": float((top5[:, 0] == y).float().mean()),
-                    "top5": float((top5 == y[:, None]).any(1).float().mean())}
+    return logits, {
+        "top1": float((top5[:, 0] == y).float().mean()),
+        "top5": float((top5 == y[:, None]).any(1).float().mean()),
+    }
 
 
 def test_open_clip_zero_shot_matches_open_clip_features(clip_specs, shapes):
@@ -53,11 +56,15 @@ def test_hf_zero_shot_matches_clipmodel_outputs(clip_specs, shapes):
     net = CLIPModel.from_pretrained(path).eval()
     tok = AutoTokenizer.from_pretrained(path)
     proc = CLIPImageProcessor.from_pretrained(path)
-    texts = tok([t.format(c) for c in CLASSES for t in TEMPLATES], padding="max_length", max_length=16,
-                return_tensors="pt")
+    texts = tok(
+        [t.format(c) for c in CLASSES for t in TEMPLATES], padding="max_length", max_length=16, return_tensors="pt"
+    )
     with torch.no_grad():
-        out = net(input_ids=texts.input_ids, attention_mask=texts.attention_mask,
-                  pixel_values=proc(images=images, return_tensors="pt").pixel_values)
+        out = net(
+            input_ids=texts.input_ids,
+            attention_mask=texts.attention_mask,
+            pixel_values=proc(images=images, return_tensors="pt").pixel_values,
+        )
     logits, acc = _expected(out.image_embeds, out.text_embeds, net.logit_scale.exp().item(), labels)
     torch.testing.assert_close(got.logits, logits, atol=1e-5, rtol=1e-5)
     assert got.accuracy == acc
@@ -65,6 +72,7 @@ def test_hf_zero_shot_matches_clipmodel_outputs(clip_specs, shapes):
 
 def test_top_k_is_capped_by_the_class_count(clip_specs, shapes):
     model = load_clip(clip_specs["eva"])
-    res = zero_shot_classify(model, [shapes.image(0), shapes.image(1)], ["red", "green"], ("{}",), top_k=(1, 5),
-                             labels=[0, 1])
+    res = zero_shot_classify(
+        model, [shapes.image(0), shapes.image(1)], ["red", "green"], ("{}",), top_k=(1, 5), labels=[0, 1]
+    )
     assert res.accuracy["top5"] == 1.0 and res.topk.shape == (2, 2)

@@ -1,4 +1,5 @@
 """The prompt/continuation token boundary follows lm-eval's rule, checked on a Llama-style spm tokenizer."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,7 @@ def test_split_matches_lm_eval_definition(tok, cont):
     ctx_ids, cont_ids = split_continuation(encode(tok), CTX, cont)
     whole = tok(CTX + cont).input_ids
     assert ctx_ids == tok(CTX).input_ids
-    assert cont_ids == whole[len(ctx_ids):]
+    assert cont_ids == whole[len(ctx_ids) :]
     assert len(cont_ids) >= 1
     # the continuation tokens decode back to the option text (spm drops the leading space of a word)
     assert tok.decode(cont_ids).strip() == cont.strip()

@@ -1,4 +1,5 @@
 """The engine's per-option log-probs equal one plain forward per option of the unmodified model."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,13 @@ import torch
 from harness.eval.engine import Engine, Request, plain_forward_scores, split_continuation
 from tests.conftest import random_image
 
-QUESTIONS = ["What color is the shape?", "Where is the shape?", "Is there a circle in the image?",
-             "What kind of traffic sign is this?", "What is shown in the image?"]
+QUESTIONS = [
+    "What color is the shape?",
+    "Where is the shape?",
+    "Is there a circle in the image?",
+    "What kind of traffic sign is this?",
+    "What is shown in the image?",
+]
 OPTIONS = [
     ("red", "dark green", "a blue triangle at the top", "yellow", ".star"),
     ("left", "right", "top", "bottom"),
@@ -59,8 +65,10 @@ def test_is_greedy_and_counts(tiny_llava):
 
 
 def test_single_token_options_need_no_extra_forward(tiny_llava):
-    reqs = [Request(f"i{i}", random_image(i), tiny_llava.format_prompt("Pick a letter."), ("A", "B", "C", "D"))
-            for i in range(4)]
+    reqs = [
+        Request(f"i{i}", random_image(i), tiny_llava.format_prompt("Pick a letter."), ("A", "B", "C", "D"))
+        for i in range(4)
+    ]
     ids = [split_continuation(tiny_llava.encode, reqs[0].context, " " + o)[1] for o in "ABCD"]
     assert all(len(x) == 1 for x in ids), ids
     engine = Engine(tiny_llava, batch_size=4)

@@ -1,4 +1,5 @@
 """Unreadable images are recorded as errors with the reason; the run fails only past --max-errors."""
+
 from __future__ import annotations
 
 import json

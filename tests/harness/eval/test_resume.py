@@ -1,4 +1,5 @@
 """Records are flushed as items finish; a run killed with SIGKILL resumes to the uninterrupted metrics."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,23 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_llava_dir, mcq_file, tmp_
     full = run_eval(_cfg(tiny_llava_dir, mcq_file, tmp_path / "full", batch_size=1), progress=False)
 
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "harness.cli", "eval", "--tasks", f"mcq_jsonl={mcq_file}", "--model",
-           str(tiny_llava_dir), "--device", "cpu", "--batch-size", "1", "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "eval",
+        "--tasks",
+        f"mcq_jsonl={mcq_file}",
+        "--model",
+        str(tiny_llava_dir),
+        "--device",
+        "cpu",
+        "--batch-size",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples = out / "samples.jsonl"
     deadline = time.time() + 120
@@ -74,8 +90,9 @@ def test_resume_refuses_a_different_config(tiny_llava_dir, mcq_file, tmp_path):
     with pytest.raises(RunDirMismatch, match="prompt_style"):
         run_eval(_cfg(tiny_llava_dir, mcq_file, tmp_path / "r", limit=4, prompt_style="text"), progress=False)
     # --overwrite starts over
-    res = run_eval(_cfg(tiny_llava_dir, mcq_file, tmp_path / "r", limit=4, prompt_style="text", overwrite=True),
-                   progress=False)
+    res = run_eval(
+        _cfg(tiny_llava_dir, mcq_file, tmp_path / "r", limit=4, prompt_style="text", overwrite=True), progress=False
+    )
     assert res["timing"]["items_scored_this_invocation"] == 4
 
 

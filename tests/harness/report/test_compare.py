@@ -1,4 +1,5 @@
 """`harness compare` and the record-level pairing: per-item scores, McNemar tables, bootstrap intervals."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report.stats import compare_runs, item_scores, paired_bootstrap_auroc, paired_bootstrap_diff
 from harness.report.runs import load_run
+from harness.report.stats import compare_runs, item_scores, paired_bootstrap_auroc, paired_bootstrap_diff
 from tests.harness.report.conftest import HM_LABELS, HM_LORSU, HM_ZS
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 
@@ -40,8 +41,10 @@ def test_compare_json_against_reference_computations(paper_runs):
     ra, rb = load_run(a), load_run(b)
     ca = {s["id"]: s["correct"] for s in ra.samples("tsi")}
     cb = {s["id"]: s["correct"] for s in rb.samples("tsi")}
-    table = [[sum(ca[i] and cb[i] for i in ca), sum(ca[i] and not cb[i] for i in ca)],
-             [sum(cb[i] and not ca[i] for i in ca), sum(not ca[i] and not cb[i] for i in ca)]]
+    table = [
+        [sum(ca[i] and cb[i] for i in ca), sum(ca[i] and not cb[i] for i in ca)],
+        [sum(cb[i] and not ca[i] for i in ca), sum(not ca[i] and not cb[i] for i in ca)],
+    ]
     assert (tsi["a_only"], tsi["b_only"]) == (table[0][1], table[1][0])
     assert tsi["mcnemar_p"] == pytest.approx(sm_mcnemar(table, exact=True).pvalue)
     ids = sorted(ca)
@@ -58,8 +61,11 @@ def test_compare_json_against_reference_computations(paper_runs):
 
 
 def test_compare_table_output(paper_runs):
-    res = runner.invoke(app, ["compare", str(paper_runs["llava-zs"]), str(paper_runs["llava-ft"]),
-                              "--metrics", "all"], env={"COLUMNS": "120"})
+    res = runner.invoke(
+        app,
+        ["compare", str(paper_runs["llava-zs"]), str(paper_runs["llava-ft"]), "--metrics", "all"],
+        env={"COLUMNS": "120"},
+    )
     assert res.exit_code == 0, res.output
     tsi = next(line for line in res.output.splitlines() if line.startswith("tsi") and " acc " in line)
     assert tsi.split()[:6] == ["tsi", "acc", "50", "20.0", "70.0", "+50.0"]

@@ -1,4 +1,5 @@
 """The real flow on the tiny LLaVA: eval → baseline → check passes on a re-run, fails on other items."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ runner = CliRunner()
 
 
 def _eval(model, data, out):
-    return run_eval(EvalConfig(tasks=[f"mcq_jsonl={data}"], model=str(model), device="cpu", out=str(out),
-                               batch_size=4), progress=False)
+    return run_eval(
+        EvalConfig(tasks=[f"mcq_jsonl={data}"], model=str(model), device="cpu", out=str(out), batch_size=4),
+        progress=False,
+    )
 
 
 def test_gate_table_and_compare_on_real_records(tiny_llava_dir, tmp_path):

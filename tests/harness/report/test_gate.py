@@ -1,4 +1,5 @@
 """Regression gate: pass/fail on metric drops, item-set, version and prompt changes; --update; tolerances."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ runner = CliRunner()
 
 def _run(tmp_path, name, n_correct, n=50, **kw):
     prompt = kw.pop("prompt", "question")
-    return write_run(tmp_path, name, {"tsi": mc_samples("tsi", pattern(n, n_correct), prompt=prompt),
-                                      "hm": hm_samples(HM_LABELS, HM_ZS)}, **kw)
+    return write_run(
+        tmp_path,
+        name,
+        {"tsi": mc_samples("tsi", pattern(n, n_correct), prompt=prompt), "hm": hm_samples(HM_LABELS, HM_ZS)},
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -56,8 +61,10 @@ def test_the_default_tolerance_is_the_one_sided_95_bound_of_a_rerun():
 
 def test_hanley_mcneil_se_matches_the_simulated_spread_of_auroc():
     rng = np.random.default_rng(0)
-    aucs = [roc_auc_score(np.r_[np.ones(60), np.zeros(90)], np.r_[rng.exponential(1, 60) * 3, rng.exponential(1, 90)])
-            for _ in range(400)]  # exponential scores: the model Hanley & McNeil derived the formula under
+    aucs = [
+        roc_auc_score(np.r_[np.ones(60), np.zeros(90)], np.r_[rng.exponential(1, 60) * 3, rng.exponential(1, 90)])
+        for _ in range(400)
+    ]  # exponential scores: the model Hanley & McNeil derived the formula under
     se = hanley_mcneil_se(float(np.mean(aucs)), 60, 90)
     assert se == pytest.approx(np.std(aucs), rel=0.15)
 
@@ -118,8 +125,12 @@ def test_missing_task_and_missing_metric_fail(tmp_path, baseline_file):
     only_tsi = write_run(tmp_path, "only", {"tsi": mc_samples("tsi", pattern(50, 30))})
     res = _check(only_tsi, baseline_file)
     assert res.exit_code == 1 and "not in the run" in res.output
-    no_norm = write_run(tmp_path, "nonorm", {"tsi": mc_samples("tsi", pattern(50, 30)),
-                                             "hm": hm_samples(HM_LABELS, HM_ZS)}, drop_metrics={"tsi": ["acc_norm"]})
+    no_norm = write_run(
+        tmp_path,
+        "nonorm",
+        {"tsi": mc_samples("tsi", pattern(50, 30)), "hm": hm_samples(HM_LABELS, HM_ZS)},
+        drop_metrics={"tsi": ["acc_norm"]},
+    )
     res = _check(no_norm, baseline_file)
     assert res.exit_code == 1 and "missing or undefined now" in res.output
 

@@ -1,4 +1,5 @@
 """Trade-off plot: hand-computed coordinates, left-out runs, and the PNG/PDF files."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,8 +35,11 @@ def test_explicit_metric_and_per_vlm_baselines(paper_runs):
     assert got == {("llava", "LoRSU"): (pytest.approx(40.0), pytest.approx((-2 + 50) / 2))}  # HM acc 50 → 100
     points, _, _, _ = tradeoff_points(_runs(paper_runs), "TSI", ["VSR"])
     got = {(p.vlm, p.label): (p.x, p.y) for p in points}
-    assert got == {("llava", "LoRSU"): pytest.approx((40.0, -2.0)), ("llava", "FT"): pytest.approx((50.0, -20.0)),
-                   ("minigptv2", "LoRSU"): pytest.approx((10.0, 0.0))}  # vs minigptv2's own zero-shot
+    assert got == {
+        ("llava", "LoRSU"): pytest.approx((40.0, -2.0)),
+        ("llava", "FT"): pytest.approx((50.0, -20.0)),
+        ("minigptv2", "LoRSU"): pytest.approx((10.0, 0.0)),
+    }  # vs minigptv2's own zero-shot
 
 
 def test_unknown_task_is_named(paper_runs):
@@ -46,21 +50,28 @@ def test_unknown_task_is_named(paper_runs):
 def test_png_and_pdf_are_written(paper_runs, tmp_path):
     points, tgt, ctl, _ = tradeoff_points(_runs(paper_runs), "TSI", ["VSR"])
     paths = draw_tradeoff(points, tgt, ctl, tmp_path / "fig" / "tradeoff.png")
-    assert paths == output_paths(tmp_path / "fig" / "tradeoff.png") == [tmp_path / "fig" / "tradeoff.png",
-                                                                         tmp_path / "fig" / "tradeoff.pdf"]
+    assert (
+        paths
+        == output_paths(tmp_path / "fig" / "tradeoff.png")
+        == [tmp_path / "fig" / "tradeoff.png", tmp_path / "fig" / "tradeoff.pdf"]
+    )
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[1].read_bytes()[:5] == b"%PDF-"
 
 
 def test_cli_plot(paper_runs, tmp_path):
     folder = next(iter(paper_runs.values())).parent
     out = tmp_path / "fig.png"
-    res = runner.invoke(app, ["plot", str(folder), "--target", "TSI", "--control", "VSR,VizWiz,HM", "--out", str(out)],
-                        env={"COLUMNS": "200"})
+    res = runner.invoke(
+        app,
+        ["plot", str(folder), "--target", "TSI", "--control", "VSR,VizWiz,HM", "--out", str(out)],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert out.exists() and out.with_suffix(".pdf").exists()
     assert "+40.00" in res.output and "llava/FT: left out" in res.output
-    res = runner.invoke(app, ["plot", str(paper_runs["mgv2-zs"]), "--target", "TSI", "--control", "VSR",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["plot", str(paper_runs["mgv2-zs"]), "--target", "TSI", "--control", "VSR", "--out", str(out)]
+    )
     assert res.exit_code == 2 and "no run to plot" in res.output
 
 

@@ -1,4 +1,5 @@
 """Paired statistics against reference computations: statsmodels/scipy McNemar, sklearn AUROC, slow loops."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,14 @@ from sklearn.metrics import roc_auc_score
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from harness.report import stats
-from harness.report.stats import (auroc, bootstrap_auroc_ci, mcnemar_exact, mcnemar_exact_p, paired_bootstrap_auroc,
-                           paired_bootstrap_diff)
+from harness.report.stats import (
+    auroc,
+    bootstrap_auroc_ci,
+    mcnemar_exact,
+    mcnemar_exact_p,
+    paired_bootstrap_auroc,
+    paired_bootstrap_diff,
+)
 
 TABLES = [(0, 0), (0, 1), (1, 0), (3, 3), (5, 0), (2, 9), (12, 11), (40, 25), (0, 20), (300, 350), (1234, 1111)]
 
@@ -24,8 +31,9 @@ def test_mcnemar_matches_statsmodels_and_scipy(a_only, b_only):
     assert mcnemar_exact_p(a_only, b_only) == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
     n = a_only + b_only
     if n:
-        assert mcnemar_exact_p(a_only, b_only) == pytest.approx(binomtest(min(a_only, b_only), n, 0.5).pvalue,
-                                                                rel=1e-9, abs=1e-300)
+        assert mcnemar_exact_p(a_only, b_only) == pytest.approx(
+            binomtest(min(a_only, b_only), n, 0.5).pvalue, rel=1e-9, abs=1e-300
+        )
 
 
 def test_mcnemar_from_outcomes_counts_the_discordant_pairs():

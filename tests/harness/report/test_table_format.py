@@ -1,4 +1,5 @@
 """LaTeX (booktabs) structure, CSV for pandas, HTML, and the `harness table` command line."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report.table_format import latex_escape, render
 from harness.report.runs import load_run
+from harness.report.table_format import latex_escape, render
 from harness.report.tables import build_tables
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 
@@ -86,8 +87,9 @@ def test_cli_table_formats_and_out_file(paper_runs, tmp_path):
 
 
 def test_cli_baseline_directory_outside_the_list_is_added(paper_runs):
-    res = runner.invoke(app, ["table", str(paper_runs["llava-lorsu"]), "--baseline", str(paper_runs["llava-zs"]),
-                              "--delta"])
+    res = runner.invoke(
+        app, ["table", str(paper_runs["llava-lorsu"]), "--baseline", str(paper_runs["llava-zs"]), "--delta"]
+    )
     assert res.exit_code == 0, res.output
     assert "zero-shot (baseline)" in res.output and "(+40.0)" in res.output
 

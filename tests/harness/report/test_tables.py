@@ -1,4 +1,5 @@
 """`harness table`: hand-computed cells, order, bold on the true best, "–" for missing, baselines, Δ, CI."""
+
 from __future__ import annotations
 
 import math
@@ -6,8 +7,8 @@ import math
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
-from harness.report.table_format import render
 from harness.report.runs import load_run, task_sort_key
+from harness.report.table_format import render
 from harness.report.tables import build_tables
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 
@@ -86,8 +87,10 @@ def test_significance_flags_follow_mcnemar(paper_runs):
     for row in t.groups[0].rows[1:]:
         a = {s["id"]: s["correct"] for s in base.samples("tsi")}
         b = {s["id"]: s["correct"] for s in row.run.samples("tsi")}
-        table = [[sum(a[i] and b[i] for i in a), sum(a[i] and not b[i] for i in a)],
-                 [sum(b[i] and not a[i] for i in a), sum(not a[i] and not b[i] for i in a)]]
+        table = [
+            [sum(a[i] and b[i] for i in a), sum(a[i] and not b[i] for i in a)],
+            [sum(b[i] and not a[i] for i in a), sum(not a[i] and not b[i] for i in a)],
+        ]
         p = sm_mcnemar(table, exact=True).pvalue
         assert row.cells[j].p_value == pytest.approx(p)
         assert row.cells[j].significant == (p < 0.05)
@@ -117,8 +120,11 @@ def test_task_columns_follow_the_paper_order_then_alphabetical():
 
 
 def test_dalle_title_and_unknown_tasks(tmp_path):
-    p = write_run(tmp_path, "r", {"mcq_jsonl": mc_samples("mcq_jsonl", [True, False]),
-                                  "dalle": mc_samples("dalle", [True, True, False, False])})
+    p = write_run(
+        tmp_path,
+        "r",
+        {"mcq_jsonl": mc_samples("mcq_jsonl", [True, False]), "dalle": mc_samples("dalle", [True, True, False, False])},
+    )
     header, body = grid(render(build_tables([load_run(p)]), "md"))
     assert header[2:] == ["DA·E", "mcq\\_jsonl"]  # underscores escaped for Markdown
     assert body[("llava", "zero-shot (baseline)")] == ["50.0", "50.0"]  # one row: nothing to bold
@@ -126,8 +132,13 @@ def test_dalle_title_and_unknown_tasks(tmp_path):
 
 def test_refuses_different_item_sets_and_names_them(tmp_path):
     a = write_run(tmp_path, "a", {"tsi": mc_samples("tsi", pattern(50, 10)), "vsr": mc_samples("vsr", [True] * 4)})
-    b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(40, 10)), "vsr": mc_samples("vsr", [True] * 4)},
-                  encoder="x.pt", label="run-B")
+    b = write_run(
+        tmp_path,
+        "b",
+        {"tsi": mc_samples("tsi", pattern(40, 10)), "vsr": mc_samples("vsr", [True] * 4)},
+        encoder="x.pt",
+        label="run-B",
+    )
     runs = [load_run(a), load_run(b)]
     with pytest.raises(ValueError, match="did not see the same items") as e:
         build_tables(runs)
@@ -138,11 +149,14 @@ def test_refuses_different_item_sets_and_names_them(tmp_path):
     assert any("tsi: item set" in n for n in t.notes)
 
 
-@pytest.mark.parametrize("change,expected", [
-    (dict(limit=10), "limit differs"),
-    (dict(versions={"tsi": "1.p2"}), "task version (data/prompt) differs"),
-    (dict(prompt_style="text"), "prompt style differs"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (dict(limit=10), "limit differs"),
+        (dict(versions={"tsi": "1.p2"}), "task version (data/prompt) differs"),
+        (dict(prompt_style="text"), "prompt style differs"),
+    ],
+)
 def test_refuses_other_differences(tmp_path, change, expected):
     a = write_run(tmp_path, "a", {"tsi": mc_samples("tsi", pattern(20, 5))})
     b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(20, 5))}, encoder="x.pt", **change)
@@ -169,8 +183,14 @@ def test_clip_records_get_their_own_table(tmp_path, paper_runs):
     from tests.harness.report.fixtures import clip_samples
 
     z = write_run(tmp_path, "clip-zs", {"tsi": clip_samples("tsi", pattern(10, 3), pattern(10, 6))}, vlm="clip")
-    l = write_run(tmp_path, "clip-l", {"tsi": clip_samples("tsi", pattern(10, 5), pattern(10, 6, 2))}, vlm="clip",
-                  encoder="l.pt", label="LoRSU")
+    l = write_run(
+        tmp_path,
+        "clip-l",
+        {"tsi": clip_samples("tsi", pattern(10, 5), pattern(10, 6, 2))},
+        vlm="clip",
+        encoder="l.pt",
+        label="LoRSU",
+    )
     tables = build_tables(load(paper_runs) + [load_run(z), load_run(l)], delta=True)
     assert [t.title for t in tables] == ["VQA", "CLIP classification"]
     clip = tables[1]
@@ -191,8 +211,7 @@ def test_no_baseline_means_no_delta(tmp_path):
 def test_other_choice_texts_behind_the_same_letters_are_refused(tmp_path):
     # options-style continuations are letters, so only the prompt (which lists the options) shows the change
     a = write_run(tmp_path, "a", {"tsi": mc_samples("tsi", pattern(20, 5), prompt="A. walk B. sit")})
-    b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(20, 5), prompt="A. cook B. read")},
-                  encoder="b.pt")
+    b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(20, 5), prompt="A. cook B. read")}, encoder="b.pt")
     with pytest.raises(ValueError, match=r"tsi: prompt texts \(llava: questions, options\) differs"):
         build_tables([load_run(a), load_run(b)])
 
@@ -208,8 +227,15 @@ def test_other_choice_sets_change_the_item_set(tmp_path):
 
 
 def test_split_keys_are_their_own_columns(tmp_path):
-    p = write_run(tmp_path, "r", {"vsr:zeroshot": mc_samples("vsr:zeroshot", [True, False]),
-                                  "tsi": mc_samples("tsi", [True]), "vsr": mc_samples("vsr", [False, False])})
+    p = write_run(
+        tmp_path,
+        "r",
+        {
+            "vsr:zeroshot": mc_samples("vsr:zeroshot", [True, False]),
+            "tsi": mc_samples("tsi", [True]),
+            "vsr": mc_samples("vsr", [False, False]),
+        },
+    )
     (t,) = build_tables([load_run(p)])
     assert [c.title for c in t.columns] == ["VSR", "VSR (zeroshot)", "TSI"]
     assert [c.value for c in t.groups[0].rows[0].cells] == [0.0, 50.0, 100.0]

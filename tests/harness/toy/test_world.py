@@ -1,4 +1,5 @@
 """The toy world generator: deterministic, both domains show the same scenes, questions are answerable."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,11 @@ def test_domains_share_scenes_but_not_pixels():
 def test_filled_and_outline_differ_the_way_they_should():
     c, t = world.scene("control", "test", 3), world.scene("target", "test", 3)
     rgb = np.array(COLORS[c.color])
+
     def colored(s):
         px = np.asarray(world.render(s)).reshape(-1, 3).astype(int)
         return int((np.abs(px - rgb).sum(-1) < 30).sum())
+
     assert colored(t) > 10 and colored(c) > 1.5 * colored(t)  # outline: fewer shape pixels, same colour
 
 

@@ -1,11 +1,12 @@
 """Importance scores: LoRSU's averaged (or squared) gradients with its stopping rule, SPU's
 cumulative gradient sums; checked on a loss whose gradient is known in closed form."""
+
 from __future__ import annotations
 
 import torch
 
-from harness.tune.importance import lorsu_scores, spu_scores
 from harness.clip.loading import load_clip
+from harness.tune.importance import lorsu_scores, spu_scores
 
 
 def _setup(clip_specs, values: list[float], bs: int = 2):
@@ -27,7 +28,7 @@ def test_lorsu_average_and_squared_scores_and_stopping(clip_specs):
     torch.testing.assert_close(scores["w"], pattern * (2 * 1.0 + 2 * -3.0) / 4)
     scores, n = lorsu_scores(model, None, batches, loss_fn, {"w": w}, min_samples=1000, mode="squared")
     assert n == 6  # one pass at most
-    torch.testing.assert_close(scores["w"], pattern ** 2 * (2 * 1 + 2 * 9 + 2 * 25) / 6)
+    torch.testing.assert_close(scores["w"], pattern**2 * (2 * 1 + 2 * 9 + 2 * 25) / 6)
     assert not w.requires_grad
 
 

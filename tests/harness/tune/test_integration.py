@@ -1,15 +1,16 @@
 """A checkpoint written by `tune` loads into a tiny LLaVA through the encoder swap (both formats)."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 from adapters.checkpoints import EncoderCheckpointError, inspect_checkpoint
+from harness.clip.keymap import open_clip_to_hf
+from harness.toy.tiny_clip import TINY_SPEC
 from harness.toy.tiny_llava import build_tiny_llava
 from harness.tune.export import load_release
-from harness.clip.keymap import open_clip_to_hf
 from harness.tune.run import tune
-from harness.toy.tiny_clip import TINY_SPEC
 from tests.harness.tune.util import quick_cfg
 
 
@@ -48,10 +49,10 @@ def test_tuned_checkpoint_swaps_into_llava(clip_specs, shapes, llava, family, tm
     assert llava.swap_encoder(str(hf_dir)).format == "hf_clip"
     reference = CLIPVisionModelWithProjection.from_pretrained(hf_dir).eval()
     with torch.no_grad():
-        torch.testing.assert_close(llava.vision_tower(pixel_values=pixels).last_hidden_state, from_release,
-                                   atol=0, rtol=0)
-        torch.testing.assert_close(reference(pixel_values=pixels).last_hidden_state, from_release,
-                                   atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            llava.vision_tower(pixel_values=pixels).last_hidden_state, from_release, atol=0, rtol=0
+        )
+        torch.testing.assert_close(reference(pixel_values=pixels).last_hidden_state, from_release, atol=1e-5, rtol=0)
 
 
 def test_eva_checkpoint_is_recognised_as_eva_clip(clip_specs, shapes, llava, tmp_path):

@@ -1,14 +1,15 @@
 """Learning is real: on colour-captioned shapes, where each tiny CLIP is near chance zero-shot, every
 method raises training-class accuracy within a few CPU seconds (full pipeline through `tune`)."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from harness.tune.config import METHODS
 from harness.clip.loading import load_clip
-from harness.tune.run import tune
 from harness.clip.zeroshot import class_embeddings, zero_shot_classify
+from harness.tune.config import METHODS
+from harness.tune.run import tune
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import quick_cfg
 

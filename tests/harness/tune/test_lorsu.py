@@ -1,5 +1,6 @@
 """LoRSU: exact fc1 density, masks and heads from the importance scores, untouched entries stay
 bit-identical, and the merged checkpoint reproduces the parametrized model."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,9 +8,9 @@ import torch
 from torch.nn.utils import parametrize
 
 from harness.clip.data import train_loader, train_transform
+from harness.clip.loading import load_clip
 from harness.tune.export import export_session, load_release
 from harness.tune.importance import lorsu_scores
-from harness.clip.loading import load_clip
 from harness.tune.loss import TextBank, contrastive_loss
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import quick_cfg, session_parts, train
@@ -58,7 +59,7 @@ def test_fc1_mask_density_and_head_choice_follow_the_scores(clip_specs, shapes, 
         g = torch.cat([scores[f"{b.index}.qkv.{i}"] for i in range(len(b.qkv))], 0)
         rows = g.reshape(3, b.heads, b.head_dim, b.width)
         per_head = [float(sum((rows[j, h] ** 2).sum() for j in range(3))) for h in range(b.heads)]
-        best = sorted(range(b.heads), key=lambda h: -per_head[h])[:cfg.top_k_heads]
+        best = sorted(range(b.heads), key=lambda h: -per_head[h])[: cfg.top_k_heads]
         assert method.info["heads"][b.index] == sorted(best)
 
 

@@ -1,12 +1,13 @@
 """Each method changes exactly what it claims: the reported trainable count equals the entries that
 changed after a few steps, and the merged weights differ from the start only in the reported
 footprint (`updated`) of the vision tower."""
+
 from __future__ import annotations
 
 import pytest
 
-from harness.tune.config import METHODS
 from harness.clip.loading import load_clip
+from harness.tune.config import METHODS
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import changed_entries, quick_cfg, session_parts, snapshot, train
 
@@ -53,8 +54,10 @@ def test_spu_release_options_decay_and_text_edits(clip_specs, shapes):
     assert sum(changed.values()) == report.trainable
     fc1 = [b.fc1.weight for b in plain.blocks()]
     # with decay outside the mask every fc1 entry moves
-    assert report.updated == sum(w.numel() for w in fc1) + sum(b.fc1.bias.numel() for b in plain.blocks()) + \
-        plain.net.visual.proj.numel()
+    assert (
+        report.updated
+        == sum(w.numel() for w in fc1) + sum(b.fc1.bias.numel() for b in plain.blocks()) + plain.net.visual.proj.numel()
+    )
     text_touched = [n for n, c in changed_plain.items() if c and not n.startswith("visual.")]
     assert text_touched and all(".mlp.c_fc." in n for n in text_touched)
 

@@ -1,5 +1,6 @@
 """Protocols: released class orders, disjoint sessions, seeded few-shot sampling, per-session
 checkpoints, and resuming that skips finished sessions and reproduces the rest bit for bit."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ import pytest
 import torch
 
 from harness.clip.data import CaptionedImages
+from harness.toy.tiny_clip import shapes_data
 from harness.tune.export import load_release
 from harness.tune.run import OutDirMismatch, tune
 from harness.tune.sessions import GTSRB_ORDER, TSI_SESSIONS, class_groups, plan_sessions
-from harness.toy.tiny_clip import shapes_data
 from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 from tests.harness.tune.util import quick_cfg
 

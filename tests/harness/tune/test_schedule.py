@@ -1,4 +1,5 @@
 """The released learning-rate schedules and their use by the trainer."""
+
 from __future__ import annotations
 
 import pytest

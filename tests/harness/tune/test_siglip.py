@@ -1,5 +1,6 @@
 """`harness tune` on SigLIP: the sigmoid loss equals transformers' own, methods learn, and the tuned tower
 swaps into a SigLIP VLM tower (LLaVA-OneVision's geometry, one block shallower)."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,11 +18,21 @@ from tests.harness.tune.util import quick_cfg
 def siglip_spec(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("siglip")
     tok = word_tokenizer(out)
-    text = SiglipTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                            num_attention_heads=2, max_position_embeddings=16, projection_size=32,
-                            pad_token_id=0, bos_token_id=2, eos_token_id=3)
-    vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2,
-                                image_size=32, patch_size=8)
+    text = SiglipTextConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        projection_size=32,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    vision = SiglipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2, image_size=32, patch_size=8
+    )
     torch.manual_seed(0)
     SiglipModel(SiglipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())).save_pretrained(out)
     return "hf:" + str(out)
@@ -57,9 +68,17 @@ def test_methods_learn_and_the_export_swaps_into_a_siglip_vlm_tower(siglip_spec,
     original = load_clip(siglip_spec).net.vision_model.state_dict()
     assert any(not torch.equal(v, original[k.removeprefix("vision_model.")]) for k, v in release.items())
     for source in (session, session.parent / "vision_hf"):
-        tower = SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                                     num_attention_heads=2, image_size=32, patch_size=8,
-                                                     vision_use_head=False))
+        tower = SiglipVisionModel(
+            SiglipVisionConfig(
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                image_size=32,
+                patch_size=8,
+                vision_use_head=False,
+            )
+        )
         report = swap_encoder(tower, source)
         assert report.format == "hf_siglip" and any("dropped block 2 of 3" in n for n in report.notes)
         for name, value in tower.state_dict().items():

@@ -1,15 +1,16 @@
 """Helpers shared by the tuning tests."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 
 import torch
 
-from harness.tune.config import TuneConfig
 from harness.clip.data import CaptionedImages, train_loader, train_transform
+from harness.clip.models import ClipModel
+from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
-from harness.clip.models import ClipModel
 from harness.tune.trainer import train_session
 
 # Learning rates at which each method moves a tiny random CLIP within a few CPU seconds.
@@ -17,8 +18,17 @@ FAST_LR = {"lorsu": 1e-2, "spu": 1e-2, "lora": 1e-2, "ln": 1e-1, "fft": 3e-3}
 
 
 def quick_cfg(method: str, **kw) -> TuneConfig:
-    base = TuneConfig(method=method, epochs=2, lr=FAST_LR[method], rank=4, top_k_heads=2, batch_size=10,
-                      schedule="per_step", augment="none", importance_samples=20)
+    base = TuneConfig(
+        method=method,
+        epochs=2,
+        lr=FAST_LR[method],
+        rank=4,
+        top_k_heads=2,
+        batch_size=10,
+        schedule="per_step",
+        augment="none",
+        importance_samples=20,
+    )
     return replace(base, **kw).resolved()
 
 
@@ -27,8 +37,9 @@ def session_parts(model: ClipModel, data: CaptionedImages, cfg: TuneConfig, seed
     torch.manual_seed(seed)
     method = make_method(cfg)
     bank = TextBank(model, data, live=method.trains_text)
-    loader = train_loader(data, train_transform(model.image_size, model.mean, model.std, cfg.augment),
-                          cfg.batch_size, seed=seed)
+    loader = train_loader(
+        data, train_transform(model.image_size, model.mean, model.std, cfg.augment), cfg.batch_size, seed=seed
+    )
     method.start_session(model, bank, loader)
     return method, bank, loader
 
