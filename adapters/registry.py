@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from adapters.base import VLMAdapter
+if TYPE_CHECKING:  # the registry is read before any model loads: it must not import torch
+    from adapters.base import VLMAdapter
 
 
 def _load_llava(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:

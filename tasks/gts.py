@@ -12,6 +12,7 @@ every layout, so choice sets carry over between layouts; train ids are "000XX/<s
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from tasks.captions import GTSRB_CLASSNAMES
@@ -51,20 +52,20 @@ def _detect(root: Path, split: str):
             continue
         if (base / ("Test.csv" if split == "test" else "Train.csv")).is_file():
             csv_path = base / ("Test.csv" if split == "test" else "Train.csv")
-            return (lambda: _read_kaggle(base, csv_path, split)), f"Kaggle ({csv_path.name})"
+            return partial(_read_kaggle, base, csv_path, split), f"Kaggle ({csv_path.name})"
         gtsrb = base / "GTSRB" if (base / "GTSRB").is_dir() else base
         if split == "test" and (gtsrb / "Final_Test" / "Images").is_dir():
             images = gtsrb / "Final_Test" / "Images"
             gt = _find_test_gt(base, gtsrb, images)
             # the official GT zip unpacks beside GTSRB/, where torchvision also expects it
             kind = "official INI / torchvision" if gt.parent == base and gtsrb != base else "official INI"
-            return (lambda: _read_test_csv(images, gt)), f"{kind} ({images.relative_to(root)} + {gt.relative_to(root)})"
+            return partial(_read_test_csv, images, gt), f"{kind} ({images.relative_to(root)} + {gt.relative_to(root)})"
         if split == "train" and (gtsrb / "Final_Training" / "Images").is_dir():
             folder = gtsrb / "Final_Training" / "Images"
-            return (lambda: _read_train_ini(folder)), "official INI (Final_Training/Images/000XX/GT-000XX.csv)"
+            return partial(_read_train_ini, folder), "official INI (Final_Training/Images/000XX/GT-000XX.csv)"
         if split == "train" and (gtsrb / "Training").is_dir():
             folder = gtsrb / "Training"
-            return (lambda: _read_train_folders(folder)), "torchvision (GTSRB/Training/000XX)"
+            return partial(_read_train_folders, folder), "torchvision (GTSRB/Training/000XX)"
     raise DatasetNotFound(f"gts: no GTSRB {split} split under {root}. Expected layout: {LAYOUT_HELP}")
 
 

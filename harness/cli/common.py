@@ -13,25 +13,12 @@ T = TypeVar("T")
 
 
 def guarded(fn: Callable[[], T]) -> T:
-    """Known user errors print one clear line instead of a traceback."""
-    from adapters.weights import WeightsNotFound
+    """Known user errors print one clear line instead of a traceback (encoder checkpoint errors are
+    ValueError / FileNotFoundError subclasses; WeightsNotFound is a FileNotFoundError)."""
+    from harness.eval.config import TooManyErrors
     from harness.eval.records import RunDirMismatch
-    from harness.eval.runner import TooManyErrors
 
-    known: tuple[type[BaseException], ...] = (
-        WeightsNotFound,
-        RunDirMismatch,
-        TooManyErrors,
-        FileNotFoundError,
-        KeyError,
-        ValueError,
-    )
-    try:
-        from adapters.checkpoints import EncoderCheckpointError
-
-        known += (EncoderCheckpointError,)
-    except ImportError:
-        pass
+    known = (RunDirMismatch, TooManyErrors, FileNotFoundError, KeyError, ValueError)
     try:
         return fn()
     except known as e:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from harness.report.runs import Run, load_run
-from harness.report.tables import find_run
+from harness.report.runs import load_run
+from harness.report.tables import find_run, load_runs
 
 console = Console()
 T = TypeVar("T")
@@ -30,37 +28,9 @@ def _guarded(fn: Callable[[], T]) -> T:
         raise typer.Exit(2) from e
 
 
-def expand_run_dirs(paths: list[Path]) -> list[Path]:
-    """Run directories as given; a folder without results.json stands for its run subfolders (sorted)."""
-    out: list[Path] = []
-    for p in paths:
-        if (p / "results.json").exists() or not p.is_dir():
-            out.append(p)
-            continue
-        subs = sorted(q for q in p.iterdir() if (q / "results.json").exists())
-        if not subs:
-            raise FileNotFoundError(f"no results.json in {p} or its subfolders (is it a harness run directory?)")
-        out += subs
-    return out
-
-
-def load_runs(paths: list[Path], baseline: str | None = None) -> list[Run]:
-    """Load the runs; a --baseline run directory that is not among them is added first."""
-    runs = [load_run(p) for p in expand_run_dirs(paths)]
-    if baseline and Path(baseline).is_dir() and not find_run(runs, baseline):
-        runs.insert(0, load_run(baseline))
-    return runs
-
-
 def _warn(notes: list[str]) -> None:
     for n in notes:
         console.print(f"[yellow]warning:[/] {n}", highlight=False, soft_wrap=True)
-
-
-def _pct(v: float | None, signed: bool = False) -> str:
-    if v is None or math.isnan(v):
-        return "–"
-    return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}"
 
 
 def table_cmd(
@@ -116,8 +86,9 @@ def compare_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Paired statistics per task: both runs' metric, B − A with a 95% bootstrap CI, exact McNemar test."""
+    from harness.report.comparable import require_comparable
+    from harness.report.compare_view import compare_table, comparison_dict
     from harness.report.stats import compare_runs
-    from harness.report.tables import require_comparable
 
     def go() -> None:
         a, b = load_run(run_a), load_run(run_b)
@@ -126,7 +97,7 @@ def compare_cmd(
             raise ValueError(f"--metrics must be primary or all, got {metrics!r}")
         rows = compare_runs(a, b, metrics, n_boot=n_boot, seed=seed)
         if as_json:
-            typer.echo(json.dumps([_cmp_dict(r) for r in rows], indent=2))
+            typer.echo(json.dumps([comparison_dict(r) for r in rows], indent=2))
             return
         console.print(compare_table(a, b, rows))
         for r in rows:
@@ -139,57 +110,6 @@ def compare_cmd(
         )
 
     _guarded(go)
-
-
-def _p(p: float) -> str:
-    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
-
-
-def compare_table(a: Run, b: Run, rows: list) -> RichTable:
-    t = RichTable(
-        title=f"A = {a.label} ({a.vlm}),  B = {b.label} ({b.vlm})",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-        show_edge=False,
-    )
-    for col in ("task", "metric", "n", "A", "B", "Δ", "95% CI", "p", "A✓B✗", "A✗B✓"):
-        t.add_column(col, justify="left" if col in ("task", "metric") else "right", no_wrap=True)
-    for r in rows:
-        ci = f"{_pct(r.diff.low, True)}…{_pct(r.diff.high, True)}" if r.diff else "–"
-        d = r.b - r.a if r.a is not None and r.b is not None else None
-        m = r.mcnemar
-        t.add_row(
-            r.task,
-            r.metric,
-            str(r.n_paired),
-            _pct(r.a),
-            _pct(r.b),
-            _pct(d, True),
-            ci,
-            _p(m.p_value) if m else "–",
-            str(m.a_only) if m else "–",
-            str(m.b_only) if m else "–",
-        )
-    return t
-
-
-def _cmp_dict(r) -> dict:
-    return {
-        "task": r.task,
-        "metric": r.metric,
-        "a": r.a,
-        "b": r.b,
-        "n_paired": r.n_paired,
-        "diff": r.diff.estimate if r.diff else None,
-        "ci95": [r.diff.low, r.diff.high] if r.diff else None,
-        "mcnemar_p": r.mcnemar.p_value if r.mcnemar else None,
-        "a_only": r.mcnemar.a_only if r.mcnemar else None,
-        "b_only": r.mcnemar.b_only if r.mcnemar else None,
-        "significant": r.significant,
-        "note": r.note,
-    }
 
 
 def check_cmd(
@@ -213,9 +133,8 @@ def check_cmd(
                 old = read_baseline(baseline)
                 typer.echo(check_run(run, old, str(baseline), tolerance, confidence).text() + "\n")
             write_baseline(run, baseline)
-            typer.echo(
-                f"wrote baseline {baseline} from {run_dir} ({len(run.tasks)} task{'s' * (len(run.tasks) != 1)}); commit it"
-            )
+            n = len(run.tasks)
+            typer.echo(f"wrote baseline {baseline} from {run_dir} ({n} task{'s' * (n != 1)}); commit it")
             return 0
         if not 0.5 < confidence < 1:
             raise ValueError("--confidence must be between 0.5 and 1")
@@ -239,8 +158,8 @@ def plot_cmd(
     force: bool = typer.Option(False, "--force", help="Plot runs that did not see the same items."),
 ) -> None:
     """Trade-off scatter: gain on the target (x) vs mean change on the controls (y), per method and VLM."""
+    from harness.report.comparable import require_comparable
     from harness.report.plot import draw_tradeoff, tradeoff_points
-    from harness.report.tables import require_comparable
 
     def go() -> None:
         loaded = load_runs(runs, baseline)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.checkpoints import check_encoder_file
 from adapters.weights import sha256_file
 from harness.eval.config import EvalConfig, check_settings
 from harness.eval.environment import harness_version
@@ -35,9 +34,11 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
         raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
-    for key, task in tasks.items():
+    for task in tasks.values():
         next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
     if cfg.encoder:
+        from adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
+
         check_encoder_file(cfg.encoder)
     choices_used = apply_choices(tasks, cfg.choices)
     if cfg.out and not cfg.overwrite:

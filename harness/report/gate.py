@@ -28,7 +28,8 @@ than the tolerance. Changes of the model/encoder fingerprint are reported but do
 Tolerance (default): the one-sided bound at `confidence` (95%: z = 1.645) for the difference between two
 independent runs of the same size, z · √2 · SE. SE is √(p(1−p)/n) for metrics that are means of per-item
 scores in [0, 1] (exact for accuracy, conservative for VQA accuracy, whose per-item variance is at most
-p(1−p); at p = 0 or 1 the bound is 0, so any drop fails), and the Hanley–McNeil standard error for AUROC (from the baseline's class counts). A fixed
+p(1−p); at p = 0 or 1 the bound is 0, so any drop fails), and the Hanley–McNeil standard error for AUROC
+(from the baseline's class counts). A fixed
 `--tolerance` in percentage points replaces it. Improvements beyond the tolerance pass with a hint to
 update the baseline.
 """
@@ -44,8 +45,8 @@ from statistics import NormalDist
 from typing import Any
 
 from harness.eval.records import write_json_atomic
+from harness.report.comparable import prompts_sha256
 from harness.report.runs import Run, metric_title
-from harness.report.tables import prompts_sha256
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1
@@ -105,7 +106,7 @@ def make_baseline(run: Run) -> dict[str, Any]:
     tasks = {}
     for task, rec in run.tasks.items():
         metrics = {}
-        for m, v in rec.get("metrics", {}).items():
+        for m in rec.get("metrics", {}):
             entry: dict[str, Any] = {"value": run.metric(task, m), "stderr": run.stderr(task, m)}
             if m == "auroc":
                 labels = [

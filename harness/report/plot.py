@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.report.runs import Run, metric_title, primary_metrics, task_title
-from harness.report.tables import group_baseline, resolve_task
+from harness.report.runs import Run, metric_title, primary_metrics, resolve_task, task_title
+from harness.report.tables import group_baseline
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 

@@ -116,3 +116,39 @@ def primary_metrics(key: str, runs: Iterable[Run]) -> tuple[str, ...]:
     wanted = CLIP_PRIMARY if runs and all(r.is_clip for r in runs) else PRIMARY.get(split_key(key)[0], ("acc",))
     found = tuple(m for m in wanted if m in recorded)
     return found or tuple(recorded[:1])
+
+
+def expand_run_dirs(paths: list[Path]) -> list[Path]:
+    """Run directories as given; a folder without results.json stands for its run subfolders (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if (p / "results.json").exists() or not p.is_dir():
+            out.append(p)
+            continue
+        subs = sorted(q for q in p.iterdir() if (q / "results.json").exists())
+        if not subs:
+            raise FileNotFoundError(f"no results.json in {p} or its subfolders (is it a harness run directory?)")
+        out += subs
+    return out
+
+
+def _match_task(text: str, keys: list[str]) -> str | None:
+    t = text.strip().lower()
+    exact = [k for k in keys if t in (k.lower(), task_title(k).lower())]
+    by_name = [k for k in keys if t in (split_key(k)[0], TASK_TITLES.get(split_key(k)[0], "").lower())]
+    hits = exact or by_name
+    return hits[0] if len(hits) == 1 else None
+
+
+def resolve_task(text: str, tasks: Iterable[str]) -> tuple[str, str | None]:
+    """`TSI`, `tsi`, `DA·E`, `hm:dev_seen`, `HM:acc` → (task key, metric or None) among the record keys
+    `tasks` (case-insensitive; a bare name matches a key with a split when only one has that name)."""
+    keys = sorted(tasks)
+    key = _match_task(text, keys)
+    if key is not None:
+        return key, None
+    left, sep, metric = text.rpartition(":")
+    key = _match_task(left, keys) if sep else None
+    if key is not None and metric.strip():
+        return key, metric.strip()
+    raise ValueError(f"task {text!r} is in none of the runs, or names several (they have: {', '.join(keys) or 'none'})")

@@ -19,6 +19,7 @@ from transformers import (
     LlavaConfig,
     LlavaForConditionalGeneration,
     LlavaProcessor,
+    PreTrainedTokenizerBase,
 )
 
 from harness.toy.tokenizer import train_tokenizer
@@ -69,24 +70,46 @@ def vision_config(spec: TinySpec) -> CLIPVisionConfig:
     )
 
 
+def small_llama_config(
+    tok: PreTrainedTokenizerBase,
+    width: int,
+    mlp: int,
+    layers: int,
+    heads: int,
+    kv_heads: int | None = None,
+    max_positions: int = 512,
+    **extra: object,
+) -> LlamaConfig:
+    """A Llama text config of the given geometry whose special ids come from `tok` (toy and tiny models)."""
+    return LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=width,
+        intermediate_size=mlp,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads or heads,
+        max_position_embeddings=max_positions,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        **extra,
+    )
+
+
 def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
     """Write a tiny LLaVA (model, tokenizer, processor) to `out_dir` and return it."""
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         tok = train_tokenizer(Path(tmp), vocab_size=spec.vocab_size)
     image_token_id = tok.convert_tokens_to_ids("<image>")
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=spec.text_width,
-        intermediate_size=spec.text_mlp,
-        num_hidden_layers=spec.text_layers,
-        num_attention_heads=spec.text_heads,
-        num_key_value_heads=spec.text_kv_heads,
-        max_position_embeddings=512,
+    text = small_llama_config(
+        tok,
+        spec.text_width,
+        spec.text_mlp,
+        spec.text_layers,
+        spec.text_heads,
+        spec.text_kv_heads,
         rms_norm_eps=1e-5,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
         tie_word_embeddings=False,
     )
     config = LlavaConfig(
@@ -100,7 +123,7 @@ def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
     )
     torch.manual_seed(spec.seed)
     model = LlavaForConditionalGeneration(config)
-    _spread_weights(model, spec.seed)
+    spread_weights(model, spec.seed)
     image_processor = CLIPImageProcessor(
         size={"shortest_edge": spec.image_size},
         crop_size={"height": spec.image_size, "width": spec.image_size},
@@ -124,7 +147,7 @@ def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
     return out_dir
 
 
-def _spread_weights(model: torch.nn.Module, seed: int) -> None:
+def spread_weights(model: torch.nn.Module, seed: int) -> None:
     """Random init with enough spread that log-probs differ visibly between options."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -155,7 +178,7 @@ def build_tiny_open_clip_checkpoint(path: Path, spec: TinySpec = TinySpec(), see
         text_cfg=open_clip.model.CLIPTextCfg(context_length=16, vocab_size=64, width=32, heads=2, layers=1),
         quick_gelu=True,
     )
-    _spread_weights(model, seed)
+    spread_weights(model, seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), path)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import Blip2VisionConfig, LlamaConfig, LlamaForCausalLM
+from transformers import Blip2VisionConfig, LlamaForCausalLM
 
 from adapters.minigptv2 import VISION_CONFIG_FILE
-from harness.toy.tiny_llava import _spread_weights
+from harness.toy.tiny_llava import small_llama_config, spread_weights
 from harness.toy.tokenizer import train_tokenizer
 
 
@@ -39,21 +39,10 @@ def build_tiny_minigptv2(out: Path, spec: TinyMiniGPTv2Spec = TinyMiniGPTv2Spec(
     llama_dir = out / "llama"
     with tempfile.TemporaryDirectory() as tmp:
         tok = train_tokenizer(Path(tmp))
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=spec.text_width,
-        intermediate_size=spec.text_mlp,
-        num_hidden_layers=spec.text_layers,
-        num_attention_heads=spec.text_heads,
-        num_key_value_heads=spec.text_heads,
-        max_position_embeddings=512,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
+    cfg = small_llama_config(tok, spec.text_width, spec.text_mlp, spec.text_layers, spec.text_heads)
     torch.manual_seed(spec.seed)
     llama = LlamaForCausalLM(cfg)
-    _spread_weights(llama, spec.seed)
+    spread_weights(llama, spec.seed)
     llama.save_pretrained(llama_dir)
     tok.save_pretrained(llama_dir)
     Blip2VisionConfig(

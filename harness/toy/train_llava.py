@@ -18,7 +18,6 @@ import torch
 from transformers import (
     CLIPModel,
     CLIPProcessor,
-    LlamaConfig,
     LlavaConfig,
     LlavaForConditionalGeneration,
     LlavaProcessor,
@@ -26,7 +25,7 @@ from transformers import (
 
 from adapters.llava import LlavaAdapter
 from harness.eval.engine import split_continuation
-from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE
+from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE, small_llama_config
 from harness.toy.tokenizer import train_tokenizer
 from harness.toy.train_clip import set_cosine_lr
 from tasks.toy_world import ToyWorldTask
@@ -52,18 +51,7 @@ def build_llava(clip_dir: Path, spec: LlavaSpec, tmp: Path) -> LlavaAdapter:
     clip = CLIPModel.from_pretrained(clip_dir, dtype=torch.float32)
     image_processor = CLIPProcessor.from_pretrained(clip_dir).image_processor
     tok = train_tokenizer(tmp)
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=spec.text_width,
-        intermediate_size=spec.text_mlp,
-        num_hidden_layers=spec.text_layers,
-        num_attention_heads=spec.text_heads,
-        num_key_value_heads=spec.text_heads,
-        max_position_embeddings=256,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
+    text = small_llama_config(tok, spec.text_width, spec.text_mlp, spec.text_layers, spec.text_heads, max_positions=256)
     vision = clip.config.vision_config
     config = LlavaConfig(
         vision_config=vision,

@@ -78,7 +78,7 @@ class TuneMethod(ABC):
         for t in self.trainables:
             t.mask_grad()
 
-    def before_step(self, lr: float) -> None:
+    def before_step(self, lr: float) -> None:  # noqa: B027 - an optional hook, empty by default
         """Hook before `optimizer.step()` (SPU's masked decoupled weight decay)."""
 
     def extra_state(self, model: ClipModel) -> dict[str, torch.Tensor]:

@@ -38,7 +38,7 @@ def test_answer_slots_are_balanced_per_class_and_overall():
     assert set(overall) == set(range(5))
     assert max(overall.values()) - min(overall.values()) <= 1
     for lab in LABELS:
-        per = Counter(sets[i][1] for i, l in entries if l == lab)
+        per = Counter(sets[i][1] for i, label in entries if label == lab)
         assert max(per.values()) - min(per.values()) <= 1 and len(per) == 5
 
 

@@ -30,7 +30,7 @@ def timm_eva(img_size: int = 32, seed: int = 0) -> Eva:
         use_rot_pos_emb=False,
     ).eval()
     with torch.no_grad():  # non-trivial norms, biases and embeddings so a wrong mapping shows
-        for name, p in m.named_parameters():
+        for p in m.parameters():
             p.add_(torch.randn_like(p) * (0.2 if p.dim() < 2 else 0.05))
     return m
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from harness.eval.runner import EvalConfig, TooManyErrors, run_eval
+from harness.eval.config import EvalConfig, TooManyErrors
+from harness.eval.runner import run_eval
 from harness.toy.shapes import write_mcq_set
 
 

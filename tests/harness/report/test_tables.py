@@ -183,7 +183,7 @@ def test_clip_records_get_their_own_table(tmp_path, paper_runs):
     from tests.harness.report.fixtures import clip_samples
 
     z = write_run(tmp_path, "clip-zs", {"tsi": clip_samples("tsi", pattern(10, 3), pattern(10, 6))}, vlm="clip")
-    l = write_run(
+    lorsu = write_run(
         tmp_path,
         "clip-l",
         {"tsi": clip_samples("tsi", pattern(10, 5), pattern(10, 6, 2))},
@@ -191,7 +191,7 @@ def test_clip_records_get_their_own_table(tmp_path, paper_runs):
         encoder="l.pt",
         label="LoRSU",
     )
-    tables = build_tables(load(paper_runs) + [load_run(z), load_run(l)], delta=True)
+    tables = build_tables(load(paper_runs) + [load_run(z), load_run(lorsu)], delta=True)
     assert [t.title for t in tables] == ["VQA", "CLIP classification"]
     clip = tables[1]
     assert [c.title for c in clip.columns] == ["TSI top-1", "TSI top-5"]
