@@ -103,11 +103,13 @@ def encoder_formats(name: str) -> list[str]:
     return [f.name for f in formats() if f.family == tower and f.convert is not None]
 
 
-def _doc(name: str) -> str:
+def family_doc(name: str) -> str:
+    """The family's description with the encoder formats that swap into it (imports the format registry)."""
     return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name))}"
 
 
-VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {name: (f[0], _doc(name)) for name, f in _FAMILIES.items()}
+# Read before any model loads (names, descriptions): nothing here may import torch.
+VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {name: (f[0], f[1]) for name, f in _FAMILIES.items()}
 
 
 def load_vlm(name: str, model: str | None, dtype: str, device: str, **options: object) -> VLMAdapter:

@@ -130,9 +130,10 @@ def eval_cmd(
 
 def vlms_cmd() -> None:
     """List the VLM families."""
-    from adapters.registry import VLMS
+    from adapters.registry import VLMS, family_doc
 
-    for name, (_, doc) in VLMS.items():
+    for name in VLMS:
+        doc = family_doc(name)
         console.print(f"[bold]{name}[/]  {doc}")
     console.print(
         "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "

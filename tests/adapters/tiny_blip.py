@@ -27,7 +27,7 @@ from transformers import (
     OPTConfig,
 )
 
-from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, _spread_weights
+from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, spread_weights
 from harness.toy.tokenizer import BASE_CORPUS, train_tokenizer
 
 IMAGE, QUERIES = 16, 4
@@ -96,7 +96,7 @@ def build_tiny_blip2(out_dir: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Blip2ForConditionalGeneration(config)
-    _spread_weights(model, seed)
+    spread_weights(model, seed)
     model.save_pretrained(out_dir)
     Blip2Processor(image_processor=_image_processor(), tokenizer=tok, num_query_tokens=QUERIES).save_pretrained(out_dir)
     return Path(out_dir)
@@ -128,7 +128,7 @@ def build_tiny_instructblip(out_dir: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = InstructBlipForConditionalGeneration(config)
-    _spread_weights(model, seed)
+    spread_weights(model, seed)
     model.save_pretrained(out_dir)
     InstructBlipProcessor(
         image_processor=_image_processor(), tokenizer=tok, qformer_tokenizer=qtok, num_query_tokens=QUERIES

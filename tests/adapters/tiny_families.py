@@ -26,7 +26,7 @@ from harness.toy.tiny_llava import (
     LLAVA_CHAT_TEMPLATE,
     OPENAI_MEAN,
     OPENAI_STD,
-    _spread_weights,
+    spread_weights,
 )
 from harness.toy.tokenizer import train_tokenizer
 
@@ -97,7 +97,7 @@ def build_tiny_onevision(out_dir: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(config)
-    _spread_weights(model, seed)
+    spread_weights(model, seed)
     image_processor = LlavaOnevisionImageProcessor(
         size={"height": IMAGE, "width": IMAGE},
         image_grid_pinpoints=PINPOINTS,
@@ -144,7 +144,7 @@ def build_tiny_llava_next(out_dir: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = LlavaNextForConditionalGeneration(config)
-    _spread_weights(model, seed)
+    spread_weights(model, seed)
     image_processor = LlavaNextImageProcessor(
         size={"shortest_edge": IMAGE},
         crop_size={"height": IMAGE, "width": IMAGE},
