@@ -69,7 +69,7 @@ class Blip2Adapter(LlavaAdapter):
             images, ids, mask, contexts, position_ids=positions_from_mask(mask), use_cache=True, logits_to_keep=1
         )
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
-        return Prefix(last, out.language_model_outputs.past_key_values, mask, mask.sum(-1))
+        return Prefix(last, out.language_model_outputs.cache, mask, mask.sum(-1))
 
     @torch.inference_mode()
     def extend(

@@ -10,6 +10,8 @@ import transformers
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
+from adapters.attention import DEFAULT as DEFAULT_ATTENTION
+from adapters.attention import check_attn_implementation
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.weights import resolve_model_dir, weights_fingerprint
@@ -43,14 +45,23 @@ class LlavaAdapter(VLMAdapter):
         self.swap_report: Any = None
 
     @classmethod
-    def load(cls, model: str | None = None, dtype: str = "float32", device: str = "auto") -> LlavaAdapter:
+    def load(
+        cls,
+        model: str | None = None,
+        dtype: str = "float32",
+        device: str = "auto",
+        attn_implementation: str = DEFAULT_ATTENTION,
+    ) -> LlavaAdapter:
         model = model or cls.default_model
         if dtype not in DTYPES:
             raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+        check_attn_implementation(attn_implementation)
         model_dir = resolve_model_dir(model)
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
-        net = cls.model_class.from_pretrained(model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa").to(dev)
+        net = cls.model_class.from_pretrained(
+            model_dir, dtype=DTYPES[dtype], attn_implementation=attn_implementation
+        ).to(dev)
         processor = AutoProcessor.from_pretrained(model_dir)
         return cls(net, processor, model_id=model, model_dir=model_dir)
 
@@ -103,7 +114,7 @@ class LlavaAdapter(VLMAdapter):
             **self.image_inputs(images),
         )
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
-        return Prefix(last, out.past_key_values, mask, mask.sum(-1))
+        return Prefix(last, out.cache, mask, mask.sum(-1))
 
     @torch.inference_mode()
     def extend(

@@ -9,22 +9,28 @@ if TYPE_CHECKING:  # the registry is read before any model loads: it must not im
     from adapters.base import VLMAdapter
 
 
-def _load_llava(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+def _load_llava(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
     from adapters.llava import LlavaAdapter
 
-    return LlavaAdapter.load(model, dtype=dtype, device=device)
+    return LlavaAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
 
 
-def _load_llava_next(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+def _load_llava_next(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
     from adapters.llava_next import LlavaNextAdapter
 
-    return LlavaNextAdapter.load(model, dtype=dtype, device=device)
+    return LlavaNextAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
 
 
-def _load_llava_onevision(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+def _load_llava_onevision(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
     from adapters.llava_onevision import LlavaOnevisionAdapter
 
-    return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device)
+    return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
 
 
 def _load_blip2(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
@@ -45,13 +51,16 @@ def _load_minigptv2(
     device: str,
     minigptv2_ckpt: str | None = None,
     eva_ckpt: str | None = None,
+    attn_implementation: str = "sdpa",
     **_: object,
 ) -> VLMAdapter:
     from adapters.minigptv2 import MiniGPTv2Adapter
 
     if not model:
         raise ValueError("--vlm minigptv2 needs --model DIR: the Llama-2-7b-chat weights in HF format")
-    return MiniGPTv2Adapter.load(model, minigptv2_ckpt, eva_ckpt, dtype=dtype, device=device)
+    return MiniGPTv2Adapter.load(
+        model, minigptv2_ckpt, eva_ckpt, dtype=dtype, device=device, attn_implementation=attn_implementation
+    )
 
 
 # family -> (loader, description, tower family of adapters.checkpoints that its --encoder swaps into)

@@ -60,7 +60,7 @@ def eval_cmd(
     dtype: str = typer.Option(
         "float32",
         help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
-        "under fp16 autocast, LLM fp16, as released; CUDA only).",
+        "under fp16 autocast, LLM fp16, as released).",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
