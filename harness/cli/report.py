@@ -69,7 +69,7 @@ def compare_cmd(
     """Paired statistics per task: both runs' metric, B − A with a 95% bootstrap CI, exact McNemar test."""
     from harness.report.comparable import require_comparable
     from harness.report.compare_view import compare_table, comparison_dict
-    from harness.report.stats import compare_runs
+    from harness.report.paired import compare_runs
 
     def go() -> None:
         a, b = load_run(run_a), load_run(run_b)

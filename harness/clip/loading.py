@@ -1,8 +1,8 @@
 """`load_clip(spec)`: a `ClipModel` from a model spec string.
 
 Specs:
-- `hf:ID_OR_DIR`, or a directory / hub id (local HF cache only): transformers `CLIPModel`, with the
-  directory's tokenizer and image processor.
+- `hf:ID_OR_DIR`, or a directory / hub id (local HF cache only): transformers `CLIPModel` (or `SiglipModel`,
+  tuned with the sigmoid loss), with the directory's tokenizer and image processor.
 - `open_clip:NAME[@PRETRAINED]`: `open_clip.create_model_and_transforms(NAME, pretrained=PRETRAINED)`;
   PRETRAINED is a tag (`openai`, already cached) or a checkpoint file; NAME may be a path to a model
   config `.json` (registered with `open_clip.add_model_config`). EVA01-g-14 is `open_clip:EVA01-g-14@FILE`.
@@ -19,7 +19,7 @@ from harness.errors import InputNotFound, InvalidInput
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-CLIP_MODEL_TYPES = ("clip",)
+CLIP_MODEL_TYPES = ("clip", "siglip")
 
 
 def load_clip(spec: str, device: str | torch.device = "cpu", option: str = "--model") -> ClipModel:
@@ -64,21 +64,32 @@ def check_clip_spec(spec: str, option: str = "--model") -> None:
 
 def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
     import transformers
-    from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
+    from transformers import (
+        AutoConfig,
+        AutoTokenizer,
+        CLIPImageProcessor,
+        CLIPModel,
+        SiglipImageProcessor,
+        SiglipModel,
+    )
 
     from adapters.hf_loading import check_model_dir, load_complete
     from adapters.weights import resolve_model_dir
     from harness.clip.hf_model import HFClip
+    from harness.clip.siglip_model import HFSiglip
 
     model_dir = resolve_model_dir(name, option)
     check_model_dir(model_dir, option, CLIP_MODEL_TYPES)
     transformers.utils.logging.disable_progress_bar()
-    net = load_complete(CLIPModel, model_dir, option, dtype=torch.float32)
+    siglip = AutoConfig.from_pretrained(model_dir).model_type == "siglip"
+    net = load_complete(SiglipModel if siglip else CLIPModel, model_dir, option, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(model_dir)
     max_len = min(int(tok.model_max_length), int(net.config.text_config.max_position_embeddings))
     size = int(net.config.vision_config.image_size)
     if (Path(model_dir) / "preprocessor_config.json").is_file():
-        proc = CLIPImageProcessor.from_pretrained(model_dir)
+        proc = (SiglipImageProcessor if siglip else CLIPImageProcessor).from_pretrained(model_dir)
+    elif siglip:  # SigLIP's preprocessing: resize to the square input, mean = std = 0.5
+        proc = SiglipImageProcessor(size={"height": size, "width": size}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     else:
         proc = CLIPImageProcessor(
             size={"shortest_edge": size},
@@ -93,13 +104,14 @@ def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
     def transform(image):
         return proc(images=image, return_tensors="pt")["pixel_values"][0]
 
-    return HFClip(net.eval(), tokenize, transform, size, tuple(proc.image_mean), tuple(proc.image_std), spec)
+    wrapper = HFSiglip if siglip else HFClip
+    return wrapper(net.eval(), tokenize, transform, size, tuple(proc.image_mean), tuple(proc.image_std), spec)
 
 
 def _load_open_clip(name: str, spec: str) -> ClipModel:
     import open_clip
 
-    import harness.toy.tiny_clip  # noqa: F401  registers the tiny timm EVA used by tests and demos
+    import harness.toy.tiny_eva  # noqa: F401  registers the tiny timm EVA used by tests and demos
     from harness.clip.openclip_model import OpenClip
 
     model_name, _, pretrained = name.partition("@")

@@ -69,8 +69,8 @@ def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
     no batching) of context + option per option, summing the option tokens' log-probs."""
     out = []
     for opt in req.continuations:
-        ctx, cont = split_continuation(adapter.encode, req.context, req.delimiter + opt)
-        lp = adapter.full_logprobs(req.image, ctx + cont)
+        ctx, cont = split_continuation(lambda text: adapter.encode(text, req.image), req.context, req.delimiter + opt)
+        lp = adapter.full_logprobs(req.image, ctx + cont, n_context=len(ctx))
         out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
     return out
 
@@ -90,11 +90,11 @@ class Engine:
         if not req.continuations:
             raise InvalidInput(f"item {req.key}: no options to score")
         context, _ = move_trailing_space(req.context, "")
-        ctx_ids = self.adapter.encode(context)
+        ctx_ids = self.adapter.encode(context, req.image)
         conts = []
         for k, cont in enumerate(req.continuations):
             ctx, moved = move_trailing_space(req.context, req.delimiter + cont)
-            ids = self.adapter.encode(ctx + moved)[len(ctx_ids) :]
+            ids = self.adapter.encode(ctx + moved, req.image)[len(ctx_ids) :]
             if not ids:
                 raise InvalidInput(f"item {req.key}: option {k} ({cont!r}) encodes to no tokens")
             conts.append(ids)

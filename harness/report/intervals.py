@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.report.stats import auroc_inputs, bootstrap_auroc_ci, item_scores
+from harness.report.paired import auroc_inputs, item_scores
+from harness.report.stats import bootstrap_auroc_ci
 
 if TYPE_CHECKING:
     from harness.report.runs import Run

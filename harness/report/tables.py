@@ -178,7 +178,7 @@ def _cell(
     if delta and bv is not None:
         cell.delta = 100 * (v - bv)
     if significance and bv is not None and base is not None:
-        from harness.report.stats import compare_metric
+        from harness.report.paired import compare_metric
 
         cmp = compare_metric(base, run, col.task, col.metric, n_boot=n_boot, seed=seed)
         cell.significant, cell.p_value = cmp.significant, cmp.p_value

@@ -36,7 +36,7 @@ PEFT_TARGETS = {
 
 
 def _kind(model: ClipModel) -> str:
-    if model.family == "hf":
+    if model.family in ("hf", "hf_siglip"):  # transformers towers: the same encoder.layers.N names
         return "hf"
     return "timm" if getattr(model, "is_timm", False) else "open_clip"
 

@@ -169,5 +169,5 @@ def test_clip_checkpoint_refused_by_the_eva_tower(tmp_path):
     from harness.toy.tiny_llava import build_tiny_open_clip_checkpoint
 
     path = build_tiny_open_clip_checkpoint(tmp_path / "clip.pt")
-    with pytest.raises(EncoderCheckpointError, match="the MiniGPT-v2 tower is an EVA ViT-g"):
+    with pytest.raises(EncoderCheckpointError, match="the MiniGPT-v2 / BLIP-2 / InstructBLIP tower is an EVA ViT-g"):
         swap_encoder(tower(), path)
