@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import Any
 
 from adapters.registry import VLMS
+from harness.errors import UnknownName
 from harness.eval.config import EvalConfig
 from harness.eval.plan import Plan, plan_eval
 
@@ -23,7 +24,7 @@ EVALUATORS: dict[str, str] = {"clip": "harness.clip.evaluate:evaluate_clip"}
 def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) one evaluation; returns the results.json content."""
     if cfg.vlm not in VLMS and cfg.vlm not in EVALUATORS:
-        raise KeyError(f"unknown --vlm {cfg.vlm!r}; available: {', '.join([*VLMS, *EVALUATORS])}")
+        raise UnknownName(f"unknown --vlm {cfg.vlm!r}; available: {', '.join([*VLMS, *EVALUATORS])}")
     plan = plan_eval(cfg)  # bad data, encoder, choices or --out fail here, before any model loads
     return evaluator(cfg.vlm)(cfg, plan, progress)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
+from harness.demo import FULL, run_demo, zero_shot
 from harness.report.gate import check_run, read_baseline
 from harness.report.runs import load_run
 from harness.toy.build import MODELS_DIR, evaluate_llava
-from harness.toy.demo import FULL, run_demo, zero_shot
 
 BASELINE = Path(__file__).resolve().parents[3] / "results" / "baselines" / "demo-zero-shot.json"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.errors import InvalidInput
 from harness.toy.build import MODELS_DIR, evaluate_llava
 
 METHODS = ("lorsu", "lora", "ln", "spu", "fft")
@@ -84,6 +85,8 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
 
     console = console or Console()
     cache = Path(cache).expanduser()
+    if cache.exists() and not cache.is_dir():
+        raise InvalidInput(f"--cache {cache}: exists and is not a directory")
     plan = QUICK if quick else FULL
     t0 = time.perf_counter()
     console.print(f"[bold]harness demo[/] — the toy world study{' (quick)' if quick else ''}; runs in {cache}")
