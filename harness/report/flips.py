@@ -13,16 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.report.intervals import metric_interval as run_interval
+from harness.report.paired import MetricComparison, compare_metric, item_scores
 from harness.report.runs import Run, metric_title, primary_metrics, split_key, task_sort_key, task_title
-from harness.report.stats import (
-    DEFAULT_N_BOOT,
-    MetricComparison,
-    auroc_inputs,
-    bootstrap_auroc_ci,
-    compare_metric,
-    item_scores,
-    mcnemar_exact_p,
-)
+from harness.report.stats import DEFAULT_N_BOOT, mcnemar_exact_p
 
 FLIP_KINDS = ("forgotten", "learned", "both_right", "both_wrong")
 KIND_TITLES = {"forgotten": "forgotten", "learned": "learned", "both_right": "both right", "both_wrong": "both wrong"}
@@ -158,21 +152,13 @@ def category_title(key: str) -> str:
 
 
 def metric_interval(run: Run, key: str, metric: str, n_boot: int = 2_000, seed: int = 0) -> RunMetric:
-    """value ± 1.96·stderr as recorded (as `harness table --ci`); AUROC: bootstrap percentile interval."""
+    """The metric with the 95% interval `harness table --ci` shows (Wilson for proportions, percentile
+    bootstrap for VQA accuracy and AUROC; `harness.report.intervals`)."""
     v = run.metric(key, metric)
     if v is None:
         return RunMetric(metric, None)
-    se = run.stderr(key, metric)
-    if se is not None:
-        return RunMetric(metric, v, max(0.0, v - 1.96 * se), min(1.0, v + 1.96 * se))
-    if metric == "auroc":
-        data = auroc_inputs(run.samples(key))
-        if data:
-            labels, scores = zip(*data.values())
-            iv = bootstrap_auroc_ci(labels, scores, n_boot=n_boot, seed=seed)
-            if not math.isnan(iv.low):
-                return RunMetric(metric, v, iv.low, iv.high)
-    return RunMetric(metric, v)
+    iv = run_interval(run, key, metric, n_boot=n_boot, seed=seed)
+    return RunMetric(metric, v, iv.low, iv.high) if iv else RunMetric(metric, v)
 
 
 def _p_answer(sample: dict[str, Any] | None) -> float | None:

@@ -17,8 +17,8 @@ from harness.report.comparable import IncomparableRuns
 from harness.report.flips import cap_items, task_reports
 from harness.report.html_report import build_report, write_report
 from harness.report.item_images import IMAGE_BYTES_MIN, IMAGE_BYTES_TOTAL, image_budget, thumbnail_jpeg
+from harness.report.paired import compare_metric
 from harness.report.runs import load_run
-from harness.report.stats import compare_metric
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 from tests.harness.report.html_check import assert_self_contained, decode_images, expected_flips, parse_page
 
