@@ -61,7 +61,7 @@ def eval_cmd(
     dtype: str = typer.Option(
         "float32",
         help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
-        "under fp16 autocast, LLM fp16, as released; CUDA only).",
+        "under fp16 autocast, LLM fp16, as released).",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
@@ -137,9 +137,10 @@ def eval_cmd(
 
 def vlms_cmd() -> None:
     """List the VLM families."""
-    from adapters.registry import VLMS
+    from adapters.registry import VLMS, family_doc
 
-    for name, (_, doc) in VLMS.items():
+    for name in VLMS:
+        doc = family_doc(name)
         console.print(f"[bold]{name}[/]  {doc}")
     console.print(
         "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
@@ -151,4 +152,4 @@ def tasks_cmd(data_root: Path | None = typer.Option(None, help="Look for dataset
     """List the tasks with their layout, split, items found and metrics."""
     from tasks.listing import print_tasks
 
-    print_tasks(console, data_root)
+    guarded(lambda: print_tasks(console, data_root))

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tasks.sources import read_jsonl
+from harness.errors import InputNotFound, InvalidInput
+from tasks.sources import read_json, read_jsonl
 
 SCHEMA_VERSION = 1
 
 
-class RunDirMismatch(RuntimeError):
+class RunDirMismatch(InvalidInput):
     """The output directory holds a run with a different configuration."""
 
 
@@ -45,7 +46,7 @@ class RunDir:
         known before the model loads)."""
         if not self.config_path.exists():
             return
-        old = json.loads(self.config_path.read_text())
+        old = read_json(self.config_path, "--out")
         keys = set(fingerprint) if partial else set(old) | set(fingerprint)
         diff = sorted(k for k in keys if old.get(k) != fingerprint.get(k))
         if diff:
@@ -136,8 +137,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 def read_results(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "results.json"
     if not path.exists():
-        raise FileNotFoundError(f"no results.json in {run_dir} (is it a harness run directory?)")
-    return json.loads(path.read_text())
+        raise InputNotFound(f"no results.json in {run_dir} (is it a harness run directory?)")
+    results = read_json(path)
+    if not isinstance(results.get("tasks", {}), dict):
+        raise InvalidInput(f"{path}: 'tasks' must be an object, got {type(results['tasks']).__name__}")
+    return results
 
 
 def read_samples(run_dir: Path, task: str | None = None) -> list[dict[str, Any]]:

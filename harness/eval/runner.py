@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import Any
 
 from adapters.registry import VLMS
+from harness.errors import UnknownName
 from harness.eval.config import EvalConfig
 from harness.eval.plan import Plan, plan_eval
 from harness.eval.run import finished_results
@@ -66,4 +67,4 @@ def run_planned_cells(
 
 def _check_vlm(cfg: EvalConfig) -> None:
     if cfg.vlm not in VLMS and cfg.vlm not in EVALUATORS:
-        raise KeyError(f"unknown --vlm {cfg.vlm!r}; available: {', '.join([*VLMS, *EVALUATORS])}")
+        raise UnknownName(f"unknown --vlm {cfg.vlm!r}; available: {', '.join([*VLMS, *EVALUATORS])}")
