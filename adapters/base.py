@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from PIL import Image
 
+from harness.errors import InvalidInput
+
 
 @dataclass
 class Prefix:
@@ -40,8 +42,10 @@ class VLMAdapter(ABC):
         """The chat-formatted context text, with the image placeholder, ending where the answer starts."""
 
     @abstractmethod
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text` as the model sees it (special tokens and image placeholders included)."""
+    def encode(self, text: str, image: Image.Image | None = None) -> list[int]:
+        """Token ids of `text` as the model sees it with `image` (special tokens and image placeholders
+        included). Families whose image-token count depends on the image (any-resolution tiling) need the
+        image to expand its placeholder; the others ignore it."""
 
     @abstractmethod
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
@@ -56,8 +60,10 @@ class VLMAdapter(ABC):
         and the packed tokens j with `attend[r, i, j]`. May consume `prefix.cache`."""
 
     @abstractmethod
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
-        """Reference path: log-softmax over one plain forward of `ids` with no cache ([len(ids), V])."""
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
+        """Reference path: log-softmax over one plain forward of `ids` with no cache ([len(ids), V]). The first
+        `n_context` ids (all when None) are the prompt: a family whose image module reads the prompt
+        (InstructBLIP's Q-Former) reads those, never the option after them."""
 
     @abstractmethod
     def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
@@ -77,5 +83,5 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
+        raise InvalidInput(f"--device {device}: CUDA is not available on this machine")
     return torch.device(device)

@@ -9,6 +9,8 @@ import torch
 from transformers import GenerationConfig
 from transformers.cache_utils import DynamicCache
 
+from adapters.attention import check_attn_implementation, model_attn_implementation
+
 
 def select_cache_rows(cache: DynamicCache, rows: torch.Tensor) -> DynamicCache:
     """A new cache whose batch row i is `cache` row `rows[i]` (rows may repeat); `cache` is untouched."""
@@ -41,7 +43,9 @@ def extend_from_prefix(
     device: torch.device,
 ) -> torch.Tensor:
     """The adapter `extend` contract for a decoder called as `forward(input_ids=, attention_mask=,
-    position_ids=, past_key_values=, use_cache=)`; returns fp32 log-probs [R, T, V]."""
+    position_ids=, cache=, use_cache=)` (transformers >= 5.24 names the KV cache `cache`); returns fp32
+    log-probs [R, T, V]."""
+    check_attn_implementation(model_attn_implementation(forward), where="the model's attn_implementation")
     rows = rows.to(device)
     n = prefix.attention_mask.shape[0]
     everyone = rows.numel() == n and bool((rows == torch.arange(n, device=device)).all())
@@ -49,9 +53,7 @@ def extend_from_prefix(
     cache = prefix.cache if everyone else select_cache_rows(prefix.cache, rows)
     pos = prefix.lengths.to(device).index_select(0, rows)[:, None] + positions.to(device)
     mask = additive_mask(prefix.attention_mask.index_select(0, rows), attend.to(device), dtype)
-    out = forward(
-        input_ids=input_ids.to(device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
-    )
+    out = forward(input_ids=input_ids.to(device), attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)
     return torch.log_softmax(out.logits.float(), dim=-1)
 
 

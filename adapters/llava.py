@@ -10,9 +10,13 @@ import transformers
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
+from adapters.attention import DEFAULT as DEFAULT_ATTENTION
+from adapters.attention import check_attn_implementation
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from adapters.hf_loading import check_model_dir, load_complete
 from adapters.weights import resolve_model_dir, weights_fingerprint
+from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
 FALLBACK_TEMPLATE = "USER: <image>\n{instruction} ASSISTANT:"
@@ -20,11 +24,15 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 
 
 class LlavaAdapter(VLMAdapter):
-    family = "llava"
+    """LLaVA-1.5; the any-resolution LLaVA families (`adapters.anyres`) subclass it."""
 
-    def __init__(
-        self, model: LlavaForConditionalGeneration, processor: Any, model_id: str = "", model_dir: Path | None = None
-    ):
+    family = "llava"
+    model_class: type = LlavaForConditionalGeneration
+    model_types: tuple[str, ...] = ("llava",)  # config.json model_type values this class loads
+    default_model = DEFAULT_MODEL
+    fallback_template = FALLBACK_TEMPLATE
+
+    def __init__(self, model: torch.nn.Module, processor: Any, model_id: str = "", model_dir: Path | None = None):
         self.model = model.eval()
         self.processor = processor
         self.tokenizer = processor.tokenizer
@@ -40,14 +48,23 @@ class LlavaAdapter(VLMAdapter):
         self.swap_report: Any = None
 
     @classmethod
-    def load(cls, model: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "auto") -> LlavaAdapter:
+    def load(
+        cls,
+        model: str | None = None,
+        dtype: str = "float32",
+        device: str = "auto",
+        attn_implementation: str = DEFAULT_ATTENTION,
+    ) -> LlavaAdapter:
+        model = model or cls.default_model
         if dtype not in DTYPES:
-            raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+            raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+        check_attn_implementation(attn_implementation)
         model_dir = resolve_model_dir(model)
+        check_model_dir(model_dir, "--model", cls.model_types)
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
-        net = LlavaForConditionalGeneration.from_pretrained(
-            model_dir, dtype=DTYPES[dtype], attn_implementation="sdpa"
+        net = load_complete(
+            cls.model_class, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation=attn_implementation
         ).to(dev)
         processor = AutoProcessor.from_pretrained(model_dir)
         return cls(net, processor, model_id=model, model_dir=model_dir)
@@ -57,15 +74,22 @@ class LlavaAdapter(VLMAdapter):
         if getattr(self.processor, "chat_template", None):
             conv = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
             return self.processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
-        return FALLBACK_TEMPLATE.format(instruction=instruction)
+        return self.fallback_template.format(instruction=instruction)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, image: Image.Image | None = None) -> list[int]:
         """Tokenize with the image placeholder as one token, then expand it as the processor does."""
         ids = self.tokenizer(text, add_special_tokens=True).input_ids
+        if self.image_token_id not in ids:
+            return ids
+        n = self.image_token_count(image)
         out: list[int] = []
         for t in ids:
-            out.extend([t] * self.image_tokens if t == self.image_token_id else [t])
+            out.extend([t] * n if t == self.image_token_id else [t])
         return out
+
+    def image_token_count(self, image: Image.Image | None) -> int:
+        """Placeholder positions per image: fixed for LLaVA-1.5."""
+        return self.image_tokens
 
     def _count_image_tokens(self) -> int:
         probe = Image.new("RGB", (8, 8))
@@ -76,6 +100,10 @@ class LlavaAdapter(VLMAdapter):
         pv = self.processor.image_processor(images, return_tensors="pt")["pixel_values"]
         return pv.to(self.device, self.dtype)
 
+    def image_inputs(self, images: list[Image.Image]) -> dict[str, torch.Tensor]:
+        """The image keyword arguments of the model's forward and generate."""
+        return {"pixel_values": self.pixel_values(images)}
+
     # -- scoring -------------------------------------------------------------------------------
     @torch.inference_mode()
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
@@ -83,14 +111,14 @@ class LlavaAdapter(VLMAdapter):
         ids, mask = ids.to(self.device), mask.to(self.device)
         out = self.model(
             input_ids=ids,
-            pixel_values=self.pixel_values(images),
             attention_mask=mask,
             position_ids=positions_from_mask(mask),
             use_cache=True,
             logits_to_keep=1,
+            **self.image_inputs(images),
         )
         last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
-        return Prefix(last, out.past_key_values, mask, mask.sum(-1))
+        return Prefix(last, out.cache, mask, mask.sum(-1))
 
     @torch.inference_mode()
     def extend(
@@ -99,9 +127,9 @@ class LlavaAdapter(VLMAdapter):
         return extend_from_prefix(self.model, prefix, rows, input_ids, positions, attend, self.dtype, self.device)
 
     @torch.inference_mode()
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
         x = torch.tensor([ids], device=self.device)
-        out = self.model(input_ids=x, pixel_values=self.pixel_values([image]), attention_mask=torch.ones_like(x))
+        out = self.model(input_ids=x, attention_mask=torch.ones_like(x), **self.image_inputs([image]))
         return torch.log_softmax(out.logits[0].float(), dim=-1)
 
     @torch.inference_mode()
@@ -110,8 +138,8 @@ class LlavaAdapter(VLMAdapter):
         ids, mask = ids.to(self.device), mask.to(self.device)
         out = self.model.generate(
             input_ids=ids,
-            pixel_values=self.pixel_values(images),
             attention_mask=mask,
+            **self.image_inputs(images),
             generation_config=greedy_config(max_new_tokens, self.pad_id, self.tokenizer.eos_token_id),
         )
         return [t.strip() for t in self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)]

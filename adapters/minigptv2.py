@@ -16,11 +16,15 @@ import transformers
 from PIL import Image
 from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, LlamaForCausalLM
 
+from adapters.attention import DEFAULT as DEFAULT_ATTENTION
+from adapters.attention import check_attn_implementation, model_attn_implementation
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from adapters.hf_loading import check_model_dir, load_complete
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
 from adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint
+from harness.errors import InvalidInput
 
 PROMPT = "<s>[INST] <Img><ImageHere></Img> {instruction} [/INST]"
 MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -56,24 +60,37 @@ class MiniGPTv2Adapter(VLMAdapter):
 
     @classmethod
     def load(
-        cls, model: str, minigptv2_ckpt: str | None, eva_ckpt: str | None, dtype: str = "float32", device: str = "auto"
+        cls,
+        model: str,
+        minigptv2_ckpt: str | None,
+        eva_ckpt: str | None,
+        dtype: str = "float32",
+        device: str = "auto",
+        attn_implementation: str = DEFAULT_ATTENTION,
     ) -> MiniGPTv2Adapter:
         """`model`: the Llama-2-7b-chat HF directory. A `minigptv2_vision.json` (a `Blip2VisionConfig`) in it
         replaces the standard EVA ViT-g/448 tower config (used by the tiny test models)."""
         if dtype not in DTYPES:
-            raise ValueError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+            raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+        check_attn_implementation(attn_implementation)
         if not minigptv2_ckpt or not eva_ckpt:
-            raise ValueError(
+            raise InvalidInput(
                 "--vlm minigptv2 needs --minigptv2-ckpt (minigptv2_checkpoint.pth) and --eva-ckpt "
                 "(eva_vit_g.pth) besides --model (the Llama-2-7b-chat HF directory)"
             )
         dev = resolve_device(device)
-        if dtype == "original" and dev.type != "cuda":
-            raise ValueError("--dtype original (ViT fp32 under fp16 autocast, LLM fp16) needs CUDA; use float32 on CPU")
+        if dtype == "original" and dev.type not in ("cuda", "cpu"):
+            raise InvalidInput(
+                f"--dtype original (ViT fp32 under fp16 autocast, LLM fp16) runs on cuda or cpu, not {dev.type}"
+            )
         model_dir = resolve_model_dir(model)
+        check_model_dir(model_dir, "--model", ("llama",))
         transformers.utils.logging.disable_progress_bar()
         llm_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(dtype, torch.float16)
-        llama = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
+        # the LLM is loaded straight into its target dtype: no fp32 copy of 7B weights on the host
+        llama = load_complete(
+            LlamaForCausalLM, model_dir, "--model", dtype=llm_dtype, attn_implementation=attn_implementation
+        )
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         custom = model_dir / VISION_CONFIG_FILE
         vision = Blip2VisionModel(Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config())
@@ -82,12 +99,9 @@ class MiniGPTv2Adapter(VLMAdapter):
             "minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),
             "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt)),
         }
-        if dtype == "original":  # as released: LLM fp16; ViT, ln_vision, llama_proj and LoRA fp32
-            for n, p in net.llama_model.named_parameters():
-                if "lora_" not in n:
-                    p.data = p.data.half()
-        elif llm_dtype != torch.float32:
-            net.to(llm_dtype)
+        # peft creates LoRA in fp32 (as released); "original" keeps it, ViT, ln_vision and llama_proj fp32
+        if dtype != "original" and llm_dtype != torch.float32:
+            _cast_all_but_llm(net, llm_dtype)
         info = {
             "model": model,
             "model_dir": str(model_dir),
@@ -102,7 +116,7 @@ class MiniGPTv2Adapter(VLMAdapter):
     def format_prompt(self, instruction: str) -> str:
         return PROMPT.format(instruction=instruction)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, image: Image.Image | None = None) -> list[int]:
         """BOS, then literal `<s>` → BOS, `<ImageHere>` → image positions, other chunks encoded alone."""
         ids = [self.bos]
         for part in re.split(r"(<s>|<ImageHere>)", text):
@@ -128,7 +142,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         return x.to(self.device, next(self.model.visual_encoder.parameters()).dtype)
 
     def _image_embeds(self, images: list[Image.Image]) -> torch.Tensor:
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.autocast):
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.autocast):
             return self.model.encode_img(self.pixel_values(images))
 
     # -- scoring -------------------------------------------------------------------------------
@@ -144,7 +158,7 @@ class MiniGPTv2Adapter(VLMAdapter):
             use_cache=True,
             logits_to_keep=1,
         )
-        return Prefix(torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask, mask.sum(-1))
+        return Prefix(torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.cache, mask, mask.sum(-1))
 
     @torch.inference_mode()
     def extend(
@@ -155,7 +169,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         )
 
     @torch.inference_mode()
-    def full_logprobs(self, image: Image.Image, ids: list[int]) -> torch.Tensor:
+    def full_logprobs(self, image: Image.Image, ids: list[int], n_context: int | None = None) -> torch.Tensor:
         x = torch.tensor([ids], device=self.device)
         embeds = self.model.embed(x, self._image_embeds([image]))
         out = self.model.llama_model(inputs_embeds=embeds, attention_mask=torch.ones_like(x))
@@ -194,9 +208,20 @@ class MiniGPTv2Adapter(VLMAdapter):
             **self.info,
             "dtype": self.dtype_name,
             "device": str(self.device),
+            "attn_implementation": model_attn_implementation(self.model.llama_model),
             "prompt_template": self.format_prompt("{instruction}"),
             "target_delimiter": self.target_delimiter,
             "image_tokens": self.image_tokens,
             "image_size": self.image_size,
             "transformers": transformers.__version__,
         }
+
+
+def _cast_all_but_llm(net: MiniGPTv2, dtype: torch.dtype) -> None:
+    """ViT, llama_proj and LoRA to `dtype`; the base LLM is already there (its fp32 rotary buffers stay fp32,
+    as transformers loads them)."""
+    net.visual_encoder.to(dtype)
+    net.llama_proj.to(dtype)
+    for n, p in net.llama_model.named_parameters():
+        if "lora_" in n:
+            p.data = p.data.to(dtype)

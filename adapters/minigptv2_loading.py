@@ -16,6 +16,7 @@ import torch
 from peft import set_peft_model_state_dict
 
 from adapters.minigptv2_model import MiniGPTv2
+from harness.errors import InputNotFound, InvalidInput
 
 LORA_KEY = re.compile(
     r"^llama_model\.(base_model\.model\.model\.layers\.\d+\.self_attn\.[qv]_proj\.lora_[AB])"
@@ -23,8 +24,8 @@ LORA_KEY = re.compile(
 )
 
 
-class MiniGPTv2CheckpointError(ValueError):
-    pass
+class MiniGPTv2CheckpointError(InvalidInput):
+    """A MiniGPT-v2 stage checkpoint that does not fit the model; nothing was loaded."""
 
 
 @dataclass
@@ -47,7 +48,7 @@ class LoadReport:
 def read_state(path: Path, what: str) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what}: no file at {path}")
+        raise InputNotFound(f"{what}: no file at {path}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -76,12 +77,14 @@ def load_stage_checkpoint(model: MiniGPTv2, path: Path) -> LoadReport:
             ln[key.removeprefix("ln_vision.")] = t
         else:
             report.ignored.append(key)
-    want_lora = [n for n, _ in model.llama_model.named_parameters() if "lora_" in n]
-    if len(lora) != len(want_lora) or set(proj) != {"weight", "bias"}:
+    want_lora = [n.replace(".default", "") for n, _ in model.llama_model.named_parameters() if "lora_" in n]
+    lora_mismatch = _lora_mismatch(sd, set(lora), want_lora)
+    if lora_mismatch or set(proj) != {"weight", "bias"}:
         raise MiniGPTv2CheckpointError(
             f"--minigptv2-ckpt {path}: expected {len(want_lora)} LoRA tensors (q_proj/v_proj lora_A/B of every "
             f"layer, named llama_model.base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight) and "
-            f"llama_proj.weight/bias; found {len(lora)} LoRA and llama_proj {sorted(proj)}. Nothing was loaded."
+            f"llama_proj.weight/bias; found {len(lora)} LoRA and llama_proj {sorted(proj)}. {lora_mismatch}"
+            "Nothing was loaded."
         )
     _check_shapes(model.llama_proj.state_dict(), proj, "llama_proj", path)
     set_peft_model_state_dict(model.llama_model, lora)
@@ -113,8 +116,30 @@ def load_eva_vit_g(model: MiniGPTv2, path: Path) -> dict[str, Any]:
     from adapters.checkpoints import swap_encoder
 
     if not Path(path).is_file():
-        raise FileNotFoundError(f"--eva-ckpt: no file at {path}")
+        raise InputNotFound(f"--eva-ckpt: no file at {path}")
     return swap_encoder(model.visual_encoder, path).to_dict()
+
+
+def _lora_mismatch(sd: dict[str, torch.Tensor], matched: set[str], want: list[str]) -> str:
+    """'' when the file's LoRA tensors are exactly the model's; else the first offending keys as they appear in
+    the file, each with the name it was expected to have (same layer, q/v, A/B), and the expected ones absent."""
+    slot = re.compile(r"layers\.(\d+)\..*?([qv])_proj\.lora_([AB])")
+    expected = {m.groups(): "llama_model." + n for n in want if (m := slot.search(n))}
+    known = set(want)
+    stray = [k for k in sd if "lora_" in k and not ((m := LORA_KEY.match(k)) and m.group(1) + ".weight" in known)]
+    absent = [f"llama_model.{n}" for n in want if n not in matched]
+    if not stray and not absent:
+        return ""
+    shown = [
+        f"{k} (expected {expected[m.groups()]})" if (m := slot.search(k)) and m.groups() in expected else k
+        for k in stray[:3]
+    ]
+    parts = []
+    if stray:
+        parts.append(f"{len(stray)} LoRA keys in the file match no model tensor, e.g. {'; '.join(shown)}")
+    if absent:
+        parts.append(f"{len(absent)} expected LoRA tensors are not in the file, e.g. {', '.join(absent[:3])}")
+    return ". ".join(parts) + ". "
 
 
 def _check_shapes(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor], what: str, path: Path) -> None:

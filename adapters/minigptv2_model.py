@@ -7,6 +7,8 @@ shared/reference/minigptv2.md §1–3.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
@@ -46,9 +48,12 @@ class MiniGPTv2(nn.Module):
         vision.post_layernorm.eps = LN_VISION_EPS
         self.visual_encoder = vision
         width = vision.config.hidden_size
-        self.llama_model = (
-            llama if isinstance(llama, PeftModel) else get_peft_model(llama, lora or minigptv2_lora_config())
-        )
+        if isinstance(llama, PeftModel):
+            self.llama_model = llama
+        else:
+            with warnings.catch_warnings():  # peft itself reads transformers' deprecated is_gradient_checkpointing
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                self.llama_model = get_peft_model(llama, lora or minigptv2_lora_config())
         hidden = self.llama_model.get_base_model().config.hidden_size
         self.llama_proj = nn.Linear(width * MERGE, hidden)
 

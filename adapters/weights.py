@@ -7,10 +7,12 @@ import json
 import os
 from pathlib import Path
 
+from harness.errors import InputNotFound
+
 HASH_CACHE = Path(os.environ.get("HARNESS_CACHE", Path.home() / ".cache" / "harness")) / "sha256.json"
 
 
-class WeightsNotFound(FileNotFoundError):
+class WeightsNotFound(InputNotFound):
     """The model weights are not on this machine."""
 
 
@@ -41,22 +43,23 @@ def weights_fingerprint(model_dir: Path) -> dict[str, str]:
     return out
 
 
-def resolve_model_dir(model: str) -> Path:
-    """A local directory for `model` (a path, or a hub id already in the local HF cache)."""
+def resolve_model_dir(model: str, option: str = "--model") -> Path:
+    """A local directory for `model` (a path, or a hub id already in the local HF cache); errors name `option`."""
     p = Path(model).expanduser()
     if p.is_dir():
         return p
     if p.exists() or model.startswith((".", "/", "~")):
-        raise WeightsNotFound(f"--model {model!r}: not a model directory (expected config.json and weights)")
+        raise WeightsNotFound(f"{option} {model!r}: not a model directory (expected config.json and weights)")
     try:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(model, local_files_only=True))
-    except Exception as e:
+    except Exception as e:  # any hub failure means the same to the user: not here
         raise WeightsNotFound(
-            f"weights for {model!r} are not available on this machine ({type(e).__name__}).\n"
+            f"{option} {model!r}: no such directory, and the weights of that hub id are not available "
+            f"on this machine ({type(e).__name__}).\n"
             f"Fetch them once with:  hf download {model}\n"
-            f"or pass a local directory with --model DIR (config.json, weights, tokenizer, processor)."
+            f"or pass a local directory with {option} DIR (config.json, weights, tokenizer, processor)."
         ) from e
 
 

@@ -3,8 +3,10 @@
 Model: CLIP ViT 6 layers × 256 at 224 px (patch 14 → 256 image tokens) + Llama 8 layers × 512, random
 weights, fp32, CPU by default. Three item kinds: 5-option multi-token, 2-option, single-token 4-way.
 Prints seconds, items/s and the speed-up, and checks that both paths predict the same options.
+`--vlm` picks another family, built by the tests' tiny builders (much smaller models, any-res images of
+mixed sizes for LLaVA-NeXT/OneVision): the same comparison through that family's adapter.
 
-    python benchmarks/bench_engine.py [--items 24] [--batch-size 8] [--device cpu]
+    python benchmarks/bench_engine.py [--vlm llava] [--items 24] [--batch-size 8] [--device cpu]
 """
 
 from __future__ import annotations
@@ -17,11 +19,26 @@ from pathlib import Path
 import torch
 
 from adapters.llava import LlavaAdapter
+from adapters.registry import load_vlm
 from harness.eval.engine import Engine, Request, plain_forward_scores
 from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
 from tasks.metrics import argmax_first
 
+
+def _family_builders() -> dict:
+    from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
+    from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
+
+    return {
+        "llava_next": build_tiny_llava_next,
+        "llava_onevision": build_tiny_onevision,
+        "blip2": build_tiny_blip2,
+        "instructblip": build_tiny_instructblip,
+    }
+
+
+FAMILY_BUILDERS = _family_builders()
 BENCH_SPEC = TinySpec(
     image_size=224,
     patch_size=14,
@@ -58,22 +75,31 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--vlm", default="llava", choices=["llava", *FAMILY_BUILDERS])
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     with tempfile.TemporaryDirectory() as tmp:
-        build_tiny_llava(Path(tmp), BENCH_SPEC)
-        adapter = LlavaAdapter.load(tmp, dtype=args.dtype, device=args.device)
+        if args.vlm == "llava":
+            build_tiny_llava(Path(tmp), BENCH_SPEC)
+            adapter = LlavaAdapter.load(tmp, dtype=args.dtype, device=args.device)
+        else:
+            FAMILY_BUILDERS[args.vlm](Path(tmp))
+            adapter = load_vlm(args.vlm, tmp, args.dtype, args.device)
     import random
 
     rng = random.Random(0)
-    images = [draw_shape("red", "circle", "left", 224, rng) for _ in range(args.items)]
+    sizes = [(224, 224), (224, 448), (448, 160), (300, 300)]  # mixed sizes: any-res tiles differ per image
+    images = [draw_shape("red", "circle", "left", 224, rng).resize(sizes[i % len(sizes)]) for i in range(args.items)]
     print(
         f"device={adapter.device} dtype={adapter.dtype} items/kind={args.items} batch={args.batch_size} "
         f"threads={torch.get_num_threads()}"
     )
     print(f"{'kind':<22}{'plain s':>9}{'engine s':>10}{'speed-up':>10}{'same preds':>12}{'max |Δ|':>10}")
     for kind, (q, opts) in KINDS.items():
-        reqs = [Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts) for i in range(args.items)]
+        reqs = [
+            Request(f"{kind}-{i}", images[i], adapter.format_prompt(q), opts, adapter.target_delimiter)
+            for i in range(args.items)
+        ]
         engine = Engine(adapter, args.batch_size)
         engine.score(reqs[: args.batch_size])  # warm-up
         plain_forward_scores(adapter, reqs[0])

@@ -17,3 +17,11 @@ class InputNotFound(UserError, FileNotFoundError):
 
 class InvalidInput(UserError, ValueError):
     """An input exists but is malformed, of the wrong kind, or inconsistent with the rest."""
+
+
+class UnknownName(InvalidInput, KeyError):
+    """A task, VLM family, format or other name that is not one of the known ones (the message lists them);
+    also a KeyError (a lookup that failed) and a ValueError (a bad value), as the callers knew it before."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image
 
+from harness.errors import InvalidInput
 from tasks.answers import LETTERS, extract_letter
 from tasks.metrics import Metric, multiple_choice_metrics
 
@@ -67,6 +68,10 @@ class Task(ABC):
         """Open the item's image as RGB; raises `ImageError` naming the file on failure."""
         return open_rgb(Path(item.image))
 
+    def where(self, item: Item) -> str:
+        """Where the user finds the item, for error messages (a file and line where the task knows them)."""
+        return f"{self.name} item {item.id!r}"
+
     def prompt(self, item: Item, family: str, style: str = "options") -> Prompt:
         """Default multiple-choice prompt: options listed with letters, letters scored."""
         return mc_prompt(item.question, item.choices, style)
@@ -88,7 +93,7 @@ class Task(ABC):
         return {}
 
 
-class ImageError(Exception):
+class ImageError(InvalidInput):
     """An item's image is missing or unreadable; the run records the item as an error."""
 
 
@@ -111,4 +116,4 @@ def mc_prompt(question: str, choices: tuple[str, ...], style: str) -> Prompt:
         return Prompt("\n".join(lines), tuple(LETTERS[: len(choices)]))
     if style == "text":
         return Prompt(question, tuple(choices))
-    raise ValueError(f"unknown prompt style {style!r}; expected one of {PROMPT_STYLES}")
+    raise InvalidInput(f"unknown prompt style {style!r}; expected one of {PROMPT_STYLES}")

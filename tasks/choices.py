@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from harness.errors import InputNotFound, InvalidInput
 from tasks.base import Item
 from tasks.sources import read_jsonl, stable_hash
 
@@ -29,7 +30,7 @@ N_CHOICES = 5
 ChoiceSet = tuple[tuple[str, ...], int]
 
 
-class ChoicesFileError(ValueError):
+class ChoicesFileError(InvalidInput):
     """A choices file does not match the dataset (unknown ids, missing ids, other labels)."""
 
 
@@ -39,16 +40,16 @@ def draw_choice_sets(
     """{item id: (choices, answer index)} for (id, true label) entries; see the module docstring."""
     index = {lab: i for i, lab in enumerate(labels)}
     if len(index) != len(labels):
-        raise ValueError("class labels must be distinct")
+        raise InvalidInput("class labels must be distinct")
     if not 2 <= n <= len(labels):
-        raise ValueError(f"cannot draw {n} choices from {len(labels)} classes")
+        raise InvalidInput(f"cannot draw {n} choices from {len(labels)} classes")
     ids = [i for i, _ in entries]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise ValueError(f"duplicate item ids: {dup}")
+        raise InvalidInput(f"duplicate item ids: {dup}")
     for item_id, lab in entries:
         if lab not in index:
-            raise ValueError(f"item {item_id}: label {lab!r} is not one of the task's classes")
+            raise InvalidInput(f"item {item_id}: label {lab!r} is not one of the task's classes")
     perm = random.Random(stable_hash("slot-perm", seed)).sample(range(n), n)
     order = sorted(entries, key=lambda e: (index[e[1]], stable_hash("slot", seed, e[0]), e[0]))
     slots = {item_id: perm[k % n] for k, (item_id, _) in enumerate(order)}
@@ -82,7 +83,7 @@ def load_choices(path: Path, task: str | None = None) -> dict[str, ChoiceSet]:
     """{id: (choices, answer)} from an exported file or a samples.jsonl; lines of other tasks are skipped."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise InputNotFound(
             f"choices file not found: {path} (expected JSONL lines "
             '{"task", "id", "choices": [str], "answer": int}, or a run\'s samples.jsonl)'
         )

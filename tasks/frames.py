@@ -19,6 +19,8 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from harness.errors import InputNotFound, InvalidInput
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
 
 
@@ -38,10 +40,10 @@ def middle_frame(video: Path, fps: float = 2.0) -> Image.Image:
         stream = container.streams.video[0]
         pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0)
     if not pts:
-        raise ValueError("no video frames")
+        raise InvalidInput("no video frames")
     base = stream.time_base
     if base is None:
-        raise ValueError("the video stream has no time base")
+        raise InvalidInput("the video stream has no time base")
     times = [float((p - pts[0]) * base) for p in pts]
     target = (int(times[-1] * fps) // 2) / fps
     # tolerate float rounding of exact multiples of 1/fps
@@ -50,7 +52,7 @@ def middle_frame(video: Path, fps: float = 2.0) -> Image.Image:
         for frame in container.decode(video=0):
             if frame.pts is not None and frame.pts >= chosen:
                 return frame.to_image().convert("RGB")
-    raise ValueError(f"frame at pts {chosen} could not be decoded")
+    raise InvalidInput(f"frame at pts {chosen} could not be decoded")
 
 
 def extract_middle_frames(
@@ -67,14 +69,18 @@ def extract_middle_frames(
     """
     videos_dir, out_dir = Path(videos_dir), Path(out_dir)
     if not videos_dir.is_dir():
-        raise FileNotFoundError(
-            f"tsi-frames: no video folder {videos_dir}; expected the trimmed Toyota "
+        raise InputNotFound(
+            f"--videos: no video folder {videos_dir}; expected the trimmed Toyota "
             f"Smarthome release's mp4/ folder (<Action>_pSS_rRR_vVV_cCC.mp4)"
         )
     if names is None:
         videos = sorted(p for p in videos_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     else:
         videos = [videos_dir / Path(n.strip()).name for n in names if n.strip()]
+    if not videos:
+        raise InputNotFound(f"--videos {videos_dir}: no videos ({', '.join(VIDEO_SUFFIXES)}) in the folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out {out_dir}: exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = FrameStats(videos=len(videos))
     for video in tqdm(videos, desc="tsi-frames", unit="video", disable=not progress, dynamic_ncols=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from tasks.captions import GTSRB_CLASSNAMES
 from tasks.choice_task import ChoiceTask, Record
 from tasks.prompts import PromptSet, mc_templates
@@ -37,7 +38,7 @@ class Gtsrb(ChoiceTask):
 
     def __init__(self, root: Path, split: str = "test", seed: int = 0):
         if split not in SPLITS:
-            raise ValueError(f"gts: unknown split {split!r}; expected one of {SPLITS}")
+            raise InvalidInput(f"gts: unknown split {split!r}; expected one of {SPLITS}")
         self._reader, layout = _detect(Path(root), split)
         super().__init__(root, layout, split, seed, GTSRB_CLASSNAMES)
 

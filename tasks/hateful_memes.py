@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InvalidInput
 from tasks.answers import extract_yes_no
 from tasks.base import Item
 from tasks.dataset_task import DatasetTask
@@ -122,6 +123,6 @@ def build(
     root = resolve_root("hm", path, data_root, "hateful_memes", LAYOUT_HELP)
     if root.is_file():
         if split:
-            raise ValueError(f"hm: give either a split ({split!r}) or a split file ({root}), not both")
+            raise InvalidInput(f"hm: give either a split ({split!r}) or a split file ({root}), not both")
         return HatefulMemes(root.parent, seed=seed, file=root).load()
     return HatefulMemes(root, split=split or "test_unseen", seed=seed).load()

@@ -7,10 +7,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.errors import InputNotFound, UserError
 from tasks.registry import available, build_task
 
 
 def print_tasks(console: Console, data_root: Path | None) -> None:
+    """The task table; a task missing under an existing `data_root` is listed as not found."""
+    if data_root is not None and not Path(data_root).is_dir():
+        raise InputNotFound(f"--data-root {data_root}: no such directory")
     table = Table(title="Tasks" + (f" under {data_root}" if data_root else ""))
     for col in ("task", "layout / split", "items", "metrics"):
         table.add_column(col)
@@ -24,7 +28,7 @@ def print_tasks(console: Console, data_root: Path | None) -> None:
                 layout = str(info.get("layout", layout)) + (f" / {info['split']}" if info.get("split") else "")
                 metrics = ", ".join(info.get("metrics", [])) or metrics
                 items = str(info.get("items", sum(1 for _ in task.items())))
-            except Exception as e:  # the message names the path and the expected layout
+            except UserError as e:  # the message names the path and the expected layout
                 items = "not found: " + str(e).split(". Expected")[0].split(": ", 1)[-1][:70]
         table.add_row(name, layout, items, metrics)
     console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.errors import InvalidInput, UnknownName
 from tasks.base import Task
 
 TaskFactory = Callable[..., Task]
@@ -30,14 +31,14 @@ def build_task(spec: str, data_root: Path | None = None, data: dict[str, Path] |
     head, _, arg = spec.partition("=")
     name, _, split = head.partition(":")
     if name not in _REGISTRY:
-        raise KeyError(f"unknown task {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+        raise UnknownName(f"unknown task {name!r}; available: {', '.join(sorted(_REGISTRY))}")
     path = Path(arg) if arg else (data or {}).get(name)
     kwargs = {"split": split} if split else {}
     try:
         return _REGISTRY[name](path=path, data_root=data_root, seed=seed, **kwargs)
     except TypeError as e:
         if split and "split" in str(e):
-            raise ValueError(f"task {name!r} does not take a split (got {spec!r})") from e
+            raise InvalidInput(f"task {name!r} does not take a split (got {spec!r})") from e
         raise
 
 

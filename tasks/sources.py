@@ -10,14 +10,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InputNotFound, InvalidInput
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
 
-class DatasetNotFound(FileNotFoundError):
+class DatasetNotFound(InputNotFound):
     """A dataset root or one of its files is missing; the message names the path and the layout expected."""
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(InvalidInput):
     """A dataset file exists but cannot be read as its release format (or holds no items)."""
 
 
@@ -48,9 +50,33 @@ def hash_order(ids: Iterable[str]) -> list[str]:
     return sorted(ids, key=lambda i: (stable_hash("order", i), i))
 
 
-def read_text(path: Path) -> str:
-    """File text with a UTF-8 BOM removed; CRLF and LF both accepted by the callers."""
-    return Path(path).read_bytes().decode("utf-8-sig")
+def read_text(path: Path, label: str = "") -> str:
+    """File text with a UTF-8 BOM removed; CRLF and LF both accepted by the callers. A binary or non-UTF-8
+    file raises `DatasetFormatError` naming `label` (e.g. the option) and the file."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DatasetFormatError(f"{label + ' ' if label else ''}{path}:{line}: not UTF-8 text (binary?)") from e
+
+
+def read_json(path: Path, label: str = "", expect: type = dict) -> Any:
+    """A JSON file's content, which must be of type `expect`; errors name `label` and the file, and say
+    where a truncated or broken file stops being JSON."""
+    where = f"{label + ' ' if label else ''}{path}"
+    if not Path(path).is_file():
+        raise InputNotFound(f"{where}: no such file")
+    text = read_text(path, label)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        hint = " (empty file)" if not text.strip() else " (truncated?)" if e.pos >= len(text.rstrip()) else ""
+        raise DatasetFormatError(f"{where}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from e
+    if not isinstance(data, expect):
+        want = {dict: "object", list: "array"}.get(expect, expect.__name__)
+        raise DatasetFormatError(f"{where}: expected a JSON {want}, got {type(data).__name__}")
+    return data
 
 
 def read_jsonl(path: Path, error: type[ValueError] = DatasetFormatError) -> list[tuple[int, dict[str, Any]]]:

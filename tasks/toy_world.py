@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from harness.errors import InvalidInput
 from harness.toy import world
 from tasks.base import Item, Task
 
@@ -22,7 +23,7 @@ class ToyWorldTask(Task):
 
     def __init__(self, domain: str, split: str = "test", seed: int = 0, size: int | None = None):
         if split not in SPLIT_SIZES:
-            raise ValueError(f"toy_{domain}: split must be one of {list(SPLIT_SIZES)}, got {split!r}")
+            raise InvalidInput(f"toy_{domain}: split must be one of {list(SPLIT_SIZES)}, got {split!r}")
         self.name = f"toy_{domain}"
         self.domain, self.split, self.seed = domain, split, seed
         self.size = size or SPLIT_SIZES[split]

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from tasks.captions import ACTION_CAPTIONS, TSI_ACTION_CAPTIONS, TSI_DROPPED_ACTIONS
 from tasks.choice_task import ChoiceTask, Record
 from tasks.prompts import PromptSet, mc_templates
@@ -46,7 +47,7 @@ class ToyotaSmarthomeImages(ChoiceTask):
         self, root: Path, split: str = "test", seed: int = 0, action_captions: Mapping[str, str] | None = None
     ):
         if split not in SPLIT_LISTS:
-            raise ValueError(f"tsi: unknown split {split!r}; expected one of {tuple(SPLIT_LISTS)}")
+            raise InvalidInput(f"tsi: unknown split {split!r}; expected one of {tuple(SPLIT_LISTS)}")
         root = Path(root)
         self.captions = dict(action_captions or TSI_ACTION_CAPTIONS)
         labels = tuple(c for c in ACTION_CAPTIONS if c in self.captions.values())

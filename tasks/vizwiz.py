@@ -21,7 +21,7 @@ from tasks.answers import match_option_text
 from tasks.base import Item
 from tasks.dataset_task import DatasetTask
 from tasks.metrics import Metric, mean_stderr
-from tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
+from tasks.prompts import DERIVED, MC_SUFFIX, VQA_TAG, PromptSet
 from tasks.registry import register
 from tasks.sources import DatasetFormatError, DatasetNotFound, read_text, resolve_root, stable_hash
 from tasks.vqa_accuracy import normalize_answer, vqa_accuracy
@@ -34,10 +34,30 @@ _PUBLISHED = (
 )
 # LoRSU writes a period after the quoted question, MiniGPT-v2 does not
 _LLAVA, _MINIGPT = _PUBLISHED.replace("{dot}", "."), VQA_TAG + _PUBLISHED.replace("{dot}", "")
+# LLaVA-1.5's own VizWiz prompt (its evaluation scripts; lmms-eval's vizwiz_vqa), which LLaVA-NeXT and
+# LLaVA-OneVision were evaluated with
+_LLAVA15 = (
+    "{question}\nWhen the provided information is insufficient, respond with 'Unanswerable'.\n"
+    "Answer the question using a single word or phrase."
+)
+_NEXT = {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA15, "generate": _LLAVA15}
 PROMPTS = PromptSet(
     version="1",
     templates={
         "llava": {"options": "{question}\n{options}\n" + MC_SUFFIX, "text": _LLAVA, "generate": _LLAVA},
+        "llava_next": _NEXT,
+        "llava_onevision": _NEXT,
+        # BLIP-2's and InstructBLIP's own VQA prompts (tasks.prompts.DERIVED), around the bare question
+        "blip2": {
+            "options": DERIVED["blip2"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+            "text": "Question: {question} Answer:",
+            "generate": "Question: {question} Answer:",
+        },
+        "instructblip": {
+            "options": DERIVED["instructblip"].wrap("{question}\n{options}\n" + MC_SUFFIX),
+            "text": "Question: {question} Short answer:",
+            "generate": "Question: {question} Short answer:",
+        },
         "minigptv2": {
             "options": VQA_TAG + "{question}\n{options}\n" + MC_SUFFIX,
             "text": _MINIGPT,

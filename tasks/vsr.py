@@ -14,6 +14,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InvalidInput
 from tasks.answers import extract_true_false
 from tasks.base import Item
 from tasks.dataset_task import DatasetTask
@@ -56,7 +57,7 @@ class Vsr(DatasetTask):
         root = Path(root)
         if file is None:
             if variant not in VARIANTS:
-                raise ValueError(f"vsr: unknown variant {variant!r}; expected one of {VARIANTS}")
+                raise InvalidInput(f"vsr: unknown variant {variant!r}; expected one of {VARIANTS}")
             cands = [root / d / variant / f"{split}.jsonl" for d in SPLIT_DIRS]
             file = next((p for p in cands if p.is_file()), None)
             if file is None:
@@ -144,7 +145,7 @@ def build(path: Path | None = None, data_root: Path | None = None, seed: int = 0
     root = resolve_root("vsr", path, data_root, "vsr", LAYOUT_HELP)
     if root.is_file():
         if split:
-            raise ValueError(f"vsr: give either a split ({split!r}) or a split file ({root}), not both")
+            raise InvalidInput(f"vsr: give either a split ({split!r}) or a split file ({root}), not both")
         return Vsr(split_file_root(root), seed=seed, file=root).load()
     variant, name = parse_split(split or "")
     return Vsr(root, variant=variant, split=name, seed=seed).load()

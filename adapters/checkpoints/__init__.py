@@ -2,7 +2,8 @@
 
 Public entry point: `swap_encoder(tower, path, allow_partial=False, interpolate_pos=False)`.
 Formats: Hugging Face CLIP (`hf_clip`), open_clip (`open_clip`), LoRSU (`lorsu`), OpenAI CLIP
-(`openai_clip`); EVA-CLIP checkpoints are recognised and refused (`eva_clip`). See `registry`
+(`openai_clip`) into CLIP towers; EVA-CLIP (`eva_clip`) into EVA ViT-g towers; HF SigLIP (`hf_siglip`)
+and open_clip/timm SigLIP (`open_clip_siglip`) into SigLIP towers. See `registry`
 to add formats or target towers.
 """
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from harness.errors import InvalidInput
+
 from .kinds import TowerKind
 
 StateDict = Mapping[str, torch.Tensor]
@@ -104,7 +106,7 @@ def resize_position_embedding(pos: torch.Tensor, side: int) -> torch.Tensor:
     """
     g = grid_of(pos.shape[0])
     if g is None:
-        raise ValueError(f"position embedding with {pos.shape[0]} rows is not CLS + a square grid")
+        raise InvalidInput(f"position embedding with {pos.shape[0]} rows is not CLS + a square grid")
     dim = pos.shape[1]
     cls, patches = pos[:1].float(), pos[1:].float()
     grid = patches.reshape(1, g, g, dim).permute(0, 3, 1, 2)

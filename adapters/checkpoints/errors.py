@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.errors import InputNotFound, InvalidInput
 
-class EncoderCheckpointError(ValueError):
+
+class EncoderCheckpointError(InvalidInput):
     """A checkpoint that cannot be read or does not fit the tower; nothing was loaded.
 
     `path`, `format` and `problems` (one line per problem) are kept for callers that want
@@ -26,5 +28,5 @@ class EncoderCheckpointError(ValueError):
         self.problems = list(problems)
 
 
-class CheckpointNotFoundError(EncoderCheckpointError, FileNotFoundError):
+class CheckpointNotFoundError(EncoderCheckpointError, InputNotFound):
     """The checkpoint path does not exist (also catchable as FileNotFoundError)."""

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from harness.errors import InvalidInput
+
 PREFIXES = ("module.", "visual.trunk.", "visual_encoder.", "visual.")
 DROP = re.compile(r"^(norm\.|fc_norm\.|head\.|rope\.|text\.|logit_scale|ln_vision\.|.*\.rope\.)")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.*)$")
@@ -113,15 +115,16 @@ def eva_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
-    """[1, 1+g*g, C] → [1, 1+grid*grid, C]; the CLS row is kept as is."""
+    """[1, 1+g*g, C] → [1, 1+grid*grid, C] in fp32 (whatever the file's dtype); the CLS row keeps its value."""
     n = pos.shape[1] - 1
     g = int(round(n**0.5))
     if g * g != n:
-        raise ValueError(f"position embedding has {n} patch rows, not a square grid")
+        raise InvalidInput(f"position embedding has {n} patch rows, not a square grid")
     if g == grid:
         return pos
     cls, patches = pos[:, :1], pos[:, 1:].float()
     patches = patches.reshape(1, g, g, -1).permute(0, 3, 1, 2)
     patches = F.interpolate(patches, size=(grid, grid), mode="bicubic", align_corners=False)
     patches = patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
-    return torch.cat([cls.float(), patches], dim=1).to(pos.dtype)
+    # fp32 even for an fp16 file, as the release keeps the resized table; the swap casts it to the tower's dtype
+    return torch.cat([cls.float(), patches], dim=1)

@@ -1,9 +1,10 @@
-"""MiniGPT-v2's EVA ViT-g tower (transformers `Blip2VisionModel`): geometry checks and alignment.
+"""The EVA ViT-g tower (transformers `Blip2VisionModel`) of MiniGPT-v2, BLIP-2 and InstructBLIP.
 
 Every EVA checkpoint is aligned as MiniGPT-v2's own loader does: a checkpoint one block deeper than the
-tower loses its last block (MiniGPT-v2 reads the second-last EVA block), and a position grid of another
-size is resized once, bicubically (224 px → 448 px for the released weights). `post_layernorm` plays
-ln_vision, which comes with the MiniGPT-v2 checkpoint, not the encoder: it is kept as it is.
+tower loses its last block (they read the second-last EVA block: 39 of EVA-CLIP-g's 40), and a position
+grid of another size is resized once, bicubically (224 px → 448 px for MiniGPT-v2; BLIP-2's 224 px tower
+takes a 224 px EVA as is). `post_layernorm` plays ln_vision, which comes with the VLM checkpoint, not the
+encoder: it is kept as it is.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
     if c["blocks"] is not None and t["blocks"] is not None and c["blocks"] == t["blocks"] + 1:
         last = t["blocks"]
         out = {k: v for k, v in out.items() if not k.startswith(f"encoder.layers.{last}.")}
-        notes.append(f"dropped block {last} of {c['blocks']} (MiniGPT-v2 reads the second-last EVA block)")
+        notes.append(
+            f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the "
+            f"second-last EVA block)"
+        )
     pos, dst = out.get(POS_KEY), tower.get(POS_KEY)
     if pos is not None and dst is not None and pos.shape[1] != dst.shape[1] and pos.shape[-1] == dst.shape[-1]:
         grid = round((dst.shape[1] - 1) ** 0.5)
@@ -58,7 +62,7 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
             out[POS_KEY] = interpolate_pos_embed(pos, grid)
             notes.append(
                 f"position grid {old}x{old} -> {grid}x{grid} (bicubic, align_corners=False, no "
-                f"antialias, as MiniGPT-v2 loads EVA weights)"
+                f"antialias, as LAVIS and MiniGPT-v2 load EVA weights)"
             )
     return out, notes
 
@@ -80,7 +84,7 @@ def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool)
 EVA_VIT = TowerKind(
     family="eva_vit",
     title="EVA ViT-g",
-    used_by="MiniGPT-v2",
+    used_by="MiniGPT-v2 / BLIP-2 / InstructBLIP",
     matches=matches,
     structure_problems=structure_problems,
     align_positions=lambda ckpt, tower: (ckpt, None),  # done in `prepare` for every EVA checkpoint

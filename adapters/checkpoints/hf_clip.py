@@ -14,6 +14,8 @@ from collections.abc import Collection, Mapping
 
 import torch
 
+from harness.errors import InvalidInput
+
 from .kinds import CheckpointFormat
 
 # Longest first: the first matching prefix is stripped.
@@ -59,7 +61,7 @@ def hf_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for key, value in sd.items():
         name = strip_tower_prefix(key)
         if name in out:
-            raise ValueError(f"two checkpoint tensors map to {name!r}")
+            raise InvalidInput(f"two checkpoint tensors map to {name!r}")
         out[name] = value
     return out
 

@@ -26,6 +26,7 @@ class CheckpointFormat:
     detect(keys, torchscript): whether a checkpoint with these keys is in this layout.
     unused(key): keys (file names) known to be irrelevant to the tower (text tower, projection...);
         they are dropped before conversion and counted in the report as ignored.
+    notes: sentences every swap report of this format carries (e.g. a known difference by design).
     convert(state_dict): pure renaming into tower names; keys it does not recognise come back
         unchanged, so validation reports them under their own name. None: recognised, not loadable.
     """
@@ -37,6 +38,7 @@ class CheckpointFormat:
     detect: Callable[[Collection[str], bool], bool]
     convert: Callable[[StateDict], dict[str, torch.Tensor]] | None
     unused: Callable[[str], bool] = never
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from collections.abc import Collection, Mapping
 
 import torch
 
+from harness.errors import InvalidInput
+
 from .kinds import CheckpointFormat
 
 _BLOCK = re.compile(r"^transformer\.resblocks\.(\d+)\.(.+)$")
@@ -52,7 +54,7 @@ def map_vit_names(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torc
 
     def put(name: str, value: torch.Tensor) -> None:
         if name in out:
-            raise ValueError(f"two checkpoint tensors map to {name!r}")
+            raise InvalidInput(f"two checkpoint tensors map to {name!r}")
         out[name] = value
 
     for key, value in sd.items():

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import clip_tower, eva, eva_tower, hf_clip, lorsu, openai_clip, openclip
+from . import clip_tower, eva, eva_tower, hf_clip, hf_siglip, lorsu, openai_clip, openclip, siglip_tower, timm_siglip
 from .kinds import CheckpointFormat, StateDict, TowerKind
 
-# Detection order matters: EVA first (its keys never overlap CLIP's), OpenAI before open_clip
-# (same names, told apart by TorchScript / OpenAI metadata), LoRSU (unprefixed) before HF.
-_FORMATS: list[CheckpointFormat] = [eva.FORMAT, openai_clip.FORMAT, openclip.FORMAT, lorsu.FORMAT, hf_clip.FORMAT]
-_TOWERS: list[TowerKind] = [clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
+# Detection order matters: timm SigLIP before EVA (both timm trunks; SigLIP has no CLS token or q/v biases),
+# EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same names, told apart by TorchScript /
+# OpenAI metadata), LoRSU (unprefixed) before HF, HF SigLIP (positive SigLIP markers) before HF CLIP.
+_FORMATS: list[CheckpointFormat] = [
+    timm_siglip.FORMAT,
+    eva.FORMAT,
+    openai_clip.FORMAT,
+    openclip.FORMAT,
+    lorsu.FORMAT,
+    hf_siglip.FORMAT,
+    hf_clip.FORMAT,
+]
+# SigLIP before CLIP: both have q/k/v projections, only SigLIP lacks the CLS embedding.
+_TOWERS: list[TowerKind] = [siglip_tower.SIGLIP_VIT, clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
 
 
 def register_format(fmt: CheckpointFormat, *, before: str | None = None) -> None:

@@ -82,7 +82,10 @@ def swap_encoder(
         file_dtypes=raw.dtypes(),
         max_abs_change=changes,
         position_interpolation=plan.position_note,
-        notes=raw.notes + plan.notes + [f"dropped non-tensor entry {k!r}" for k in raw.non_tensor_entries],
+        notes=raw.notes
+        + list(fmt.notes)
+        + plan.notes
+        + [f"dropped non-tensor entry {k!r}" for k in raw.non_tensor_entries],
     )
 
 

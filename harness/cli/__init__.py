@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import data, demo, evaluate, report, toyworld, tune
+from harness.cli import data, demo, evaluate, report, sweep, toyworld, tune
+from harness.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
-    help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.",
+    help="Evaluate a VLM with an updated vision encoder: exact likelihood scoring, run records.\n\n" + EXIT_CODES_HELP,
 )
-for group in (evaluate, demo, data, toyworld, report, tune):
+for group in (evaluate, sweep, demo, data, toyworld, report, tune):
     group.register(app)
 
 if __name__ == "__main__":

@@ -22,6 +22,6 @@ def demo_cmd(
     """The paper's study in miniature on the committed toy world (offline, ~2 minutes on 2 cores).
 
     Zero-shot, five encoder updates, swap, eval, comparison table and trade-off plot."""
-    from harness.toy.demo import run_demo
+    from harness.demo import run_demo
 
     guarded(lambda: run_demo(cache, quick=quick, console=console))

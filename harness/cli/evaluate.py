@@ -38,10 +38,11 @@ def eval_cmd(
         None,
         help="Hub id already in the local HF cache, or a local model directory. Default: the family's standard model.",
     ),
-    encoder: Path | None = typer.Option(
-        None,
+    encoder: list[str] = typer.Option(
+        [],
         help="Vision-encoder checkpoint to swap in (HF CLIP dir/"
-        "safetensors/bin/pt, open_clip, LoRSU release .pt, OpenAI CLIP .pt).",
+        "safetensors/bin/pt, open_clip, LoRSU release .pt, OpenAI CLIP .pt). Repeatable, a glob, or "
+        "zero-shot (the original tower): each is evaluated in turn on one loaded VLM, into --out/<label>.",
     ),
     allow_partial: bool = typer.Option(
         False,
@@ -60,7 +61,7 @@ def eval_cmd(
     dtype: str = typer.Option(
         "float32",
         help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
-        "under fp16 autocast, LLM fp16, as released; CUDA only).",
+        "under fp16 autocast, LLM fp16, as released).",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
@@ -95,7 +96,8 @@ def eval_cmd(
     ),
 ) -> None:
     """Evaluate a VLM (or CLIP) on tasks and write results.json + samples.jsonl; re-running resumes."""
-    from harness.eval.runner import EvalConfig, run_eval  # torch loads here, not for `harness --help`
+    from harness.eval.encoders import encoder_configs, expand_encoders
+    from harness.eval.runner import EvalConfig, run_eval, run_eval_cells  # torch loads here, not for --help
     from harness.report.summary import print_summary
 
     bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
@@ -103,7 +105,7 @@ def eval_cmd(
         tasks=[t.strip() for t in tasks.split(",") if t.strip()],
         vlm=vlm,
         model=model,
-        encoder=str(encoder) if encoder else None,
+        encoder=None,
         allow_partial=allow_partial,
         interpolate_pos=interpolate_pos,
         data_root=str(data_root) if data_root else None,
@@ -124,15 +126,21 @@ def eval_cmd(
         max_new_tokens=max_new_tokens,
         choices=str(choices) if choices else None,
     )
-    results = guarded(lambda: run_eval(cfg, progress=not quiet))
-    print_summary(console, [results])
+    cfgs = guarded(lambda: encoder_configs(cfg, expand_encoders(encoder or ["zero-shot"])))
+    if len(cfgs) == 1:
+        runs = [guarded(lambda: run_eval(cfgs[0], progress=not quiet))]
+    else:
+        runs = guarded(lambda: run_eval_cells(cfgs, progress=not quiet))
+    if all("timing" in r for r in runs):  # data-parallel: only rank 0 prints
+        print_summary(console, runs)
 
 
 def vlms_cmd() -> None:
     """List the VLM families."""
-    from adapters.registry import VLMS
+    from adapters.registry import VLMS, family_doc
 
-    for name, (_, doc) in VLMS.items():
+    for name in VLMS:
+        doc = family_doc(name)
         console.print(f"[bold]{name}[/]  {doc}")
     console.print(
         "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
@@ -144,4 +152,4 @@ def tasks_cmd(data_root: Path | None = typer.Option(None, help="Look for dataset
     """List the tasks with their layout, split, items found and metrics."""
     from tasks.listing import print_tasks
 
-    print_tasks(console, data_root)
+    guarded(lambda: print_tasks(console, data_root))

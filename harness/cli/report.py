@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from harness.cli.common import EXIT_GATE_FAILED, console, err_console, guarded, warn
+from harness.errors import InvalidInput
 from harness.report.runs import load_run
 from harness.report.tables import find_run, load_runs
-
-console = Console()
-T = TypeVar("T")
-
-
-def _guarded(fn: Callable[[], T]) -> T:
-    """User errors (missing files, incomparable runs, bad names) print one line and exit 2."""
-    try:
-        return fn()
-    except (FileNotFoundError, ValueError, KeyError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from e
-
-
-def _warn(notes: list[str]) -> None:
-    for n in notes:
-        console.print(f"[yellow]warning:[/] {n}", highlight=False, soft_wrap=True)
 
 
 def table_cmd(
@@ -62,16 +43,16 @@ def table_cmd(
         tables = build_tables(
             loaded, baseline, ci=ci, delta=delta, significance=significance, force=force, n_boot=n_boot, seed=seed
         )
-        _warn([n for t in tables for n in t.notes])
+        warn([n for t in tables for n in t.notes])
         text = render(tables, fmt, standalone=standalone)
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text)
-            console.print(f"wrote {out}", highlight=False)
+            err_console.print(f"wrote {out}", highlight=False)
         else:
             typer.echo(text, nl=False)
 
-    _guarded(go)
+    guarded(go)
 
 
 def compare_cmd(
@@ -88,13 +69,13 @@ def compare_cmd(
     """Paired statistics per task: both runs' metric, B − A with a 95% bootstrap CI, exact McNemar test."""
     from harness.report.comparable import require_comparable
     from harness.report.compare_view import compare_table, comparison_dict
-    from harness.report.stats import compare_runs
+    from harness.report.paired import compare_runs
 
     def go() -> None:
         a, b = load_run(run_a), load_run(run_b)
-        _warn(require_comparable([a, b], force))
+        warn(require_comparable([a, b], force))
         if metrics not in ("primary", "all"):
-            raise ValueError(f"--metrics must be primary or all, got {metrics!r}")
+            raise InvalidInput(f"--metrics must be primary or all, got {metrics!r}")
         rows = compare_runs(a, b, metrics, n_boot=n_boot, seed=seed)
         if as_json:
             typer.echo(json.dumps([comparison_dict(r) for r in rows], indent=2))
@@ -109,7 +90,7 @@ def compare_cmd(
             highlight=False,
         )
 
-    _guarded(go)
+    guarded(go)
 
 
 def check_cmd(
@@ -137,12 +118,12 @@ def check_cmd(
             typer.echo(f"wrote baseline {baseline} from {run_dir} ({n} task{'s' * (n != 1)}); commit it")
             return 0
         if not 0.5 < confidence < 1:
-            raise ValueError("--confidence must be between 0.5 and 1")
+            raise InvalidInput("--confidence must be between 0.5 and 1")
         report = check_run(run, read_baseline(baseline), str(baseline), tolerance, confidence)
         typer.echo(report.text())
-        return 0 if report.passed else 1
+        return 0 if report.passed else EXIT_GATE_FAILED
 
-    code = _guarded(go)
+    code = guarded(go)
     if code:
         raise typer.Exit(code)
 
@@ -163,13 +144,13 @@ def plot_cmd(
 
     def go() -> None:
         loaded = load_runs(runs, baseline)
-        _warn(require_comparable(loaded, force))
+        warn(require_comparable(loaded, force))
         points, tgt, ctl, notes = tradeoff_points(
             loaded, target, [c for c in control.split(",") if c.strip()], baseline
         )
-        _warn(notes)
+        warn(notes)
         if not points:
-            raise ValueError("no run to plot (each needs a baseline of its VLM and values for every task)")
+            raise InvalidInput("no run to plot (each needs a baseline of its VLM and values for every task)")
         named = find_run(loaded, baseline) if baseline else []
         base_name = named[0].label if named else "zero-shot"
         paths = draw_tradeoff(points, tgt, ctl, out, base_name)
@@ -181,7 +162,35 @@ def plot_cmd(
         console.print(t)
         console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
 
-    _guarded(go)
+    guarded(go)
+
+
+def report_cmd(
+    runs: list[Path] = typer.Argument(..., help="Run directories; the first is the reference (e.g. zero-shot)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    max_items: int = typer.Option(200, help="Flipped items shown per task (forgotten first)."),
+    data_root: Path | None = typer.Option(None, help="Dataset folder for the images (default: as recorded)."),
+    data: list[str] = typer.Option([], help="Per-task data location NAME=PATH (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Report on runs that did not see the same items."),
+    n_boot: int = typer.Option(10_000, help="Bootstrap replicates for the B − A intervals."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+) -> None:
+    """One self-contained HTML page: metrics, flips vs the first run, breakdowns, and the flipped items."""
+    from harness.cli.common import guarded
+    from harness.cli.evaluate import parse_data
+    from harness.report.html_report import write_report
+
+    def go() -> None:
+        paths = {k: Path(v) for k, v in parse_data(data).items()}
+        loaded = [load_run(p) for p in runs]
+        path, warnings = write_report(
+            loaded, out, max_items=max_items, data_root=data_root, data=paths, force=force, n_boot=n_boot, seed=seed
+        )
+        for w in warnings:
+            typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"wrote {path}")
+
+    guarded(go)
 
 
 def register(app: typer.Typer) -> None:
@@ -189,3 +198,4 @@ def register(app: typer.Typer) -> None:
     app.command("compare")(compare_cmd)
     app.command("check")(check_cmd)
     app.command("plot")(plot_cmd)
+    app.command("report")(report_cmd)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli.common import console
+from harness.cli.common import console, guarded
 
 toy_app = typer.Typer(
     help="The toy world behind `harness demo`: synthetic shapes, a tiny CLIP and LLaVA.", no_args_is_help=True
@@ -22,14 +22,17 @@ def toyworld_build_cmd(
     the committed build."""
     from harness.toy.build import MODELS_DIR, build_world, compare_to_committed
 
-    meta = build_world(out, seed=seed, log=console.print)
-    if (MODELS_DIR / "build.json").exists():
-        diffs = compare_to_committed(meta)
-        console.print(
-            "[green]metrics match the committed build within tolerance[/]"
-            if not diffs
-            else "[yellow]differs from the committed build:[/]\n" + "\n".join(diffs)
-        )
+    def go() -> None:
+        meta = build_world(out, seed=seed, log=console.print)
+        if (MODELS_DIR / "build.json").exists():
+            diffs = compare_to_committed(meta)
+            console.print(
+                "[green]metrics match the committed build within tolerance[/]"
+                if not diffs
+                else "[yellow]differs from the committed build:[/]\n" + "\n".join(diffs)
+            )
+
+    guarded(go)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-console = Console()
+from harness.cli.common import console, guarded
 
 
 def register(app: typer.Typer) -> None:
@@ -95,10 +94,11 @@ def tune_cmd(
 ) -> None:
     """Update the CLIP vision encoder; write merged checkpoints per session (LoRSU layout + HF safetensors)."""
     from harness.clip.data import from_task, task_split
+    from harness.clip.loading import check_clip_spec
     from harness.tune.config import TuneConfig
-    from harness.tune.run import OutDirMismatch, tune
+    from harness.tune.run import tune
 
-    try:
+    def go() -> dict:
         from adapters.base import resolve_device
 
         cfg = TuneConfig(
@@ -129,12 +129,12 @@ def tune_cmd(
             amp=amp,
             workers=workers,
         )
+        check_clip_spec(clip, "--clip")  # before the data is read: a wrong --clip fails in a second
+        # every image is checked here, before --out is created and before the model loads
         data = from_task(task_split(task, data_root, split, seed), templates=template or None, limit=limit)
-        record = tune(clip, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)
-    except (OutDirMismatch, FileNotFoundError, KeyError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        console.print(f"[bold red]error:[/] {msg}")
-        raise typer.Exit(2) from e
+        return tune(clip, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)
+
+    record = guarded(go)
     p = record["parameters"] or {}
     console.print(
         f"[bold]{method}[/] on {task} ({protocol}, {len(record['sessions'])} session(s)): "

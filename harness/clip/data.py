@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from harness.errors import InvalidInput
 from tasks.captions import GTSRB_CLASSNAMES
 
 ImageRef = str | Path | Image.Image
@@ -54,11 +55,11 @@ class CaptionedImages:
         n = len(self.class_names)
         bad = [c for _, c in self.samples if not 0 <= c < n]
         if bad:
-            raise ValueError(f"class index {bad[0]} outside 0..{n - 1}")
+            raise InvalidInput(f"class index {bad[0]} outside 0..{n - 1}")
         if not self.templates or any("{}" not in t for t in self.templates):
-            raise ValueError(f"every template needs a '{{}}' placeholder: {list(self.templates)}")
+            raise InvalidInput(f"every template needs a '{{}}' placeholder: {list(self.templates)}")
         if self.class_keys is not None and len(self.class_keys) != n:
-            raise ValueError("class_keys must have one entry per class")
+            raise InvalidInput("class_keys must have one entry per class")
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -115,7 +116,7 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
     """Captioned images from a harness task's items (see the module docstring)."""
     items = list(task.items())[:limit]
     if not items:
-        raise ValueError(f"task {getattr(task, 'name', task)!r} has no items")
+        raise InvalidInput(f"task {getattr(task, 'name', task)!r} has no items")
     name = getattr(task, "name", "")
     labels = list(getattr(task, "labels", None) or (GTSRB_CLASSNAMES if name in ("gts", "gtsrb") else []))
     captions = [it.meta.get("caption") or it.choices[it.answer] for it in items]
@@ -139,10 +140,7 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
             if cap not in names:
                 names.append(cap)
         classes = [names.index(cap) for cap in captions]
-    # items whose image is not a file (e.g. the generated toy world) are rendered by the task
-    refs = [
-        it.image if Path(it.image).is_file() or not hasattr(task, "load_image") else task.load_image(it) for it in items
-    ]
+    refs = checked_images(task, items)
     return CaptionedImages(
         [(ref, c) for ref, c in zip(refs, classes)],
         list(names),
@@ -151,6 +149,35 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
         name,
         [it.id for it in items],
     )
+
+
+def checked_images(task: Any, items: list[Any]) -> list[Image.Image | str]:
+    """Every item's image, checked before training starts: a readable file (its path is returned) or an image
+    the task renders (e.g. the generated toy world). Raises naming the data file and line of each bad one."""
+    from tasks.base import ImageError
+
+    refs: list[Image.Image | str] = []
+    bad: list[str] = []
+    where = getattr(task, "where", lambda it: f"item {it.id!r}")
+    for it in items:
+        if Path(it.image).is_file():
+            try:
+                with Image.open(it.image) as im:
+                    im.verify()
+            except Exception as e:  # PIL raises many types for corrupt files
+                bad.append(f"{where(it)}: cannot read image {it.image} ({type(e).__name__})")
+            refs.append(it.image)
+        elif hasattr(task, "load_image"):
+            try:
+                refs.append(task.load_image(it))
+            except ImageError as e:
+                bad.append(f"{where(it)}: {e}")
+        else:
+            bad.append(f"{where(it)}: image not found: {it.image}")
+    if bad:
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise InvalidInput(f"{len(bad)} of {len(items)} training images cannot be read: {'; '.join(bad[:3])}{more}")
+    return refs
 
 
 def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> Any:
@@ -173,7 +200,7 @@ def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> 
     try:
         other = type(task)(task.root, split=split, seed=seed)
     except TypeError as e:
-        raise ValueError(
+        raise InvalidInput(
             f"task {spec!r} gives the {task.split!r} split and cannot give {split!r}; "
             f"pass --split {task.split} or point the task at training data"
         ) from e
@@ -196,7 +223,7 @@ def train_transform(
             [T.Resize(image_size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(image_size), *norm]
         )
     if augment != "released":
-        raise ValueError(f"augment must be 'released' or 'none', got {augment!r}")
+        raise InvalidInput(f"augment must be 'released' or 'none', got {augment!r}")
     return T.Compose(
         [
             T.RandomResizedCrop(image_size, scale=(0.9, 1.0), interpolation=T.InterpolationMode.BICUBIC),

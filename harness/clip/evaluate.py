@@ -18,6 +18,7 @@ from adapters.base import resolve_device
 from harness.clip.data import from_task
 from harness.clip.loading import load_clip
 from harness.clip.zeroshot import zero_shot_classify
+from harness.errors import InvalidInput
 from harness.eval.config import EvalConfig
 from harness.eval.plan import Plan
 from harness.eval.run import digest, open_run, run_label, take, write_results
@@ -55,7 +56,7 @@ def swap_clip_encoder(model: Any, path: str) -> dict[str, Any]:
     if proj is not None:
         weight = model.net.visual_projection.weight
         if proj.shape != weight.shape:
-            raise ValueError(f"{path}: image projection {tuple(proj.shape)} does not fit {tuple(weight.shape)}")
+            raise InvalidInput(f"{path}: image projection {tuple(proj.shape)} does not fit {tuple(weight.shape)}")
         with torch.no_grad():
             weight.copy_(proj.to(weight.dtype))
         report["notes"] = report.get("notes", []) + ["image projection replaced"]
@@ -67,7 +68,7 @@ def evaluate_clip(cfg: EvalConfig, plan: Plan, progress: bool = True) -> dict[st
     of every other family."""
     started = time.perf_counter()
     if not cfg.model:
-        raise ValueError("--vlm clip needs --model: an HF CLIPModel directory/hub id or an open_clip model")
+        raise InvalidInput("--vlm clip needs --model: an HF CLIPModel directory/hub id or an open_clip model")
     device = str(resolve_device(cfg.device))
     model = load_clip(cfg.model, device=device)
     swap = swap_clip_encoder(model, cfg.encoder) if cfg.encoder else None

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from adapters.checkpoints.openclip import BLOCK_NAMES, TOP_LEVEL_NAMES
+from harness.errors import InvalidInput
 
 HF_PREFIX = "vision_model."
 _LAYER = re.compile(r"^encoder\.layers\.(\d+)\.(.+)$")
@@ -30,7 +31,7 @@ def open_clip_to_hf(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {HF_PREFIX + k: v.contiguous() for k, v in map_vit_names(body, "").items()}
     unknown = [k for k in out if not _known_hf(k[len(HF_PREFIX) :])]
     if unknown:
-        raise ValueError(f"open_clip tensors with no CLIPVisionModel name: {unknown[:5]}")
+        raise InvalidInput(f"open_clip tensors with no CLIPVisionModel name: {unknown[:5]}")
     if "proj" in sd:
         out["visual_projection.weight"] = sd["proj"].t().contiguous()
     return out
@@ -60,12 +61,12 @@ def hf_to_open_clip(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             elif (q := re.match(r"^self_attn\.([qkv])_proj\.(weight|bias)$", rest)) is not None:
                 qkv.setdefault((base, q.group(2)), {})[q.group(1)] = value
             else:
-                raise ValueError(f"no open_clip name for HF tensor {key!r}")
+                raise InvalidInput(f"no open_clip name for HF tensor {key!r}")
         else:
-            raise ValueError(f"no open_clip name for HF tensor {key!r}")
+            raise InvalidInput(f"no open_clip name for HF tensor {key!r}")
     for (base, kind), parts in qkv.items():
         if set(parts) != {"q", "k", "v"}:
-            raise ValueError(f"{base}: q/k/v {kind} incomplete ({sorted(parts)})")
+            raise InvalidInput(f"{base}: q/k/v {kind} incomplete ({sorted(parts)})")
         out[f"{base}attn.in_proj_{kind}"] = torch.cat([parts["q"], parts["k"], parts["v"]], dim=0)
     return out
 

@@ -1,8 +1,8 @@
 """`load_clip(spec)`: a `ClipModel` from a model spec string.
 
 Specs:
-- `hf:ID_OR_DIR`, or a directory / hub id (local HF cache only): transformers `CLIPModel`, with the
-  directory's tokenizer and image processor.
+- `hf:ID_OR_DIR`, or a directory / hub id (local HF cache only): transformers `CLIPModel` (or `SiglipModel`,
+  tuned with the sigmoid loss), with the directory's tokenizer and image processor.
 - `open_clip:NAME[@PRETRAINED]`: `open_clip.create_model_and_transforms(NAME, pretrained=PRETRAINED)`;
   PRETRAINED is a tag (`openai`, already cached) or a checkpoint file; NAME may be a path to a model
   config `.json` (registered with `open_clip.add_model_config`). EVA01-g-14 is `open_clip:EVA01-g-14@FILE`.
@@ -15,14 +15,17 @@ from pathlib import Path
 import torch
 
 from harness.clip.models import ClipModel
+from harness.errors import InputNotFound, InvalidInput
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+CLIP_MODEL_TYPES = ("clip", "siglip")
 
 
-def load_clip(spec: str, device: str | torch.device = "cpu") -> ClipModel:
+def load_clip(spec: str, device: str | torch.device = "cpu", option: str = "--model") -> ClipModel:
+    """The model for `spec`; errors name `option`, the command-line option that gave the spec."""
     family, name = parse_spec(spec)
-    model = _load_open_clip(name, spec) if family == "open_clip" else _load_hf(name, spec)
+    model = _load_open_clip(name, spec) if family == "open_clip" else _load_hf(name, spec, option)
     model.freeze()  # nothing trains until a method enables its parameters
     return model.to(device)
 
@@ -44,21 +47,49 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return "hf", spec
 
 
-def _load_hf(name: str, spec: str) -> ClipModel:
-    import transformers
-    from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
+def check_clip_spec(spec: str, option: str = "--model") -> None:
+    """What can be checked without loading: an HF directory is a complete CLIP, an open_clip file exists."""
+    from adapters.hf_loading import check_model_dir
+    from adapters.weights import resolve_model_dir
 
+    family, name = parse_spec(spec)
+    if family == "hf":
+        check_model_dir(resolve_model_dir(name, option), option, CLIP_MODEL_TYPES)
+        return
+    model_name, _, pretrained = name.partition("@")
+    for part in (model_name, pretrained):
+        if part.endswith((".json", ".pt", ".pth", ".bin", ".safetensors")) and not Path(part).expanduser().is_file():
+            raise InputNotFound(f"{option} {spec!r}: no file {part}")
+
+
+def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
+    import transformers
+    from transformers import (
+        AutoConfig,
+        AutoTokenizer,
+        CLIPImageProcessor,
+        CLIPModel,
+        SiglipImageProcessor,
+        SiglipModel,
+    )
+
+    from adapters.hf_loading import check_model_dir, load_complete
     from adapters.weights import resolve_model_dir
     from harness.clip.hf_model import HFClip
+    from harness.clip.siglip_model import HFSiglip
 
-    model_dir = resolve_model_dir(name)
+    model_dir = resolve_model_dir(name, option)
+    check_model_dir(model_dir, option, CLIP_MODEL_TYPES)
     transformers.utils.logging.disable_progress_bar()
-    net = CLIPModel.from_pretrained(model_dir, dtype=torch.float32)
+    siglip = AutoConfig.from_pretrained(model_dir).model_type == "siglip"
+    net = load_complete(SiglipModel if siglip else CLIPModel, model_dir, option, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(model_dir)
     max_len = min(int(tok.model_max_length), int(net.config.text_config.max_position_embeddings))
     size = int(net.config.vision_config.image_size)
     if (Path(model_dir) / "preprocessor_config.json").is_file():
-        proc = CLIPImageProcessor.from_pretrained(model_dir)
+        proc = (SiglipImageProcessor if siglip else CLIPImageProcessor).from_pretrained(model_dir)
+    elif siglip:  # SigLIP's preprocessing: resize to the square input, mean = std = 0.5
+        proc = SiglipImageProcessor(size={"height": size, "width": size}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     else:
         proc = CLIPImageProcessor(
             size={"shortest_edge": size},
@@ -73,20 +104,21 @@ def _load_hf(name: str, spec: str) -> ClipModel:
     def transform(image):
         return proc(images=image, return_tensors="pt")["pixel_values"][0]
 
-    return HFClip(net.eval(), tokenize, transform, size, tuple(proc.image_mean), tuple(proc.image_std), spec)
+    wrapper = HFSiglip if siglip else HFClip
+    return wrapper(net.eval(), tokenize, transform, size, tuple(proc.image_mean), tuple(proc.image_std), spec)
 
 
 def _load_open_clip(name: str, spec: str) -> ClipModel:
     import open_clip
 
-    import harness.toy.tiny_clip  # noqa: F401  registers the tiny timm EVA used by tests and demos
+    import harness.toy.tiny_eva  # noqa: F401  registers the tiny timm EVA used by tests and demos
     from harness.clip.openclip_model import OpenClip
 
     model_name, _, pretrained = name.partition("@")
     if model_name.endswith(".json"):
         path = Path(model_name).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"open_clip model config {path} not found")
+            raise InputNotFound(f"open_clip model config {path} not found")
         open_clip.add_model_config(path)
         model_name = path.stem
     if pretrained and Path(pretrained).expanduser().exists():
@@ -94,7 +126,7 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     try:
         net, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained or None)
     except RuntimeError as e:
-        raise ValueError(f"open_clip could not build {model_name!r} with pretrained={pretrained!r}: {e}") from e
+        raise InvalidInput(f"open_clip could not build {model_name!r} with pretrained={pretrained!r}: {e}") from e
     cfg = open_clip.get_model_preprocess_cfg(net)
     size = cfg.get("size", 224)
     size = int(size[0] if isinstance(size, (tuple, list)) else size)

@@ -101,6 +101,10 @@ class ClipModel(nn.Module, ABC):
     def logit_scale(self) -> torch.Tensor:
         """exp(learned log scale), the multiplier of the cosine similarities."""
 
+    def logit_bias(self) -> torch.Tensor | None:
+        """SigLIP's learned bias (its pairs are scored by a sigmoid loss); None for CLIP's softmax loss."""
+        return None
+
     # -- structure -----------------------------------------------------------------------------
     @property
     @abstractmethod

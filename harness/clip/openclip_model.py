@@ -15,6 +15,7 @@ from torch import nn
 
 from harness.clip.keymap import hf_config_for_open_clip_vit, open_clip_to_hf
 from harness.clip.models import Block, ClipModel, Projection, Transform
+from harness.errors import InvalidInput
 
 
 class OpenClip(ClipModel):
@@ -56,7 +57,7 @@ class OpenClip(ClipModel):
         for i, b in enumerate(self.net.visual.transformer.resblocks):
             att = b.attn
             if not isinstance(att, nn.MultiheadAttention) or not att._qkv_same_embed_dim:
-                raise ValueError(f"vision block {i}: unsupported attention {type(att).__name__}")
+                raise InvalidInput(f"vision block {i}: unsupported attention {type(att).__name__}")
             bias = [(att, "in_proj_bias")] if att.in_proj_bias is not None else []
             out.append(
                 Block(
@@ -84,7 +85,7 @@ class OpenClip(ClipModel):
             bias = [(m, "bias") for m in (att.q_proj, att.k_proj, att.v_proj) if m.bias is not None]
         fc1 = getattr(b.mlp, "fc1", None)
         if not isinstance(fc1, nn.Linear):
-            raise ValueError(
+            raise InvalidInput(
                 f"vision block {i}: no fc1 Linear in {type(b.mlp).__name__} (SwiGLU towers are not supported)"
             )
         return Block(index=i, qkv=qkv, qkv_bias=bias, heads=att.num_heads, fc1=fc1, fc2=b.mlp.fc2, out_proj=att.proj)
@@ -98,7 +99,7 @@ class OpenClip(ClipModel):
             return Projection(head, "weight", transposed=False)
         if isinstance(vis.trunk.head, nn.Linear):
             return Projection(vis.trunk.head, "weight", transposed=False)
-        raise ValueError("this timm vision tower has no linear image projection")
+        raise InvalidInput("this timm vision tower has no linear image projection")
 
     def text_fc1(self) -> list[nn.Linear]:
         text = self.net.text if hasattr(self.net, "text") else self.net

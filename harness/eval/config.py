@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.errors import InvalidInput, UserError
 from tasks.base import PROMPT_STYLES
 
 GENERATE_MAX_NEW_TOKENS = 20  # the LoRSU and MiniGPT-v2 evaluation protocols
@@ -36,13 +37,13 @@ class EvalConfig:
     choices: str | None = None
 
 
-class TooManyErrors(RuntimeError):
+class TooManyErrors(UserError):
     """More items of a task could not be scored than `--max-errors` allows."""
 
 
 def check_settings(cfg: EvalConfig) -> None:
     """Bad option values fail before anything is read or loaded."""
     if cfg.mode not in ("likelihood", "generate"):
-        raise ValueError(f"--mode {cfg.mode!r}: expected likelihood or generate")
+        raise InvalidInput(f"--mode {cfg.mode!r}: expected likelihood or generate")
     if cfg.prompt_style not in PROMPT_STYLES:
-        raise ValueError(f"--prompt-style {cfg.prompt_style!r}: expected one of {', '.join(PROMPT_STYLES)}")
+        raise InvalidInput(f"--prompt-style {cfg.prompt_style!r}: expected one of {', '.join(PROMPT_STYLES)}")

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from adapters.base import VLMAdapter
+from harness.errors import InvalidInput
 
 AUTO_MAX_BATCH = 64
 CPU_AUTO_BATCH = 8
@@ -68,8 +69,8 @@ def plain_forward_scores(adapter: VLMAdapter, req: Request) -> list[float]:
     no batching) of context + option per option, summing the option tokens' log-probs."""
     out = []
     for opt in req.continuations:
-        ctx, cont = split_continuation(adapter.encode, req.context, req.delimiter + opt)
-        lp = adapter.full_logprobs(req.image, ctx + cont)
+        ctx, cont = split_continuation(lambda text: adapter.encode(text, req.image), req.context, req.delimiter + opt)
+        lp = adapter.full_logprobs(req.image, ctx + cont, n_context=len(ctx))
         out.append(sum(float(lp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
     return out
 
@@ -87,15 +88,15 @@ class Engine:
         """Shared context ids and per-option continuation ids (`split_continuation`, with the context
         encoded once per item rather than once per option)."""
         if not req.continuations:
-            raise ValueError(f"item {req.key}: no options to score")
+            raise InvalidInput(f"item {req.key}: no options to score")
         context, _ = move_trailing_space(req.context, "")
-        ctx_ids = self.adapter.encode(context)
+        ctx_ids = self.adapter.encode(context, req.image)
         conts = []
         for k, cont in enumerate(req.continuations):
             ctx, moved = move_trailing_space(req.context, req.delimiter + cont)
-            ids = self.adapter.encode(ctx + moved)[len(ctx_ids) :]
+            ids = self.adapter.encode(ctx + moved, req.image)[len(ctx_ids) :]
             if not ids:
-                raise ValueError(f"item {req.key}: option {k} ({cont!r}) encodes to no tokens")
+                raise InvalidInput(f"item {req.key}: option {k} ({cont!r}) encodes to no tokens")
             conts.append(ids)
         return ctx_ids, conts
 
@@ -218,5 +219,5 @@ def _initial_batch_size(adapter: VLMAdapter, batch_size: int | str) -> int:
         return AUTO_MAX_BATCH if torch.device(device).type == "cuda" else CPU_AUTO_BATCH
     size = int(batch_size)
     if size < 1:
-        raise ValueError(f"--batch-size must be >= 1 or 'auto', got {batch_size}")
+        raise InvalidInput(f"--batch-size must be >= 1 or 'auto', got {batch_size}")
     return size

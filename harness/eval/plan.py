@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.weights import sha256_file
+from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig, check_settings
 from harness.eval.environment import harness_version
 from harness.eval.records import RunDir
@@ -24,18 +25,24 @@ class Plan:
     choices_used: dict[str, Any] | None
 
 
+# model_type in a --model directory's config.json, per --vlm (families not listed here are not checked early)
+MODEL_TYPES = {"llava": ("llava",), "minigptv2": ("llama",), "clip": ("clip",)}
+
+
 def plan_eval(cfg: EvalConfig) -> Plan:
     """Build and check everything that needs no model; raises naming the option and the file."""
     check_settings(cfg)
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
     if root is not None and not root.is_dir():
-        raise FileNotFoundError(f"--data-root {root}: no such directory")
+        raise InputNotFound(f"--data-root {root}: no such directory")
     tasks = {task_key(spec): build_task(spec, data_root=root, data=data, seed=cfg.seed) for spec in cfg.tasks}
     if len(tasks) != len(cfg.tasks):
-        raise ValueError(f"--tasks names a task twice: {cfg.tasks}")
-    for task in tasks.values():
-        next(iter(task.items()), None)  # reads the annotation files: a missing or broken one fails here
+        raise InvalidInput(f"--tasks names a task twice: {cfg.tasks}")
+    for spec, task in zip(cfg.tasks, tasks.values()):
+        if next(iter(task.items()), None) is None:  # reads the annotation files: a missing or broken one fails here
+            raise InvalidInput(f"--tasks {spec}: the task has no items")
+    check_model(cfg)
     if cfg.encoder:
         from adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
 
@@ -44,6 +51,14 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     if cfg.out and not cfg.overwrite:
         RunDir(Path(cfg.out)).check(known_fingerprint(cfg, tasks, choices_used), partial=True)
     return Plan(tasks, choices_used)
+
+
+def check_model(cfg: EvalConfig) -> None:
+    """A local --model directory holds the family's model (config.json model_type, weight files)."""
+    from adapters.hf_loading import check_model_dir  # torch-free
+
+    if cfg.model and cfg.vlm in MODEL_TYPES and Path(cfg.model).expanduser().is_dir():
+        check_model_dir(Path(cfg.model).expanduser(), "--model", MODEL_TYPES[cfg.vlm])
 
 
 def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None) -> dict[str, Any]:
@@ -68,7 +83,7 @@ def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | 
         return None
     used = [k for k, t in tasks.items() if hasattr(t, "use_choices")]
     if not used:
-        raise ValueError(
+        raise InvalidInput(
             f"--choices {path}: none of the tasks {list(tasks)} draws its choices (only tsi, gts and dalle do)"
         )
     for k in used:  # items outside the file are refused later, once --limit has chosen the items
@@ -83,7 +98,7 @@ def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> N
     table = load_choices(Path(path), task=task.name)
     absent = [it.id for it in items if it.id not in table]
     if absent:
-        raise ValueError(
+        raise InvalidInput(
             f"--choices {path}: {len(absent)} of the {len(items)} items of {key} have no choice set "
             f"there, e.g. {absent[:5]} (was the published run made with a smaller --limit?)"
         )

@@ -4,6 +4,9 @@ only these files.
 
 Resume: re-running the same command on the same directory skips items already in samples.jsonl. A run
 killed mid-write leaves at most one partial last line, which is cut off on reopen.
+
+Data-parallel runs append per rank to `samples.rank-K.jsonl`; every file counts as done on resume (any world
+size), and the shards are merged into samples.jsonl in item order when the run finishes.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tasks.sources import read_jsonl
+from harness.errors import InputNotFound, InvalidInput
+from tasks.sources import read_json, read_jsonl
 
 SCHEMA_VERSION = 1
 
 
-class RunDirMismatch(RuntimeError):
+class RunDirMismatch(InvalidInput):
     """The output directory holds a run with a different configuration."""
 
 
@@ -42,7 +46,7 @@ class RunDir:
         known before the model loads)."""
         if not self.config_path.exists():
             return
-        old = json.loads(self.config_path.read_text())
+        old = read_json(self.config_path, "--out")
         keys = set(fingerprint) if partial else set(old) | set(fingerprint)
         diff = sorted(k for k in keys if old.get(k) != fingerprint.get(k))
         if diff:
@@ -53,37 +57,75 @@ class RunDir:
             )
 
     def clear(self) -> None:
-        for p in (self.samples_path, self.results_path, self.config_path):
+        for p in (self.samples_path, self.results_path, self.config_path, *self.shard_paths()):
             p.unlink(missing_ok=True)
 
+    def shard_path(self, rank: int) -> Path:
+        return self.path / f"samples.rank-{rank}.jsonl"
+
+    def shard_paths(self) -> list[Path]:
+        return sorted(self.path.glob("samples.rank-*.jsonl"))
+
     def done(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Samples already recorded, keyed by (task, id); the last record of an item wins (errored items
-        are retried on resume). A torn last line (a kill mid-write) is cut off first."""
-        if not self.samples_path.exists():
-            return {}
-        self._cut_torn_tail()
-        return {(s["task"], s["id"]): s for _, s in read_jsonl(self.samples_path, ValueError)}
+        """Samples already recorded (samples.jsonl, then the rank shards), keyed by (task, id); the last
+        record of an item wins, except that a scored record is never replaced by an errored one (errored
+        items are retried on resume). Torn last lines (a kill mid-write) are cut off first."""
+        return {k: s for k, (s, _) in self._read_all().items()}
 
-    def _cut_torn_tail(self) -> None:
-        with open(self.samples_path, "r+b") as f:
-            size = f.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            f.seek(size - 1)
-            if f.read(1) == b"\n":
-                return
-            f.seek(0)
-            data = f.read()
-            f.truncate(data.rfind(b"\n") + 1)
+    def _read_all(self) -> dict[tuple[str, str], tuple[dict[str, Any], bool]]:
+        """(task, id) -> (winning record, whether it comes from samples.jsonl)."""
+        out: dict[tuple[str, str], tuple[dict[str, Any], bool]] = {}
+        for path in [self.samples_path, *self.shard_paths()]:
+            if not path.exists():
+                continue
+            _cut_torn_tail(path)
+            for _, s in read_jsonl(path, ValueError):
+                key = (s["task"], s["id"])
+                if s["error"] is None or key not in out or out[key][0]["error"] is not None:
+                    out[key] = (s, path == self.samples_path)
+        return out
 
-    def append(self, samples: Iterable[dict[str, Any]]) -> None:
-        with open(self.samples_path, "a", encoding="utf-8") as f:
+    def merge_shards(self, order: list[tuple[str, str]]) -> None:
+        """Fold the rank shards into samples.jsonl (its own lines kept, the shards' winning records after
+        them in `order`, items outside `order` last), atomically; then delete the shards."""
+        shards = self.shard_paths()
+        if not shards:
+            return
+        records = self._read_all()
+        rank = {k: i for i, k in enumerate(order)}
+        new = sorted((k for k, (_, main) in records.items() if not main), key=lambda k: rank.get(k, len(rank)))
+        kept = self.samples_path.read_bytes() if self.samples_path.exists() else b""
+        tmp = self.samples_path.with_name(f".samples.jsonl.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(kept)
+            f.writelines((json.dumps(records[k][0], ensure_ascii=False) + "\n").encode() for k in new)
+        os.replace(tmp, self.samples_path)
+        for p in shards:
+            p.unlink()
+
+    def append(self, samples: Iterable[dict[str, Any]], rank: int | None = None) -> None:
+        """Append and flush; `rank`: to that rank's shard instead of samples.jsonl."""
+        with open(self.samples_path if rank is None else self.shard_path(rank), "a", encoding="utf-8") as f:
             for s in samples:
                 f.write(json.dumps(s, ensure_ascii=False) + "\n")
             f.flush()
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, {"schema_version": SCHEMA_VERSION, **results})
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Drop a partial last line (a write cut short by a kill)."""
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        data = f.read()
+        f.truncate(data.rfind(b"\n") + 1)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -95,8 +137,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 def read_results(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "results.json"
     if not path.exists():
-        raise FileNotFoundError(f"no results.json in {run_dir} (is it a harness run directory?)")
-    return json.loads(path.read_text())
+        raise InputNotFound(f"no results.json in {run_dir} (is it a harness run directory?)")
+    results = read_json(path)
+    if not isinstance(results.get("tasks", {}), dict):
+        raise InvalidInput(f"{path}: 'tasks' must be an object, got {type(results['tasks']).__name__}")
+    return results
 
 
 def read_samples(run_dir: Path, task: str | None = None) -> list[dict[str, Any]]:

@@ -87,3 +87,22 @@ def write_results(
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:40]
+
+
+def finished_results(cfg: EvalConfig) -> dict[str, Any] | None:
+    """The results of a finished run of exactly this config in `cfg.out` (None when there is none, it is
+    partial, its config differs, or the encoder file changed since), so a re-run can skip it unloaded."""
+    if not cfg.out or cfg.overwrite:
+        return None
+    run = RunDir(Path(cfg.out))
+    if not run.results_path.exists() or run.shard_paths():
+        return None
+    try:
+        results = json.loads(run.results_path.read_text())
+    except ValueError:
+        return None
+    if results.get("config") != json.loads(json.dumps(asdict(cfg), default=str)):
+        return None
+    if cfg.encoder and Path(cfg.encoder).stat().st_mtime > run.results_path.stat().st_mtime:
+        return None
+    return {**results, "run_dir": str(run.path), "skipped": True}

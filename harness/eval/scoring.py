@@ -89,7 +89,7 @@ def score_generate(
                 batch.append(base_sample(key, it, context, str(e)))
         if ready:
             texts = adapter.generate(
-                [im for _, _, im in ready], [adapter.encode(c) for _, c, _ in ready], max_new_tokens
+                [im for _, _, im in ready], [adapter.encode(c, im) for _, c, im in ready], max_new_tokens
             )
             for (it, context, _), text in zip(ready, texts):
                 s = base_sample(key, it, context)

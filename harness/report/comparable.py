@@ -6,10 +6,11 @@ import hashlib
 import json
 from typing import Any
 
+from harness.errors import InvalidInput
 from harness.report.runs import Run, task_sort_key
 
 
-class IncomparableRuns(ValueError):
+class IncomparableRuns(InvalidInput):
     """The runs did not see the same items; the message names what differs."""
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from rich import box
 from rich.table import Table as RichTable
 
+from harness.report.paired import MetricComparison
 from harness.report.runs import Run
-from harness.report.stats import MetricComparison
 
 
 def pct(v: float | None, signed: bool = False) -> str:

@@ -24,6 +24,7 @@ Baseline file (JSON, written by `harness check RUN_DIR --baseline FILE --update`
 The check fails (exit 1) when, for a task in the baseline: the run lacks it; its version, item set,
 prompts or number of scored items changed; or a metric is missing or dropped below the baseline by more
 than the tolerance. Changes of the model/encoder fingerprint are reported but do not fail by themselves.
+A run or baseline that cannot be read (missing, truncated, not this schema) is "could not check": exit 2.
 
 Tolerance (default): the one-sided bound at `confidence` (95%: z = 1.645) for the difference between two
 independent runs of the same size, z · √2 · SE. SE is √(p(1−p)/n) for metrics that are means of per-item
@@ -36,7 +37,6 @@ update the baseline.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -44,9 +44,12 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+from harness.errors import InputNotFound, InvalidInput
 from harness.eval.records import write_json_atomic
+from harness.report.baseline_schema import check_baseline_schema
 from harness.report.comparable import prompts_sha256
 from harness.report.runs import Run, metric_title
+from tasks.sources import read_json
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1
@@ -147,17 +150,20 @@ def write_baseline(run: Run, path: Path) -> dict[str, Any]:
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
+    """The baseline file, checked against the schema above; errors name `--baseline FILE` and the field."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"baseline {path} does not exist; write one deliberately with --update")
-    data = json.loads(path.read_text())
+        raise InputNotFound(f"--baseline {path} does not exist; write one deliberately with --update")
+    data = read_json(path, "--baseline")
+    where = f"--baseline {path}"
     if data.get("format") != FORMAT:
-        raise ValueError(f'{path} is not a harness baseline file (no "format": "{FORMAT}")')
+        raise InvalidInput(f'{where} is not a harness baseline file (no "format": "{FORMAT}")')
     if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path}: baseline format_version {data.get('format_version')} is not supported "
+        raise InvalidInput(
+            f"{where}: baseline format_version {data.get('format_version')} is not supported "
             f"(this harness reads {FORMAT_VERSION})"
         )
+    check_baseline_schema(data, where)
     return data
 
 

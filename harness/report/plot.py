@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from harness.report.runs import Run, metric_title, primary_metrics, resolve_task, task_title
 from harness.report.tables import group_baseline
 
@@ -44,7 +45,7 @@ def resolve_axis(text: str, runs: list[Run]) -> Axis:
     if metric is None:
         found = primary_metrics(task, runs)
         if not found:
-            raise ValueError(f"task {task!r} has no metrics in the runs")
+            raise InvalidInput(f"task {task!r} has no metrics in the runs")
         metric = found[0]
     return Axis(task, metric)
 
@@ -56,7 +57,7 @@ def tradeoff_points(
     tgt = resolve_axis(target, runs)
     ctl = [resolve_axis(c, runs) for c in controls]
     if not ctl:
-        raise ValueError("give at least one control task (--control)")
+        raise InvalidInput("give at least one control task (--control)")
     points, notes = [], []
     for vlm in dict.fromkeys(r.vlm for r in runs):
         group = [r for r in runs if r.vlm == vlm]

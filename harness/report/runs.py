@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InputNotFound, UnknownName
 from harness.eval.records import read_results, read_samples
 
 TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts")
@@ -127,7 +128,7 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
             continue
         subs = sorted(q for q in p.iterdir() if (q / "results.json").exists())
         if not subs:
-            raise FileNotFoundError(f"no results.json in {p} or its subfolders (is it a harness run directory?)")
+            raise InputNotFound(f"no results.json in {p} or its subfolders (is it a harness run directory?)")
         out += subs
     return out
 
@@ -151,4 +152,6 @@ def resolve_task(text: str, tasks: Iterable[str]) -> tuple[str, str | None]:
     key = _match_task(left, keys) if sep else None
     if key is not None and metric.strip():
         return key, metric.strip()
-    raise ValueError(f"task {text!r} is in none of the runs, or names several (they have: {', '.join(keys) or 'none'})")
+    raise UnknownName(
+        f"task {text!r} is in none of the runs, or names several (they have: {', '.join(keys) or 'none'})"
+    )

@@ -1,12 +1,13 @@
 """Render `harness.report.tables.Table`s as Markdown (GitHub), LaTeX (booktabs), HTML, or long-format CSV.
 
 Markdown/LaTeX/HTML show the grid: cells in % with one decimal, "–" for a missing cell, bold for the best
-per VLM group, "(baseline)" after the baseline's name, `± h` for the 95% interval, `(+d)` for Δ in
+per VLM group, "(baseline)" after the baseline's name, `[low, high]` for the 95% interval (Wilson for
+proportions, percentile bootstrap otherwise; the caption says which were used), `(+d)` for Δ in
 percentage points and † for a significant difference vs the baseline (p < 0.05).
 LaTeX needs only `\\usepackage{booktabs}`; `standalone=True` wraps it in a compilable article.
 CSV has one row per (run, task, metric) over every recorded metric, values as fractions (not %):
 table, vlm, label, run_id, run_dir, is_baseline, task, metric, value, stderr, ci95_low, ci95_high,
-delta_vs_baseline, n, n_errors, task_version, item_set_sha256.
+ci95_method, delta_vs_baseline, n, n_errors, task_version, item_set_sha256 (the interval as in the tables).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import html
 import io
 from collections.abc import Callable
 
+from harness.errors import UnknownName
+from harness.report.intervals import BOOTSTRAP, WILSON, metric_interval
 from harness.report.runs import DIGITS
 from harness.report.tables import Cell, Table
 
@@ -34,13 +37,22 @@ def render(tables: list[Table], fmt: str, standalone: bool = False) -> str:
         return "\n".join(render_html(t) for t in tables) + "\n"
     if fmt == "csv":
         return render_csv(tables)
-    raise ValueError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise UnknownName(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def caption(table: Table) -> str:
     parts = [f"{table.title}: primary metric in %", "best per VLM in bold"]
     if table.ci:
-        parts.append("± half-width of the 95% interval")
+        used = {c.ci_method for g in table.groups for r in g.rows for c in r.cells if c.ci_method}
+        how = [
+            m
+            for m, on in (
+                ("Wilson score for proportions", WILSON in used),
+                (f"percentile bootstrap ({table.n_boot} resamples) for VQA accuracy and AUROC", BOOTSTRAP in used),
+            )
+            if on
+        ]
+        parts.append("[low, high] 95% interval" + (f" ({'; '.join(how)})" if how else ""))
     if table.delta:
         parts.append("(Δ) in points vs the baseline")
     if table.significance:
@@ -49,12 +61,12 @@ def caption(table: Table) -> str:
     return "; ".join(parts) + "."
 
 
-def _cell_text(c: Cell, pm: str, dagger: str, bold: Callable[[str], str], small: Callable[[str], str]) -> str:
+def _cell_text(c: Cell, dagger: str, bold: Callable[[str], str], small: Callable[[str], str]) -> str:
     if c.value is None:
         return ""
     text = bold(f"{c.value:.{DIGITS}f}") if c.bold else f"{c.value:.{DIGITS}f}"
-    if c.ci is not None:
-        text += small(f"{pm}{c.ci:.{DIGITS}f}")
+    if c.ci_low is not None and c.ci_high is not None:
+        text += small(f"[{c.ci_low:.{DIGITS}f}, {c.ci_high:.{DIGITS}f}]")
     if c.delta is not None:
         text += small(f"({c.delta:+.{DIGITS}f})")
     if c.significant:
@@ -67,18 +79,20 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(table: Table) -> str:
-    head = ["VLM", "Method"] + [_md_escape(c.title) for c in table.columns]
+    extra = table.label_columns
+    head = ["VLM", "Method", *map(_md_escape, extra)] + [_md_escape(c.title) for c in table.columns]
     lines = [
         f"**{table.title}**",
         "",
         "| " + " | ".join(head) + " |",
-        "|" + "|".join([":--", ":--"] + ["--:"] * len(table.columns)) + "|",
+        "|" + "|".join([":--", ":--"] + [":--"] * len(extra) + ["--:"] * len(table.columns)) + "|",
     ]
     for g in table.groups:
         for i, row in enumerate(g.rows):
             name = _md_escape(row.label) + (" (baseline)" if row.is_baseline else "")
-            cells = [_cell_text(c, "± ", DAGGER, lambda s: f"**{s}**", lambda s: " " + s) or MISSING for c in row.cells]
-            lines.append("| " + " | ".join([_md_escape(g.vlm) if i == 0 else "", name] + cells) + " |")
+            cells = [_cell_text(c, DAGGER, lambda s: f"**{s}**", lambda s: " " + s) or MISSING for c in row.cells]
+            labels = [_md_escape(row.extra.get(k, "")) for k in extra]
+            lines.append("| " + " | ".join([_md_escape(g.vlm) if i == 0 else "", name, *labels] + cells) + " |")
     lines += ["", caption(table)] + [f"Note: {n}" for n in table.notes]
     return "\n".join(lines)
 
@@ -129,8 +143,7 @@ def render_latex(table: Table) -> str:
         for i, row in enumerate(g.rows):
             name = latex_escape(row.label) + (r" \textit{(baseline)}" if row.is_baseline else "")
             cells = [
-                _cell_text(c, r"$\pm$", r"$^\dagger$", lambda s: f"\\textbf{{{s}}}", lambda s: f" {{\\scriptsize {s}}}")
-                or "--"
+                _cell_text(c, r"$^\dagger$", lambda s: f"\\textbf{{{s}}}", lambda s: f" {{\\scriptsize {s}}}") or "--"
                 for c in row.cells
             ]
             lines.append("    " + " & ".join([latex_escape(g.vlm) if i == 0 else "", name] + cells) + r" \\")
@@ -156,7 +169,7 @@ def render_html(table: Table) -> str:
         for i, row in enumerate(g.rows):
             name = esc(row.label) + (" <i>(baseline)</i>" if row.is_baseline else "")
             cells = [
-                _cell_text(c, "± ", DAGGER, lambda s: f"<b>{s}</b>", lambda s: f" <small>{s}</small>") or MISSING
+                _cell_text(c, DAGGER, lambda s: f"<b>{s}</b>", lambda s: f" <small>{s}</small>") or MISSING
                 for c in row.cells
             ]
             tds = "".join(f"<td>{c}</td>" for c in [esc(g.vlm) if i == 0 else "", name] + cells)
@@ -180,6 +193,7 @@ CSV_FIELDS = (
     "stderr",
     "ci95_low",
     "ci95_high",
+    "ci95_method",
     "delta_vs_baseline",
     "n",
     "n_errors",
@@ -190,7 +204,8 @@ CSV_FIELDS = (
 
 def render_csv(tables: list[Table]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    extra = list(dict.fromkeys(k for t in tables for k in t.label_columns if k not in CSV_FIELDS))
+    w = csv.DictWriter(buf, fieldnames=[*CSV_FIELDS[:3], *extra, *CSV_FIELDS[3:]], lineterminator="\n")
     w.writeheader()
     for t in tables:
         for g in t.groups:
@@ -199,12 +214,14 @@ def render_csv(tables: list[Table]) -> str:
                 for task, rec in run.tasks.items():
                     for metric in rec.get("metrics", {}):
                         v, se = run.metric(task, metric), run.stderr(task, metric)
+                        iv = metric_interval(run, task, metric, n_boot=t.n_boot, seed=t.seed)
                         bv = g.baseline.metric(task, metric) if g.baseline is not None else None
                         w.writerow(
                             {
                                 "table": t.title,
                                 "vlm": g.vlm,
                                 "label": row.label,
+                                **{k: row.extra.get(k, "") for k in extra},
                                 "run_id": run.run_id,
                                 "run_dir": str(run.path),
                                 "is_baseline": row.is_baseline,
@@ -212,8 +229,9 @@ def render_csv(tables: list[Table]) -> str:
                                 "metric": metric,
                                 "value": v,
                                 "stderr": se,
-                                "ci95_low": v - 1.96 * se if v is not None and se is not None else None,
-                                "ci95_high": v + 1.96 * se if v is not None and se is not None else None,
+                                "ci95_low": iv.low if iv else None,
+                                "ci95_high": iv.high if iv else None,
+                                "ci95_method": iv.method if iv else None,
                                 "delta_vs_baseline": v - bv if v is not None and bv is not None else None,
                                 "n": rec.get("n"),
                                 "n_errors": rec.get("n_errors"),

@@ -5,8 +5,9 @@ Primary metrics: `vqa_acc` for VizWiz, `auroc` and `acc` for HM, `acc` for the r
 records (config.vlm == "clip") get their own table with top-1/top-5. Cells are in %; a missing cell is
 None (rendered "–", never 0). Best per column is marked within each VLM group (ties at display precision
 all marked). The baseline of a group is the run named by `baseline` (label or run directory), else the
-group's zero-shot run (no encoder swap). `--ci` is ±1.96·stderr as recorded (AUROC: half the width of a
-bootstrap percentile interval); Δ is in percentage points vs the group's baseline.
+group's zero-shot run (no encoder swap). `--ci` adds the 95% interval `[low, high]` (harness.report.intervals:
+Wilson for proportions, percentile bootstrap for VQA accuracy and AUROC); Δ is in percentage points vs the
+group's baseline.
 
 Runs are compared only when they saw the same items: `require_comparable` refuses (unless forced) when a
 shared task's version (data + prompt version), split, limit, prompt style, scoring mode (likelihood or
@@ -17,10 +18,10 @@ must. Task keys are `name[:split]` (e.g. `hm:dev_seen`); the split is shown in t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from harness.report.comparable import require_comparable, unique_names
 from harness.report.runs import (
     DIGITS,
@@ -44,7 +45,9 @@ class Column:
 @dataclass
 class Cell:
     value: float | None = None  # percent
-    ci: float | None = None  # half-width, percent
+    ci_low: float | None = None  # 95% interval, percent
+    ci_high: float | None = None
+    ci_method: str | None = None  # intervals.WILSON | intervals.BOOTSTRAP
     delta: float | None = None  # percentage points vs the baseline
     bold: bool = False
     significant: bool | None = None  # vs the baseline, when --significance
@@ -57,6 +60,7 @@ class Row:
     label: str
     is_baseline: bool
     cells: list[Cell]
+    extra: dict[str, str] = field(default_factory=dict)  # values of the table's label_columns
 
 
 @dataclass
@@ -75,6 +79,9 @@ class Table:
     delta: bool = False
     significance: bool = False
     notes: list[str] = field(default_factory=list)
+    n_boot: int = 2_000  # bootstrap intervals (CSV computes one for every recorded metric)
+    seed: int = 0
+    label_columns: list[str] = field(default_factory=list)  # extra text columns after the run label
 
 
 def find_run(runs: list[Run], ref: str) -> list[Run]:
@@ -105,9 +112,9 @@ def build_tables(
 ) -> list[Table]:
     """The VQA table (non-CLIP runs) and, when such records exist, the CLIP-classification table."""
     if not runs:
-        raise ValueError("no runs given")
+        raise InvalidInput("no runs given")
     if baseline is not None and not find_run(runs, baseline):
-        raise ValueError(
+        raise InvalidInput(
             f"--baseline {baseline!r} is neither a given run directory nor a run label "
             f"(labels: {', '.join(sorted({r.label for r in runs}))})"
         )
@@ -153,7 +160,7 @@ def _build(
         groups.append(Group(vlm, rows, base))
     if (delta or significance) and not any(g.baseline for g in groups):
         notes = notes + ["no baseline run found (no zero-shot run and no --baseline): Δ and significance left out"]
-    return Table(title, columns, groups, ci, delta, significance, notes)
+    return Table(title, columns, groups, ci, delta, significance, notes, n_boot, seed)
 
 
 def _cell(
@@ -164,32 +171,20 @@ def _cell(
         return Cell()
     cell = Cell(value=100 * v)
     if ci:
-        cell.ci = _ci_half_width(run, col, n_boot, seed)
+        from harness.report.intervals import metric_interval
+
+        iv = metric_interval(run, col.task, col.metric, n_boot=n_boot, seed=seed)
+        if iv is not None:
+            cell.ci_low, cell.ci_high, cell.ci_method = 100 * iv.low, 100 * iv.high, iv.method
     bv = base.metric(col.task, col.metric) if base is not None and run is not base else None
     if delta and bv is not None:
         cell.delta = 100 * (v - bv)
     if significance and bv is not None and base is not None:
-        from harness.report.stats import compare_metric
+        from harness.report.paired import compare_metric
 
         cmp = compare_metric(base, run, col.task, col.metric, n_boot=n_boot, seed=seed)
         cell.significant, cell.p_value = cmp.significant, cmp.p_value
     return cell
-
-
-def _ci_half_width(run: Run, col: Column, n_boot: int, seed: int) -> float | None:
-    se = run.stderr(col.task, col.metric)
-    if se is not None:
-        return 100 * 1.96 * se
-    if col.metric == "auroc":
-        from harness.report.stats import auroc_inputs, bootstrap_auroc_ci
-
-        data = auroc_inputs(run.samples(col.task))
-        if data:
-            labels, scores = zip(*data.values())
-            iv = bootstrap_auroc_ci(labels, scores, n_boot=n_boot, seed=seed)
-            if not math.isnan(iv.low):
-                return 100 * (iv.high - iv.low) / 2
-    return None
 
 
 def _mark_best(rows: list[Row], n_cols: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from harness.errors import InvalidInput
 from harness.eval.environment import environment
 from harness.toy.train_clip import ClipSpec, train_clip
 from harness.toy.train_llava import LlavaSpec, train_llava
@@ -56,6 +57,8 @@ def evaluate_llava(
 
 def build_world(out_dir: Path = MODELS_DIR, seed: int = 0, log: Callable[[str], Any] = print) -> dict[str, Any]:
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out {out_dir}: exists and is not a directory")
     torch.manual_seed(seed)
     t0 = time.perf_counter()
     clip = train_clip(out_dir / "clip", ClipSpec(seed=seed), log=log)

@@ -4,13 +4,12 @@
   with `save_pretrained`; its vision tower has the geometry of the tiny LLaVA's (`TinySpec`).
 - `build_tiny_open_clip(dir, kind="vit"|"eva")`: an open_clip model config `.json` + checkpoint, loaded
   through `open_clip.create_model_and_transforms` like real models. `eva` uses open_clip's timm-trunk
-  route (as EVA01-g-14 does) with `harness_tiny_eva`, a tiny timm `Eva` registered here.
+  route (as EVA01-g-14 does) with `harness_tiny_eva`, a tiny timm `Eva` (`harness.toy.tiny_eva`).
 Both return the spec string for `load_clip`.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import random
 from dataclasses import replace
@@ -21,37 +20,16 @@ from PIL import Image
 
 from harness.clip.data import CaptionedImages
 from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
+from harness.toy.tiny_eva import TINY_EVA
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, TinySpec, vision_config
 
 TINY_SPEC = TinySpec(vision_heads=4)
-TINY_EVA = "harness_tiny_eva"
 SHAPE_TEMPLATES = ("a photo of a {} shape.", "a {} thing.")
 _WORDS = (
     "a an the of on in at is photo picture person shape thing traffic sign zoomed centered close up "
     "photo image this that red green blue yellow purple orange black white circle square triangle cross "
     "left right top bottom walking eating sitting stop speed limit"
 ).split()
-
-
-def _register_tiny_eva() -> None:
-    import timm
-    from timm.models import register_model
-    from timm.models.eva import Eva
-
-    if TINY_EVA in timm.list_models(TINY_EVA):
-        return
-    accepted = set(inspect.signature(Eva.__init__).parameters)
-
-    def harness_tiny_eva(pretrained: bool = False, **kwargs) -> Eva:
-        """EVA01-g layout (fused qkv + q/v biases, GELU MLP, abs. positions) at 32 px, 3x32, 4 heads."""
-        args = dict(img_size=32, patch_size=8, embed_dim=32, depth=3, num_heads=4, mlp_ratio=2.0)
-        args.update({k: v for k, v in kwargs.items() if k in accepted})
-        return Eva(**args)
-
-    register_model(harness_tiny_eva)
-
-
-_register_tiny_eva()
 
 
 def word_tokenizer(out_dir: Path, extra_words: tuple[str, ...] = (), max_length: int = 16):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from harness.errors import InvalidInput
 from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
 
 DOMAINS = {"control": "filled", "target": "outline"}
@@ -51,7 +52,7 @@ def _rng(*parts: object) -> random.Random:
 
 def scene(domain: str, split: str, index: int, seed: int = 0) -> Scene:
     if domain not in DOMAINS or split not in SPLITS:
-        raise ValueError(f"toy world: domain in {list(DOMAINS)}, split in {list(SPLITS)}; got {domain}/{split}")
+        raise InvalidInput(f"toy world: domain in {list(DOMAINS)}, split in {list(SPLITS)}; got {domain}/{split}")
     # attributes depend on split and index only: both domains show the same scenes
     r = _rng("scene", split, index, seed)
     return Scene(domain, split, index, r.choice(list(COLORS)), r.choice(SHAPES), r.choice(list(POSITIONS)))

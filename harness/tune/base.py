@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from harness.clip.models import ClipModel
+from harness.errors import InvalidInput
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
 from harness.tune.params import Trainable, count_trainable
@@ -87,7 +88,7 @@ class TuneMethod(ABC):
 
     def load_extra_state(self, model: ClipModel, state: dict[str, torch.Tensor]) -> None:
         if state:
-            raise ValueError(f"{self.name}: unexpected resume state {sorted(state)[:3]}")
+            raise InvalidInput(f"{self.name}: unexpected resume state {sorted(state)[:3]}")
 
     def report(self) -> ParamReport:
         groups: dict[str, int] = {}

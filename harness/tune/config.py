@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from harness.errors import InvalidInput
+
 METHODS = ("lorsu", "spu", "lora", "ln", "fft")
 PROTOCOLS = ("offline", "continual")
 # Released learning rates: LoRSU README (1e-5), SPU config (7.5e-6). The baselines use LoRSU's trainer.
@@ -50,19 +52,19 @@ class TuneConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"--method {self.method!r}: expected one of {', '.join(METHODS)}")
+            raise InvalidInput(f"--method {self.method!r}: expected one of {', '.join(METHODS)}")
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"--protocol {self.protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+            raise InvalidInput(f"--protocol {self.protocol!r}: expected one of {', '.join(PROTOCOLS)}")
         if self.schedule not in ("released", "per_step"):
-            raise ValueError(f"schedule must be 'released' or 'per_step', got {self.schedule!r}")
+            raise InvalidInput(f"schedule must be 'released' or 'per_step', got {self.schedule!r}")
         if self.lorsu_importance not in ("average", "squared"):
-            raise ValueError(f"lorsu_importance must be 'average' or 'squared', got {self.lorsu_importance!r}")
+            raise InvalidInput(f"lorsu_importance must be 'average' or 'squared', got {self.lorsu_importance!r}")
         if self.spu_importance not in ("released", "contrastive"):
-            raise ValueError(f"spu_importance must be 'released' or 'contrastive', got {self.spu_importance!r}")
+            raise InvalidInput(f"spu_importance must be 'released' or 'contrastive', got {self.spu_importance!r}")
         for name in ("sessions", "shots", "batch_size", "rank", "top_k_heads", "epochs"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+                raise InvalidInput(f"{name} must be >= 1, got {value}")
 
     def resolved(self, task: str = "") -> TuneConfig:
         """A copy with every `None` replaced by its default for this method and task."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 from harness.clip.models import ClipModel
+from harness.errors import InvalidInput
 from harness.tune.loss import TextBank
 
 LossFn = Callable[[ClipModel, TextBank, tuple], torch.Tensor]
@@ -50,7 +51,7 @@ def lorsu_scores(
             break
     model.freeze()
     if n == 0:
-        raise ValueError("no training batches to score importance on")
+        raise InvalidInput("no training batches to score importance on")
     return {k: s / n for k, s in scores.items()}, n
 
 
@@ -90,5 +91,5 @@ def spu_scores(
             break
     model.freeze()
     if used == 0:
-        raise ValueError("no training batches to score importance on")
+        raise InvalidInput("no training batches to score importance on")
     return scores, used

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from harness.clip.models import ClipModel
+from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.loss import TextBank
 from harness.tune.params import attach_lora, merge_parametrizations
@@ -35,7 +36,7 @@ PEFT_TARGETS = {
 
 
 def _kind(model: ClipModel) -> str:
-    if model.family == "hf":
+    if model.family in ("hf", "hf_siglip"):  # transformers towers: the same encoder.layers.N names
         return "hf"
     return "timm" if getattr(model, "is_timm", False) else "open_clip"
 
@@ -132,7 +133,7 @@ class LoRA(TuneMethod):
         params = dict(model.visual.named_parameters())
         missing = [n for n in state if n not in params]
         if missing or len(state) != sum("lora_" in n for n in params):
-            raise ValueError(f"LoRA resume state does not match this model: {missing[:3]}")
+            raise InvalidInput(f"LoRA resume state does not match this model: {missing[:3]}")
         with torch.no_grad():
             for name, value in state.items():
                 params[name].copy_(value)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from harness.clip.models import Block, ClipModel
+from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import lorsu_scores
 from harness.tune.loss import TextBank, contrastive_loss
@@ -48,7 +49,7 @@ class LoRSU(TuneMethod):
         cfg = self.cfg
         blocks = model.blocks()
         if cfg.top_k_heads > blocks[0].heads:
-            raise ValueError(f"--top-k-heads {cfg.top_k_heads} exceeds the {blocks[0].heads} heads per layer")
+            raise InvalidInput(f"--top-k-heads {cfg.top_k_heads} exceeds the {blocks[0].heads} heads per layer")
         self.total = vision_total(model)
         squared = cfg.lorsu_importance == "squared"
         params: dict[str, nn.Parameter] = {}
@@ -57,7 +58,7 @@ class LoRSU(TuneMethod):
                 params[f"{b.index}.qkv{j}"] = t
             params[f"{b.index}.fc1"] = b.fc1.weight
         if loader is None:
-            raise ValueError("LoRSU needs training data to score importance")
+            raise InvalidInput("LoRSU needs training data to score importance")
         scores, used = lorsu_scores(
             model, bank, loader, contrastive_loss, params, cfg.importance_samples, cfg.lorsu_importance
         )

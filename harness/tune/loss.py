@@ -1,4 +1,5 @@
-"""CLIP's symmetric contrastive loss over in-batch pairs, SPU's importance loss, and text features.
+"""CLIP's symmetric contrastive loss (SigLIP's sigmoid loss for models with a logit bias) over in-batch pairs,
+SPU's importance loss, and text features.
 
 Same-class pairs in a batch count as negatives, as in the released code. When the text tower is
 frozen, the text features of every (class, template) pair are computed once (`TextBank`).
@@ -39,11 +40,13 @@ class TextBank:
 def batch_logits(
     model: ClipModel, bank: TextBank, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 ) -> torch.Tensor:
-    """logits_per_image = logit_scale * normalised image features @ normalised text features.T."""
+    """logits_per_image = logit_scale * normalised image features @ normalised text features.T (+ logit_bias)."""
     pixels, classes, templates = batch
     img = F.normalize(model.encode_image(pixels.to(model.device)).float(), dim=-1)
     txt = bank.features(classes, templates)
-    return model.logit_scale().float() * img @ txt.t()
+    logits = model.logit_scale().float() * img @ txt.t()
+    bias = model.logit_bias()
+    return logits if bias is None else logits + bias.float()
 
 
 def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
@@ -51,8 +54,17 @@ def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
     return 0.5 * (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_image.t(), labels))
 
 
+def sigmoid_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
+    """SigLIP's pairwise loss (Zhai et al. 2023, eq. 1): -log sigmoid(z_ij * logit_ij), z = +1 for the matching
+    pair and -1 otherwise, summed over pairs and divided by the batch size."""
+    n = logits_per_image.shape[0]
+    z = 2 * torch.eye(n, device=logits_per_image.device) - 1
+    return -F.logsigmoid(z * logits_per_image).sum() / n
+
+
 def contrastive_loss(model: ClipModel, bank: TextBank, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return clip_loss(batch_logits(model, bank, batch))
+    logits = batch_logits(model, bank, batch)
+    return clip_loss(logits) if model.logit_bias() is None else sigmoid_loss(logits)
 
 
 def spu_importance_loss(model: ClipModel, bank: TextBank, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from harness.errors import InvalidInput
+
 
 @dataclass
 class Trainable:
@@ -48,7 +50,7 @@ def count_trainable(trainables: list[Trainable]) -> int:
 def topk_mask(scores: torch.Tensor, fraction: float) -> torch.Tensor:
     """0/1 mask (scores' dtype float32) of the int(numel * fraction) largest entries of the whole matrix."""
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"sparsity must be in (0, 1], got {fraction}")
+        raise InvalidInput(f"sparsity must be in (0, 1], got {fraction}")
     flat = scores.detach().reshape(-1).float()
     k = int(flat.numel() * fraction)
     mask = torch.zeros_like(flat)

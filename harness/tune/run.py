@@ -25,6 +25,7 @@ import torch
 
 from harness.clip.data import CaptionedImages, train_loader, train_transform
 from harness.clip.models import ClipModel
+from harness.errors import InvalidInput
 from harness.tune.config import TuneConfig
 from harness.tune.export import export_session, load_release
 from harness.tune.loss import TextBank
@@ -36,7 +37,7 @@ RECORD = "tune.json"
 RUNTIME_FIELDS = ("device", "workers")
 
 
-class OutDirMismatch(ValueError):
+class OutDirMismatch(InvalidInput):
     """The output directory holds a run with other settings or data."""
 
 
@@ -57,7 +58,7 @@ def tune(
     if isinstance(model, str):
         from harness.clip.loading import load_clip
 
-        model = load_clip(model, device=cfg.device)
+        model = load_clip(model, device=cfg.device, option="--clip")
     else:
         model.to(cfg.device)
     out = Path(out)

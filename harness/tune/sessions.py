@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.clip.data import CaptionedImages
+from harness.errors import InvalidInput
 from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 
 GTSRB_ORDER = (
@@ -113,7 +114,7 @@ def _tsi_groups(keys: list[str]) -> list[list[int]] | None:
 
 def _split(order: list[int], sessions: int) -> list[list[int]]:
     if sessions > len(order):
-        raise ValueError(f"{sessions} sessions need at least {sessions} classes; the data has {len(order)}")
+        raise InvalidInput(f"{sessions} sessions need at least {sessions} classes; the data has {len(order)}")
     return [list(map(int, g)) for g in np.array_split(np.asarray(order, dtype=np.int64), sessions)]
 
 
@@ -124,13 +125,13 @@ def plan_sessions(
     if protocol == "offline":
         return [Session(1, tuple(sorted(set(data.labels))), tuple(range(len(data))))]
     if protocol != "continual":
-        raise ValueError(f"unknown protocol {protocol!r}")
+        raise InvalidInput(f"unknown protocol {protocol!r}")
     by_class: dict[int, list[int]] = {}
     for i, c in enumerate(data.labels):
         by_class.setdefault(c, []).append(i)
     present = [g for g in ([c for c in grp if c in by_class] for grp in class_groups(data, sessions, seed, task))]
     if not all(present):
-        raise ValueError("a continual session has no images of its classes; check the data or --sessions")
+        raise InvalidInput("a continual session has no images of its classes; check the data or --sessions")
     rng = np.random.RandomState(seed)
     out = []
     for s, group in enumerate(present, 1):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from harness.clip.models import ClipModel
+from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import spu_scores
 from harness.tune.loss import TextBank, contrastive_loss, spu_importance_loss
@@ -32,7 +33,7 @@ class SPU(TuneMethod):
     def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
         cfg = self.cfg
         if loader is None:
-            raise ValueError("SPU needs training data to score importance")
+            raise InvalidInput("SPU needs training data to score importance")
         self.total = vision_total(model)
         vision_fc1 = [b.fc1 for b in model.blocks()]
         fc1s: list[nn.Linear] = vision_fc1 + (model.text_fc1() if cfg.spu_edit_text else [])

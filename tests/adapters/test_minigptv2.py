@@ -124,8 +124,14 @@ def test_silent_partial_loads_are_refused(files, tmp_path):
         tmp_path / "a.pth",
         lambda ck: {"model": {k.replace("base_model.model.", ""): v for k, v in ck["model"].items()}},
     )
-    with pytest.raises(MiniGPTv2CheckpointError, match="expected 8 LoRA tensors"):
+    with pytest.raises(MiniGPTv2CheckpointError, match="expected 8 LoRA tensors") as err:
         MiniGPTv2Adapter.load(m, str(bad), e, device="cpu")
+    # the first offending keys as they appear in the file, each with the name it should have had
+    assert (
+        "llama_model.model.layers.0.self_attn.q_proj.lora_A.weight "
+        "(expected llama_model.base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight)"
+    ) in str(err.value)
+    assert "8 LoRA keys in the file match no model tensor" in str(err.value)
     no_proj = _rewrite(
         files["minigptv2_ckpt"],
         tmp_path / "b.pth",

@@ -24,3 +24,13 @@ def test_ruff_check_passes():
 def test_ruff_format_is_applied():
     res = _ruff("format", "--check", ".")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_no_module_over_300_lines():
+    long = {
+        str(p.relative_to(ROOT)): n
+        for pkg in ("harness", "adapters", "tasks", "benchmarks")
+        for p in (ROOT / pkg).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 300
+    }
+    assert long == {}

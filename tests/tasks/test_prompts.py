@@ -48,15 +48,21 @@ def render_all(cases: dict[str, tuple[PromptSet, Item]]) -> dict[str, Any]:
 
 
 def snapshot_problems(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """A stored rendering that changed (or vanished) needs a version bump; a new VLM family only a refresh."""
     problems = []
     for name, snap in current.items():
         old = stored.get(name)
         if old is None:
             problems.append(f"{name}: no stored snapshot")
-        elif old != snap and old["version"] == snap["version"]:
-            problems.append(f"{name}: rendered prompts changed without a version bump (still {snap['version']})")
-        elif old != snap:
+        elif old == snap:
+            continue
+        elif old["version"] != snap["version"]:
             problems.append(f"{name}: version {old['version']} -> {snap['version']}; refresh the snapshot")
+        elif any(snap.get(k) != v for k, v in old.items()):
+            problems.append(f"{name}: rendered prompts changed without a version bump (still {snap['version']})")
+        else:
+            added = sorted({k.split("/")[0] for k in snap if k not in old})
+            problems.append(f"{name}: new VLM families {added}; refresh the snapshot")
     return problems
 
 
@@ -77,6 +83,13 @@ def test_a_changed_template_is_caught_unless_the_version_moves():
     assert snapshot_problems(stored, changed) == ["gts: rendered prompts changed without a version bump (still 1)"]
     bumped = render_all({"gts": (replace(prompts, templates=edited, version="2"), item)})
     assert snapshot_problems(stored, bumped) == ["gts: version 1 -> 2; refresh the snapshot"]
+    fewer = {"gts": {k: v for k, v in stored["gts"].items() if not k.startswith("llava_next/")}}
+    assert snapshot_problems(fewer, {"gts": stored["gts"]}) == [
+        "gts: new VLM families ['llava_next']; refresh the snapshot"
+    ]
+    assert snapshot_problems({"gts": stored["gts"]}, fewer) == [
+        "gts: rendered prompts changed without a version bump (still 1)"
+    ]
 
 
 def test_published_instructions():
@@ -92,6 +105,34 @@ def test_published_instructions():
     assert snap["gts"]["llava/options"]["continuations"] == ["A", "B", "C", "D", "E"]
     assert snap["tsi"]["llava/text"] == {"instruction": tsi.QUESTION, "continuations": list(ACTIONS)}
     assert not snap["hm"]["minigptv2/text"]["instruction"].startswith("[vqa]")
+    for family in ("llava_next", "llava_onevision"):  # LLaVA-1.5's published prompts and option words
+        for task in CASES:
+            for mode in ("options", "text", "generate"):
+                assert (snap[task][f"{family}/{mode}"] == snap[task][f"llava/{mode}"]) == (
+                    task != "vizwiz" or mode == "options"
+                )
+        assert snap["vizwiz"][f"{family}/generate"] == (
+            "What's the name of this product?\nWhen the provided information is insufficient, respond with "
+            "'Unanswerable'.\nAnswer the question using a single word or phrase."
+        )
+
+
+def test_blip_family_prompts():
+    snap = render_all(CASES)
+    assert snap["vizwiz"]["blip2/generate"] == "Question: What's the name of this product? Answer:"
+    assert snap["vizwiz"]["instructblip/text"]["instruction"] == (
+        "Question: What's the name of this product? Short answer:"
+    )
+    assert snap["vsr"]["blip2/text"] == {
+        "instruction": "Question: Based on the image, is this statement true or "
+        "false? The car is behind the suitcase. Answer:",
+        "continuations": ["true", "false"],
+    }
+    assert snap["gts"]["instructblip/options"]["instruction"].startswith("Question: What")
+    assert snap["gts"]["instructblip/options"]["instruction"].endswith("directly. Short answer:")
+    hm = snap["hm"]["instructblip/generate"]  # already ends with the published "Answer:" cue: not doubled
+    assert hm.startswith("Question: This is an image writting") and hm.endswith("Answer yes or no. Answer:")
+    assert snap["hm"]["blip2/text"]["continuations"] == ["yes", "no"]
 
 
 def test_unknown_family_or_style_is_an_error():

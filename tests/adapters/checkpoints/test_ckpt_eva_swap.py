@@ -111,6 +111,29 @@ def test_positions_resized_like_lavis_and_split_qkv_fused(tmp_path):
     assert any("position grid 2x2 -> 4x4" in n for n in report.notes)
 
 
+def test_fp16_file_positions_are_resized_in_fp32_and_kept_in_fp32(tmp_path):
+    """An fp16 eva_vit_g.pth: the resized table is the fp32 bicubic resize of the fp16 values, not rounded back
+    to fp16 before it reaches an fp32 tower (the release keeps the resized table in fp32)."""
+    src = timm_eva(img_size=16, seed=3)
+    sd = {k: v.half() for k, v in src.state_dict().items() if not k.startswith(("head.", "norm."))}
+    path = tmp_path / "eva_vit_g.pth"
+    torch.save(sd, path)
+    t = tower(32)
+    swap_encoder(t, path)
+    pos = sd["pos_embed"].float()
+    want = (
+        F.interpolate(
+            pos[:, 1:].reshape(1, 2, 2, WIDTH).permute(0, 3, 1, 2), size=(4, 4), mode="bicubic", align_corners=False
+        )
+        .permute(0, 2, 3, 1)
+        .reshape(1, 16, WIDTH)
+    )
+    got = t.embeddings.position_embedding.detach()
+    assert got.dtype == torch.float32
+    assert torch.equal(got[:, 1:], want) and torch.equal(got[:, :1], pos[:, :1])
+    assert not torch.equal(want.half().float(), want)  # fp16 rounding would have been visible
+
+
 def test_pure_mappings():
     sd = {
         "visual.trunk.blocks.0.attn.q_bias": torch.ones(2),
@@ -146,5 +169,5 @@ def test_clip_checkpoint_refused_by_the_eva_tower(tmp_path):
     from harness.toy.tiny_llava import build_tiny_open_clip_checkpoint
 
     path = build_tiny_open_clip_checkpoint(tmp_path / "clip.pt")
-    with pytest.raises(EncoderCheckpointError, match="the MiniGPT-v2 tower is an EVA ViT-g"):
+    with pytest.raises(EncoderCheckpointError, match="the MiniGPT-v2 / BLIP-2 / InstructBLIP tower is an EVA ViT-g"):
         swap_encoder(tower(), path)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split, train_transform
+from harness.errors import InvalidInput
 from harness.toy.shapes import write_mcq_set
 from tasks.base import Item
 from tasks.captions import GTSRB_CLASSNAMES
@@ -28,15 +29,19 @@ def _task(items, name="x", labels=None):
     return SimpleNamespace(name=name, labels=labels, items=lambda: iter(items))
 
 
-def test_meta_caption_index_and_action_keys():
+def test_meta_caption_index_and_action_keys(tmp_path):
+    for k in range(4):  # images are checked before training: they must exist
+        Image.new("RGB", (4, 4)).save(tmp_path / f"{k}.png")
     items = [
-        Item(f"i{k}", f"{k}.png", "q", ("a", "b"), 0, {"caption": cap, "class_index": idx})
+        Item(f"i{k}", str(tmp_path / f"{k}.png"), "q", ("a", "b"), 0, {"caption": cap, "class_index": idx})
         for k, (cap, idx) in enumerate([("cat", 2), ("dog", 0), ("cat", 2)])
     ]
     data = from_task(_task(items))
     assert data.labels == [2, 0, 2] and data.class_names == ["dog", "class 1", "cat"]
     acts = [("Enter", "walking"), ("Walk", "walking"), ("Readbook", "reading a book"), ("Enter", "walking")]
-    items = [Item(f"t{k}", f"{k}.png", "q", (cap, "x"), 0, {"action": a}) for k, (a, cap) in enumerate(acts)]
+    items = [
+        Item(f"t{k}", str(tmp_path / f"{k}.png"), "q", (cap, "x"), 0, {"action": a}) for k, (a, cap) in enumerate(acts)
+    ]
     data = from_task(_task(items, "tsi"))
     assert data.class_keys == ["Enter", "Walk", "Readbook"] and data.labels == [0, 1, 2, 0]
     assert data.class_names == ["walking", "walking", "reading a book"]
@@ -82,3 +87,16 @@ def test_validation_and_transforms():
     im = Image.new("RGB", (50, 40), (200, 10, 10))
     for aug in ("released", "none"):
         assert train_transform(32, (0.5,) * 3, (0.5,) * 3, aug)(im).shape == (3, 32, 32)
+
+
+def test_every_training_image_is_checked_before_training(tmp_path):
+    """A missing or corrupt image fails `from_task` naming each item, instead of a traceback mid-training."""
+    Image.new("RGB", (4, 4)).save(tmp_path / "ok.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    items = [
+        Item(f"i{k}", str(tmp_path / name), "q", ("a", "b"), 0)
+        for k, name in enumerate(["ok.png", "gone.png", "broken.png"])
+    ]
+    with pytest.raises(InvalidInput, match="2 of 3 training images") as err:
+        from_task(_task(items))
+    assert "gone.png" in str(err.value) and "broken.png" in str(err.value)

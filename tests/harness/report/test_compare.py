@@ -10,8 +10,9 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.report.paired import compare_runs, item_scores
 from harness.report.runs import load_run
-from harness.report.stats import compare_runs, item_scores, paired_bootstrap_auroc, paired_bootstrap_diff
+from harness.report.stats import paired_bootstrap_auroc, paired_bootstrap_diff
 from tests.harness.report.conftest import HM_LABELS, HM_LORSU, HM_ZS
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 

@@ -6,6 +6,8 @@ import io
 import re
 
 import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -40,7 +42,7 @@ def test_latex_is_booktabs_with_consistent_columns(paper_runs):
     assert all(ord(c) < 128 for c in text)  # pdflatex-safe: no raw Unicode (·, –, ±, Δ, †)
     assert _unescaped(text, "%") == 0 and _unescaped(text, "_") == 0
     assert r"\textbf{70.0}" in text and r"\textit{(baseline)}" in text and "& -- &" in text
-    assert "$^\\dagger$" in text and r"$\pm$" in text
+    assert "$^\\dagger$" in text and re.search(r"\{\\scriptsize \[\d+\.\d, \d+\.\d\]\}", text)
 
 
 def test_latex_escapes_labels_and_standalone_is_a_document(tmp_path):
@@ -61,6 +63,8 @@ def test_csv_has_one_row_per_run_task_metric_as_fractions(paper_runs):
     row = df[(df.vlm == "llava") & (df.label == "LoRSU") & (df.task == "tsi") & (df.metric == "acc")].iloc[0]
     assert row.value == 0.6 and abs(row.delta_vs_baseline - 0.4) < 1e-12 and row.n == 50
     assert row.ci95_low < 0.6 < row.ci95_high and not row.is_baseline
+    assert (row.ci95_low, row.ci95_high) == pytest.approx(proportion_confint(30, 50, method="wilson"))
+    assert row.ci95_method == "Wilson"
     auroc = df[(df.label == "zero-shot") & (df.metric == "auroc")].iloc[0]
     assert abs(auroc.value - 5 / 9) < 1e-12 and pd.isna(auroc.stderr)
     assert df[(df.label == "FT") & (df.task == "hm")].empty  # missing stays missing

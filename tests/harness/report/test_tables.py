@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+from statsmodels.stats.proportion import proportion_confint
 
 from harness.report.runs import load_run, task_sort_key
 from harness.report.table_format import render
 from harness.report.tables import build_tables
-from tests.harness.report.fixtures import mc_samples, pattern, write_run
+from tasks.vqa_accuracy import vqa_accuracy
+from tests.harness.report.fixtures import mc_samples, pattern, vizwiz_samples, write_run
 
 
 def grid(md: str) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
@@ -63,8 +64,8 @@ def test_bold_marks_the_true_best_per_vlm_including_ties(paper_runs):
 def test_delta_and_ci_are_hand_computed(paper_runs):
     md = render(build_tables(load(paper_runs), ci=True, delta=True), "md")
     _, body = grid(md)
-    se = math.sqrt(0.6 * 0.4 / 49)  # recorded stderr: sample std (n-1) / sqrt(n) at p = 0.6, n = 50
-    assert body[("llava", "zero-shot (baseline)")][0] == f"**60.0** ± {100 * 1.96 * se:.1f}"
+    low, high = proportion_confint(30, 50, alpha=0.05, method="wilson")  # 60% of 50 items
+    assert body[("llava", "zero-shot (baseline)")][0] == f"**60.0** [{100 * low:.1f}, {100 * high:.1f}]"
     assert body[("llava", "LoRSU")][4].endswith("(+40.0)")
     assert body[("llava", "FT")][0].endswith("(-20.0)")
     assert body[("llava", "FT")][1] == "–"
@@ -76,7 +77,36 @@ def test_auroc_ci_comes_from_a_bootstrap_of_the_samples(paper_runs):
     (t,) = build_tables(load(paper_runs), ci=True)
     j = [c.title for c in t.columns].index("HM AUROC")
     zs = t.groups[0].rows[0].cells[j]
-    assert zs.ci is not None and 0 < zs.ci < 60
+    assert zs.ci_method == "bootstrap" and 0 <= zs.ci_low < zs.value < zs.ci_high <= 100
+
+
+@pytest.mark.parametrize("k, n", [(60, 60), (0, 60), (59, 60), (1, 7), (30, 50)])
+def test_ci_is_wilson_as_statsmodels_and_stays_in_0_100(tmp_path, k, n):
+    """Wald (p ± 1.96·SE) has zero width at 60/60 and passes 100% at 59/60; Wilson does neither."""
+    run = load_run(write_run(tmp_path, "r", {"tsi": mc_samples("tsi", pattern(n, k))}))
+    (t,) = build_tables([run], ci=True)
+    cell = t.groups[0].rows[0].cells[0]
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert cell.ci_method == "Wilson"
+    assert cell.ci_low == pytest.approx(100 * low, abs=1e-9) and cell.ci_high == pytest.approx(100 * high, abs=1e-9)
+    assert 0 <= cell.ci_low < cell.ci_high <= 100
+    md = render([t], "md")
+    assert f"[{100 * low:.1f}, {100 * high:.1f}]" in md and "Wilson score for proportions" in md
+
+
+def test_vqa_accuracy_ci_is_a_percentile_bootstrap_of_the_item_scores(tmp_path):
+    answers = [["cat"] * 10] * 9 + [["cat"] * 2 + ["dog"] * 8]  # the last item scores between 0 and 1
+    samples = vizwiz_samples(answers, [["cat", "dog"]] * 10, [0] * 10)
+    run = load_run(write_run(tmp_path, "r", {"vizwiz": samples}))
+    (t,) = build_tables([run], ci=True, n_boot=500, seed=3)
+    cell = t.groups[0].rows[0].cells[0]
+    scores = np.array([vqa_accuracy("cat", a) for a in answers])
+    assert 0 < scores[-1] < 1
+    rng = np.random.default_rng(3)
+    means = [scores[rng.integers(0, 10, 10)].mean() for _ in range(500)]
+    low, high = np.quantile(means, [0.025, 0.975])
+    assert cell.ci_method == "bootstrap"
+    assert cell.ci_low == pytest.approx(100 * low) and cell.ci_high == pytest.approx(100 * high) and high <= 1
 
 
 def test_significance_flags_follow_mcnemar(paper_runs):

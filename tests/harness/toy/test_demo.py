@@ -8,10 +8,10 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
+from harness.demo import FULL, run_demo, zero_shot
 from harness.report.gate import check_run, read_baseline
 from harness.report.runs import load_run
 from harness.toy.build import MODELS_DIR, evaluate_llava
-from harness.toy.demo import FULL, run_demo, zero_shot
 
 BASELINE = Path(__file__).resolve().parents[3] / "results" / "baselines" / "demo-zero-shot.json"
 
@@ -47,3 +47,5 @@ def test_quick_demo_end_to_end(tmp_path):
     tuned = json.loads((tmp_path / "tune" / "lorsu" / "tune.json").read_text())
     assert tuned["method"] == "lorsu" and tuned["complete"]
     assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
+    page = (tmp_path / "report.html").read_text()  # zero-shot vs LoRSU, items learned and forgotten
+    assert page.startswith("<!DOCTYPE html>") and "toy_target" in page and "lorsu" in page

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.errors import InvalidInput
 from harness.toy.build import MODELS_DIR, evaluate_llava
 
 METHODS = ("lorsu", "lora", "ln", "spu", "fft")
@@ -75,6 +76,7 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True)
 
 
 def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -> list[dict]:
+    from harness.report.html_report import write_report
     from harness.report.plot import draw_tradeoff, tradeoff_points
     from harness.report.runs import load_run
     from harness.report.summary import print_summary
@@ -83,6 +85,8 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
 
     console = console or Console()
     cache = Path(cache).expanduser()
+    if cache.exists() and not cache.is_dir():
+        raise InvalidInput(f"--cache {cache}: exists and is not a directory")
     plan = QUICK if quick else FULL
     t0 = time.perf_counter()
     console.print(f"[bold]harness demo[/] — the toy world study{' (quick)' if quick else ''}; runs in {cache}")
@@ -112,6 +116,11 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
         loaded, target="toy_target", controls=["toy_control"], baseline="zero-shot"
     )
     paths = draw_tradeoff(points, target, controls, cache / "tradeoff.png")
-    console.print(f"trade-off plot: {', '.join(map(str, paths))}   ({time.perf_counter() - t0:.0f} s in all)")
+    console.print(f"trade-off plot: {', '.join(map(str, paths))}")
+    lorsu = [r for r in loaded if r.label == "lorsu"]
+    if lorsu:
+        report, _ = write_report([loaded[0], lorsu[0]], cache / "report.html")
+        console.print(f"items learned and forgotten (zero-shot vs LoRSU): {report}")
+    console.print(f"({time.perf_counter() - t0:.0f} s in all)")
     console.print("[dim]Honest output: these are the numbers this run measured; no method is promised to win.[/]")
     return runs

@@ -1,0 +1,71 @@
+"""The sweep's tables (OUT/tables.md, OUT/tables.csv) and trade-off plot (OUT/tradeoff.png) from whatever
+cells have finished. Never loads a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.report.runs import Run, load_run
+from harness.report.table_format import render, render_csv
+from harness.report.tables import build_tables
+from harness.sweep.grid import Cell
+from harness.sweep.spec import SweepSpec
+
+
+@dataclass
+class SweepReport:
+    written: list[Path] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def cell_run(cell: Cell) -> Run:
+    """The cell's run, grouped in tables under the spec's VLM label (two models of one family are two VLMs)."""
+    run = load_run(cell.out)
+    run.results = {**run.results, "config": {**run.results.get("config", {}), "vlm": cell.vlm.label}}
+    return run
+
+
+def write_report(spec: SweepSpec, grid: list[Cell]) -> SweepReport:
+    report = SweepReport()
+    done = [c for c in grid if c.finished()]
+    report.unfinished = [c.name for c in grid if c not in done]
+    if not done:
+        report.notes.append("no cell has finished yet: no tables")
+        return report
+    runs = [cell_run(c) for c in done]
+    tables = build_tables(runs, delta=True, force=True)
+    columns = spec.meta_columns
+    for t in tables:
+        t.label_columns = columns
+        for g in t.groups:
+            for row in g.rows:
+                cell = done[runs.index(row.run)]
+                row.extra = {k: cell.encoder.meta.get(k, "") for k in columns}
+        report.notes += t.notes
+    spec.out.mkdir(parents=True, exist_ok=True)
+    (spec.out / "tables.md").write_text(render(tables, "md") + "\n")
+    (spec.out / "tables.csv").write_text(render_csv(tables))
+    report.written += [spec.out / "tables.md", spec.out / "tables.csv"]
+    report.notes += _plot(spec, runs, report)
+    return report
+
+
+def _plot(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:
+    from harness.report.plot import draw_tradeoff, tradeoff_points
+
+    tasks = list(dict.fromkeys(t for r in runs for t in r.tasks))
+    target = spec.plot_target or (tasks[-1] if len(tasks) >= 2 else None)
+    controls = spec.plot_controls or [t for t in tasks if t != target]
+    if target is None or not controls:
+        return ["no trade-off plot: it needs a target task and at least one control task ([plot] target/controls)"]
+    try:
+        points, tgt, ctl, notes = tradeoff_points(runs, target, controls)
+    except ValueError as e:
+        return [f"no trade-off plot: {e}"]
+    if not points:
+        return ["no trade-off plot: no run has a baseline (a zero-shot cell) to compare with", *notes]
+    report.written += draw_tradeoff(points, tgt, ctl, spec.out / "tradeoff.png")
+    chosen = "" if spec.plot_target else " (set [plot] target/controls to choose)"
+    return [f"trade-off plot: target {target}, controls {', '.join(controls)}{chosen}", *notes]

@@ -1,0 +1,59 @@
+"""Lean loading: the LLM is read from disk straight into its target dtype (never an fp32 copy first).
+
+Peak host memory is measured by benchmarks/bench_load.py; here the loaders' requests and results are checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import LlamaForCausalLM, LlavaForConditionalGeneration
+
+from adapters.llava import LlavaAdapter
+from adapters.minigptv2 import MiniGPTv2Adapter
+from harness.toy.tiny_minigptv2 import build_tiny_minigptv2
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return build_tiny_minigptv2(tmp_path_factory.mktemp("mgv2_lean"))
+
+
+def spy_from_pretrained(monkeypatch, cls) -> list[torch.dtype]:
+    requested: list[torch.dtype] = []
+    original = cls.from_pretrained.__func__
+
+    def spy(klass, *args, **kwargs):
+        requested.append(kwargs.get("dtype"))
+        return original(klass, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
+    return requested
+
+
+@pytest.mark.parametrize(
+    "dtype, llm, rest, lora",
+    [
+        ("bfloat16", torch.bfloat16, torch.bfloat16, torch.bfloat16),
+        ("float16", torch.float16, torch.float16, torch.float16),
+        ("original", torch.float16, torch.float32, torch.float32),
+    ],
+)
+def test_minigptv2_reads_the_llm_in_its_target_dtype(files, monkeypatch, dtype, llm, rest, lora):
+    requested = spy_from_pretrained(monkeypatch, LlamaForCausalLM)
+    adapter = MiniGPTv2Adapter.load(
+        str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]), dtype=dtype, device="cpu"
+    )
+    assert requested == [llm]
+    for name, p in adapter.model.named_parameters():
+        want = lora if "lora_" in name else llm if name.startswith("llama_model.") else rest
+        assert p.dtype == want, (name, p.dtype, want)
+    rotary = adapter.model.llm.model.rotary_emb.inv_freq
+    assert rotary.dtype == torch.float32  # as transformers keeps it in a half model
+
+
+def test_llava_reads_in_its_target_dtype(tiny_llava_dir, monkeypatch):
+    requested = spy_from_pretrained(monkeypatch, LlavaForConditionalGeneration)
+    adapter = LlavaAdapter.load(str(tiny_llava_dir), dtype="bfloat16", device="cpu")
+    assert requested == [torch.bfloat16]
+    assert {p.dtype for p in adapter.model.parameters()} == {torch.bfloat16}
