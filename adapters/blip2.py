@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import transformers
 from PIL import Image
 from transformers import Blip2ForConditionalGeneration
 
@@ -24,7 +23,6 @@ from adapters.hf_cache import (
     positions_from_mask,
 )
 from adapters.llava import LlavaAdapter
-from adapters.weights import weights_fingerprint
 from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
@@ -108,19 +106,5 @@ class Blip2Adapter(LlavaAdapter):
     def vision_tower(self) -> torch.nn.Module:
         return self.model.vision_model
 
-    def describe(self) -> dict[str, Any]:
-        cfg = self.model.config
-        return {
-            "vlm": self.family,
-            "model": self.model_id,
-            "model_dir": str(self.model_dir) if self.model_dir else None,
-            "weights_sha256": weights_fingerprint(self.model_dir) if self.model_dir else None,
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "device": str(self.device),
-            "attn_implementation": getattr(cfg, "_attn_implementation", None),
-            "prompt_template": self.format_prompt("{instruction}"),
-            "target_delimiter": self.target_delimiter,
-            "image_tokens": self.image_tokens,
-            "language_model": cfg.text_config.model_type,
-            "transformers": transformers.__version__,
-        }
+    def model_facts(self) -> dict[str, Any]:
+        return {"language_model": self.model.config.text_config.model_type}

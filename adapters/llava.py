@@ -170,7 +170,14 @@ class LlavaAdapter(VLMAdapter):
             "prompt_template": self.format_prompt("{instruction}"),
             "target_delimiter": self.target_delimiter,
             "image_tokens": self.image_tokens,
+            **self.model_facts(),
+            "transformers": transformers.__version__,
+        }
+
+    def model_facts(self) -> dict[str, Any]:
+        """What this family adds to `describe` (how the image features are taken)."""
+        cfg = self.model.config
+        return {
             "vision_feature_layer": cfg.vision_feature_layer,
             "vision_feature_select_strategy": cfg.vision_feature_select_strategy,
-            "transformers": transformers.__version__,
         }

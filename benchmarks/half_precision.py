@@ -11,36 +11,16 @@ between engine and plain forward, and how many of those lie outside the toleranc
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.llava import LlavaAdapter
-from harness.eval.engine import Engine, Request, plain_forward_scores
-from harness.toy.build import MODELS_DIR, PROMPT_STYLE
+from harness.eval.engine import Engine, plain_forward_scores
+from harness.toy.build import MODELS_DIR
 from tasks.metrics import argmax_first
-from tasks.registry import build_task
-from tests.harness.eval.test_engine_half import UNIT_ROUNDOFF, max_abs_logit
-
-
-def requests(adapter: LlavaAdapter, n: int) -> list[Request]:
-    out = []
-    for name in ("toy_control", "toy_target"):
-        task = build_task(name)
-        for it in itertools.islice(task.items(), n):
-            p = task.prompt(it, adapter.family, PROMPT_STYLE)
-            out.append(
-                Request(
-                    f"{name}/{it.id}",
-                    task.load_image(it),
-                    adapter.format_prompt(p.instruction),
-                    p.continuations,
-                    adapter.target_delimiter,
-                )
-            )
-    return out
+from tests.harness.eval.test_engine_half import UNIT_ROUNDOFF, max_abs_logit, toy_requests
 
 
 def main() -> None:
@@ -48,7 +28,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=400, help="per task")
     args = ap.parse_args()
     a32 = LlavaAdapter.load(str(MODELS_DIR / "llava"), dtype="float32", device="cpu")
-    reqs = requests(a32, args.items)
+    reqs = toy_requests(a32, args.items)
     ref = [plain_forward_scores(a32, r) for r in reqs]
     print(f"items={len(reqs)} options={sum(len(r.continuations) for r in reqs)}")
     for dtype in ("bfloat16", "float16"):
