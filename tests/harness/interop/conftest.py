@@ -3,7 +3,12 @@ harness's own run over it (the reference every bridge must equal)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +16,25 @@ from harness.eval.runner import EvalConfig, run_eval
 from tests.tasks.fixtures import build_hm, build_vsr
 
 LIMIT = 6
+LMMS_EVAL = "lmms-eval==0.7.3"
+LMMS_EVAL_DIR = Path.home() / ".cache" / "harness" / "test-lmms-eval-0.7.3"
+
+
+def _provide_lmms_eval() -> None:
+    """lmms-eval 0.7.3 without its declared dependencies (its wandb pins protobuf<7, which breaks
+    transformers' sentencepiece conversion): pip installs it once into a cache folder from the registry, and
+    this test session and its subprocesses import it from there."""
+    if importlib.util.find_spec("lmms_eval") is None:
+        if not (LMMS_EVAL_DIR / "lmms_eval").is_dir():
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(LMMS_EVAL_DIR), LMMS_EVAL],
+                check=True,
+            )
+        sys.path.append(str(LMMS_EVAL_DIR))
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(LMMS_EVAL_DIR)) if p)
+
+
+_provide_lmms_eval()
 
 
 @pytest.fixture(scope="session")

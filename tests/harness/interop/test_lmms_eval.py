@@ -96,7 +96,8 @@ def test_the_cli_users_type(tiny_llava_dir, vsr_rows, harness_run, entry_point_p
     cmd = [sys.executable, "-m", "lmms_eval", "--model", "harness", "--tasks", "hv_mc,hv_gen"]
     cmd += ["--model_args", f"model={tiny_llava_dir},device=cpu,batch_size=4", "--include_path", str(tasks)]
     cmd += ["--output_path", str(out), "--log_samples"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(entry_point_path)]), "OMP_NUM_THREADS": "1"}
+    paths = [str(ROOT), str(entry_point_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ref = [harness_run[0][("vsr", r["id"])] for r in vsr_rows[:N_CLI]]
