@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import torch
 
 from .eva_lavis import interpolate_pos_embed
+from .geometry import drop_extra_block, shape_problems
 from .kinds import TowerKind
 
 StateDict = Mapping[str, torch.Tensor]
@@ -46,14 +47,9 @@ def geometry(sd: StateDict) -> dict[str, int | None]:
 
 def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], list[str]]:
     c, t = geometry(ckpt), geometry(tower)
-    notes, out = [], dict(ckpt)
-    if c["blocks"] is not None and t["blocks"] is not None and c["blocks"] == t["blocks"] + 1:
-        last = t["blocks"]
-        out = {k: v for k, v in out.items() if not k.startswith(f"encoder.layers.{last}.")}
-        notes.append(
-            f"dropped block {last} of {c['blocks']} (MiniGPT-v2, BLIP-2 and InstructBLIP read the "
-            f"second-last EVA block)"
-        )
+    out, notes = drop_extra_block(
+        dict(ckpt), c["blocks"], t["blocks"], "MiniGPT-v2, BLIP-2 and InstructBLIP read the second-last EVA block"
+    )
     pos, dst = out.get(POS_KEY), tower.get(POS_KEY)
     if pos is not None and dst is not None and pos.shape[1] != dst.shape[1] and pos.shape[-1] == dst.shape[-1]:
         grid = round((dst.shape[1] - 1) ** 0.5)
@@ -68,17 +64,7 @@ def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, 
 
 
 def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool) -> list[str]:
-    c, t = geometry(ckpt), geometry(tower)
-    problems = []
-    for key, what in (
-        ("blocks", "depth: checkpoint has {} blocks, tower has {}"),
-        ("width", "width: checkpoint hidden size is {}, tower's is {}"),
-        ("mlp", "MLP width: checkpoint {}, tower {}"),
-        ("patch", "patch size: checkpoint {}, tower {}"),
-    ):
-        if c[key] is not None and t[key] is not None and c[key] != t[key]:
-            problems.append(what.format(c[key], t[key]))
-    return problems
+    return shape_problems(geometry(ckpt), geometry(tower))
 
 
 EVA_VIT = TowerKind(

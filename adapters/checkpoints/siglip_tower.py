@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from .geometry import drop_extra_block, shape_problems
 from .kinds import TowerKind
 
 StateDict = Mapping[str, torch.Tensor]
@@ -65,26 +66,14 @@ def geometry(sd: StateDict) -> dict[str, int | None]:
 def prepare(ckpt: dict[str, torch.Tensor], tower: StateDict) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Drop the last block of a checkpoint exactly one block deeper than the tower."""
     c, t = geometry(ckpt)["blocks"], geometry(tower)["blocks"]
-    if c is None or t is None or c != t + 1:
-        return ckpt, []
-    out = {k: v for k, v in ckpt.items() if not k.startswith(f"encoder.layers.{t}.")}
-    return out, [
-        f"dropped block {t} of {c} (the tower has {t} blocks: LLaVA-OneVision reads SigLIP-SO400M "
-        f"without its last block)"
-    ]
+    return drop_extra_block(
+        ckpt, c, t, f"the tower has {t} blocks: LLaVA-OneVision reads SigLIP-SO400M without its last block"
+    )
 
 
 def structure_problems(ckpt: StateDict, tower: StateDict, interpolate_pos: bool) -> list[str]:
     c, t = geometry(ckpt), geometry(tower)
-    problems = []
-    for key, what in (
-        ("blocks", "depth: checkpoint has {} blocks, tower has {}"),
-        ("width", "width: checkpoint hidden size is {}, tower's is {}"),
-        ("mlp", "MLP width: checkpoint {}, tower {}"),
-        ("patch", "patch size: checkpoint {}, tower {}"),
-    ):
-        if c[key] is not None and t[key] is not None and c[key] != t[key]:
-            problems.append(what.format(c[key], t[key]))
+    problems = shape_problems(c, t)
     if c["positions"] is not None and t["positions"] is not None and c["positions"] != t["positions"]:
         what = f"position grid: checkpoint has {c['positions']} positions, tower has {t['positions']}"
         if _side(c["positions"]) is None or _side(t["positions"]) is None:
