@@ -65,9 +65,19 @@ class VLMAdapter(ABC):
         `n_context` ids (all when None) are the prompt: a family whose image module reads the prompt
         (InstructBLIP's Q-Former) reads those, never the option after them."""
 
+    @property
     @abstractmethod
+    def vision_tower(self) -> torch.nn.Module:
+        """The module an encoder checkpoint swaps into (and the one reset between encoders)."""
+
     def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
-        """Replace the vision tower's weights from a checkpoint; returns a swap report."""
+        """Replace the vision tower's weights from a checkpoint (validated); returns the swap report."""
+        from adapters.checkpoints import swap_encoder
+
+        self.swap_report = swap_encoder(
+            self.vision_tower, path, allow_partial=allow_partial, interpolate_pos=interpolate_pos
+        )
+        return self.swap_report
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from adapters.hf_cache import (
     positions_from_mask,
 )
 from adapters.llava import LlavaAdapter
+from adapters.model_types import MODEL_TYPES
 from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
@@ -31,7 +32,7 @@ DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
 class Blip2Adapter(LlavaAdapter):
     family = "blip2"
     model_class = Blip2ForConditionalGeneration
-    model_types = ("blip-2",)
+    model_types = MODEL_TYPES["blip2"]
     default_model = DEFAULT_MODEL
     fallback_template = "{instruction}"
 

@@ -15,6 +15,7 @@ from adapters.attention import check_attn_implementation
 from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.hf_loading import check_model_dir, load_complete
+from adapters.model_types import MODEL_TYPES
 from adapters.weights import resolve_model_dir, weights_fingerprint
 from harness.errors import InvalidInput
 
@@ -28,7 +29,7 @@ class LlavaAdapter(VLMAdapter):
 
     family = "llava"
     model_class: type = LlavaForConditionalGeneration
-    model_types: tuple[str, ...] = ("llava",)  # config.json model_type values this class loads
+    model_types: tuple[str, ...] = MODEL_TYPES["llava"]  # config.json model_type values this class loads
     default_model = DEFAULT_MODEL
     fallback_template = FALLBACK_TEMPLATE
 
@@ -148,14 +149,6 @@ class LlavaAdapter(VLMAdapter):
     @property
     def vision_tower(self) -> torch.nn.Module:
         return self.model.model.vision_tower
-
-    def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
-        from adapters.checkpoints import swap_encoder
-
-        self.swap_report = swap_encoder(
-            self.vision_tower, path, allow_partial=allow_partial, interpolate_pos=interpolate_pos
-        )
-        return self.swap_report
 
     def describe(self) -> dict[str, Any]:
         cfg = self.model.config

@@ -23,6 +23,7 @@ from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, posit
 from adapters.hf_loading import check_model_dir, load_complete
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
+from adapters.model_types import MODEL_TYPES
 from adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint
 from harness.errors import InvalidInput
 
@@ -84,7 +85,7 @@ class MiniGPTv2Adapter(VLMAdapter):
                 f"--dtype original (ViT fp32 under fp16 autocast, LLM fp16) runs on cuda or cpu, not {dev.type}"
             )
         model_dir = resolve_model_dir(model)
-        check_model_dir(model_dir, "--model", ("llama",))
+        check_model_dir(model_dir, "--model", MODEL_TYPES["minigptv2"])
         transformers.utils.logging.disable_progress_bar()
         llm_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(dtype, torch.float16)
         # the LLM is loaded straight into its target dtype: no fp32 copy of 7B weights on the host
@@ -193,14 +194,6 @@ class MiniGPTv2Adapter(VLMAdapter):
     @property
     def vision_tower(self) -> torch.nn.Module:
         return self.model.visual_encoder
-
-    def swap_encoder(self, path: str, allow_partial: bool = False, interpolate_pos: bool = False) -> Any:
-        from adapters.checkpoints import swap_encoder
-
-        self.swap_report = swap_encoder(
-            self.vision_tower, path, allow_partial=allow_partial, interpolate_pos=interpolate_pos
-        )
-        return self.swap_report
 
     def describe(self) -> dict[str, Any]:
         return {

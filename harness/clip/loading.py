@@ -14,12 +14,13 @@ from pathlib import Path
 
 import torch
 
+from adapters.model_types import MODEL_TYPES
 from harness.clip.models import ClipModel
 from harness.errors import InputNotFound, InvalidInput
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-CLIP_MODEL_TYPES = ("clip", "siglip")
+CLIP_MODEL_TYPES = MODEL_TYPES["clip"]
 
 
 def load_clip(spec: str, device: str | torch.device = "cpu", option: str = "--model") -> ClipModel:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.model_types import MODEL_TYPES
 from adapters.weights import sha256_file
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig, check_settings
@@ -23,10 +24,6 @@ class Plan:
 
     tasks: dict[str, Task]
     choices_used: dict[str, Any] | None
-
-
-# model_type in a --model directory's config.json, per --vlm (families not listed here are not checked early)
-MODEL_TYPES = {"llava": ("llava",), "minigptv2": ("llama",), "clip": ("clip",)}
 
 
 def plan_eval(cfg: EvalConfig) -> Plan:

@@ -37,7 +37,7 @@ def evaluate_vlm_cells(
         eva_ckpt=first.eva_ckpt,
     )
     model_info = adapter.describe()  # hashes the weights: once per load, not per cell
-    snapshot = TowerSnapshot(adapter.vision_tower) if len(cells) > 1 else None  # type: ignore[attr-defined]
+    snapshot = TowerSnapshot(adapter.vision_tower) if len(cells) > 1 else None
     swapped, out = False, []
     for cfg, plan in cells:
         if swapped and snapshot is not None:
