@@ -23,8 +23,9 @@ def sweep_cmd(
     ),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
-    """Evaluate every (VLM, encoder) cell of a sweep file (one load per VLM, finished cells skipped,
-    unfinished ones resumed) and write OUT/tables.md, OUT/tables.csv and OUT/tradeoff.png."""
+    """Evaluate a grid of VLMs x encoders from a TOML file, one load per VLM; write its tables and plot.
+
+    Finished cells are skipped, unfinished ones resumed; OUT/tables.md, OUT/tables.csv, OUT/tradeoff.png."""
     from rich.markup import escape
 
     from harness.sweep.grid import parse_shard
