@@ -18,7 +18,7 @@ from harness.eval.config import EvalConfig, TooManyErrors
 from harness.eval.dist import Dist
 from harness.eval.engine import Engine
 from harness.eval.plan import Plan, check_choices_cover, known_fingerprint
-from harness.eval.run import digest, open_run, run_label, take, task_key, write_results
+from harness.eval.run import digest, model_fingerprint, open_run, run_label, take, task_key, write_results
 from harness.eval.scoring import score_generate, score_likelihood
 from tasks.base import Task
 
@@ -38,12 +38,7 @@ def score_cell(
     label = run_label(cfg)
     fingerprint = {
         **known_fingerprint(cfg, tasks, choices_used),
-        "model": model_info.get("model"),
-        "weights_sha256": model_info.get("weights_sha256"),
-        "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
-        "encoder_sha256": swap["sha256"] if swap else None,
-        "prompt_template": model_info["prompt_template"],
-        "dtype": model_info["dtype"],
+        **model_fingerprint(model_info, swap),
         "device": dist.record_device(model_info["device"]),
     }
     if dist.active:  # rank 0 alone clears (--overwrite), creates the directory and cuts torn tails

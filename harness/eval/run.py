@@ -42,6 +42,18 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def model_fingerprint(model_info: dict[str, Any], swap: dict[str, Any] | None) -> dict[str, Any]:
+    """The fingerprint fields the loaded model and its encoder swap decide (weights, encoder, template, dtype)."""
+    return {
+        "model": model_info.get("model"),
+        "weights_sha256": model_info.get("weights_sha256"),
+        "extra_weights": {k: model_info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in model_info},
+        "encoder_sha256": swap["sha256"] if swap else None,
+        "prompt_template": model_info.get("prompt_template"),
+        "dtype": model_info.get("dtype"),
+    }
+
+
 def open_run(cfg: EvalConfig, fingerprint: dict[str, Any], label: str) -> tuple[RunDir, str, dict]:
     """The run directory (default: named by the fingerprint, so the same command resumes) and its done items."""
     run_id = f"{cfg.vlm}-{_slug(label)}-{digest(fingerprint)[:10]}"

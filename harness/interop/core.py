@@ -15,7 +15,7 @@ from adapters.registry import VLMS, load_vlm
 from harness.errors import InvalidInput
 from harness.eval.engine import Engine, Request
 from harness.eval.environment import harness_version
-from harness.eval.run import digest
+from harness.eval.run import digest, model_fingerprint
 from tasks.base import PROMPT_STYLES, open_rgb
 
 OPTIONS = (
@@ -93,12 +93,7 @@ class Backend:
         self.info = self.adapter.describe()
         self.fingerprint = {
             "vlm": vlm,
-            "model": self.info.get("model"),
-            "weights_sha256": self.info.get("weights_sha256"),
-            "extra_weights": {k: self.info[k]["sha256"] for k in ("minigptv2_ckpt", "eva_ckpt") if k in self.info},
-            "encoder_sha256": self.swap["sha256"] if self.swap else None,
-            "dtype": self.info.get("dtype"),
-            "prompt_template": self.info.get("prompt_template"),
+            **model_fingerprint(self.info, self.swap),
             "harness_version": harness_version(),
         }
         self.fingerprint_sha256 = digest(self.fingerprint)
@@ -135,8 +130,10 @@ class Backend:
         texts = []
         size = self.engine.batch_size
         for start in range(0, len(images), size):
-            ids = [self.adapter.encode(self.context(c)) for c in contexts[start : start + size]]
-            texts += self.adapter.generate(images[start : start + size], ids, max_new)
+            chunk = list(zip(images[start : start + size], contexts[start : start + size]))
+            # the image too: any-resolution families size the image tokens by it
+            ids = [self.adapter.encode(self.context(c), im) for im, c in chunk]
+            texts += self.adapter.generate([im for im, _ in chunk], ids, max_new)
         return [cut(t, until) for t in texts]
 
 
