@@ -6,8 +6,11 @@ stored in fp16 on disk, as the Llama-2 / LLaVA-1.5 releases are. Each load runs 
 peaks are its own; the value after imports is subtracted. Printed per case (GB = 1e9 bytes): loaded weights
 (parameters and buffers in memory); peak RSS (VmHWM, which counts the page cache of the mmapped weight
 files) and peak anonymous RSS (RssAnon sampled every 2 ms: what the process allocated), each with its
-ratio to the weights (target <= 1.3). The baseline case in the same run is the previous MiniGPT-v2
-loading: Llama read in fp32, then cast to bf16.
+ratio to the weights (target <= 1.3). The adapters read the safetensors files with pread, tensor by
+tensor (adapters/hf_loading.py). Baselines in the same run: transformers' own `from_pretrained(dir)`, which
+memory-maps the file so every page read stays resident until the load ends (with sharded releases the
+excess is the largest shard, not the whole file), and the previous MiniGPT-v2 loading, Llama read in fp32
+and then cast to bf16.
 
     python benchmarks/bench_load.py [--layers 18] [--width 1536]
 """
@@ -22,7 +25,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ("minigptv2 bf16", "llava bf16", "llava fp16 (disk dtype)", "llama fp32 then cast (previous)")
+CASES = (
+    "minigptv2 bf16",
+    "llava bf16",
+    "llava fp16 (disk dtype)",
+    "llava bf16, transformers mmap",
+    "llama fp32 then cast (previous)",
+)
 
 
 def build(tmp: Path, layers: int, width: int) -> dict[str, Path]:
@@ -99,7 +108,7 @@ def child(case: str, paths: dict[str, str]) -> None:
     """Load once, print JSON {baseline, peak, weights} in bytes."""
     import psutil
     import torch
-    from transformers import LlamaForCausalLM
+    from transformers import LlamaForCausalLM, LlavaForConditionalGeneration
 
     from adapters.llava import LlavaAdapter
     from adapters.minigptv2 import MiniGPTv2Adapter
@@ -110,6 +119,8 @@ def child(case: str, paths: dict[str, str]) -> None:
         model = MiniGPTv2Adapter.load(
             paths["mgv2"], paths["mgv2_ckpt"], paths["eva"], dtype="bfloat16", device="cpu"
         ).model
+    elif case == "llava bf16, transformers mmap":
+        model = LlavaForConditionalGeneration.from_pretrained(paths["llava"], dtype=torch.bfloat16)
     elif case.startswith("llava"):
         dtype = "bfloat16" if "bf16" in case else "float16"
         model = LlavaAdapter.load(paths["llava"], dtype=dtype, device="cpu").model

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import torch
 from safetensors.torch import load_file, save_file
 from transformers import CLIPModel
 
@@ -52,3 +53,55 @@ def test_model_dir_checks_family_and_weights(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "cl')
     with pytest.raises(InvalidInput, match="not valid JSON"):
         check_model_dir(tmp_path, "--clip", ("clip",))
+
+
+def _same_weights(a, b) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert sa[k].dtype == sb[k].dtype and torch.equal(sa[k], sb[k]), k
+
+
+def test_pread_load_equals_transformers_own_load(monkeypatch):
+    """The lean path (config + pread tensors) gives the model `from_pretrained(model_dir)` gives, bit for bit."""
+    import safetensors
+    from transformers import LlavaForConditionalGeneration
+
+    backends = []
+    real_open = safetensors.safe_open
+
+    def spy(*args, **kwargs):
+        backends.append(kwargs.get("backend"))
+        return real_open(*args, **kwargs)
+
+    d = MODELS_DIR / "llava"
+    monkeypatch.setattr(safetensors, "safe_open", spy)
+    ours = load_complete(LlavaForConditionalGeneration, d, "--model", dtype=torch.bfloat16)
+    assert backends == ["pread"]  # never memory-mapped: mapped pages would stay resident while converting
+    monkeypatch.undo()
+    theirs = LlavaForConditionalGeneration.from_pretrained(d, dtype=torch.bfloat16)
+    _same_weights(ours, theirs)
+    assert ours.generation_config.to_dict() == theirs.generation_config.to_dict()
+    assert ours.config.name_or_path == str(d)
+
+
+def test_sharded_checkpoints_load_through_their_index(tmp_path):
+    CLIPModel.from_pretrained(MODELS_DIR / "clip").save_pretrained(tmp_path, max_shard_size="100KB")
+    shards = sorted(p.name for p in tmp_path.glob("model-*.safetensors"))
+    assert len(shards) > 1 and (tmp_path / "model.safetensors.index.json").is_file()
+    _same_weights(load_complete(CLIPModel, tmp_path, "--model"), CLIPModel.from_pretrained(MODELS_DIR / "clip"))
+
+    (tmp_path / shards[-1]).unlink()
+    with pytest.raises(InputNotFound, match=rf"index\.json: names shard files that are absent: {shards[-1]}"):
+        load_complete(CLIPModel, tmp_path, "--model")
+    (tmp_path / "model.safetensors.index.json").write_text('{"metadata": {}}')
+    with pytest.raises(InvalidInput, match=r"index\.json: expected JSON with a 'weight_map'"):
+        load_complete(CLIPModel, tmp_path, "--model")
+
+
+def test_a_corrupt_safetensors_file_is_named(tmp_path):
+    d = tmp_path / "clip"
+    shutil.copytree(MODELS_DIR / "clip", d)
+    (d / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    with pytest.raises(InvalidInput, match=r"clip/model\.safetensors: not a readable safetensors file"):
+        load_complete(CLIPModel, d, "--model")
