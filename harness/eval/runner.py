@@ -4,6 +4,7 @@ the CLI's own start-up time."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -25,10 +26,16 @@ EVALUATORS: dict[str, str] = {"clip": "harness.clip.evaluate:evaluate_clip"}
 
 
 def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) one evaluation; returns the results.json content."""
+    """Run (or resume) one evaluation; returns the results.json content. A finished run of this exact config
+    is returned as it is, without loading the model."""
     _check_vlm(cfg)
     plan = plan_eval(cfg)  # bad data, encoder, choices or --out fail here, before any model loads
-    return evaluator(cfg.vlm)(cfg, plan, progress)
+    done = finished_results(cfg)
+    if done is None:
+        return evaluator(cfg.vlm)(cfg, plan, progress)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports, as after scoring
+        done.pop("timing", None)
+    return done
 
 
 def evaluator(vlm: str) -> Evaluator:

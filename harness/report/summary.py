@@ -29,6 +29,9 @@ def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Re
     console.print(table)
     for r in runs:
         tm = r["timing"]
+        if r.get("skipped"):
+            console.print(f"[dim]{r['label']}: already finished, nothing scored → {r.get('run_dir', '')}[/]")
+            continue
         console.print(
             f"[dim]{r['label']}: {tm['items_scored_this_invocation']} items scored in "
             f"{tm['wall_seconds']:.1f} s ({tm['items_per_second']} items/s) → {r.get('run_dir', '')}[/]"
