@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from adapters.base import VLMAdapter
-from harness.errors import InvalidInput
+from harness.errors import InvalidInput, UserError
 
 AUTO_MAX_BATCH = 64
 CPU_AUTO_BATCH = 8
@@ -44,8 +44,18 @@ class OptionScore:
     is_greedy: bool
 
 
-class NonFiniteScores(RuntimeError):
-    """NaN or inf appeared in the logits of an item."""
+class NonFiniteScores(UserError, RuntimeError):
+    """NaN or inf appeared in the logits of an item: the network overflowed in its dtype (fp16 most often)
+    or its weights hold such values. A user error (exit 2) with advice; the batches scored before are kept."""
+
+    @classmethod
+    def for_items(cls, adapter: VLMAdapter, keys: Sequence[str]) -> NonFiniteScores:
+        dtype = str(adapter.describe().get("dtype", "?")).removeprefix("torch.")
+        return cls(
+            f"NaN/inf in the logits for item(s) {', '.join(keys)} (model dtype {dtype}):"
+            " the network overflows in this precision or its weights hold NaN/inf; try --dtype bfloat16 or float32."
+            " Items scored so far are saved and a re-run resumes"
+        )
 
 
 def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
@@ -134,7 +144,7 @@ class Engine:
         tokenized = [self.tokenize(r) for r in batch]
         prefix = self.adapter.prefill([r.image for r in batch], [ctx for ctx, _ in tokenized])
         self.forwards += 1
-        _check_finite(prefix.last_logprobs, [r.key for r in batch])
+        _check_finite(self.adapter, prefix.last_logprobs, [r.key for r in batch])
         first = prefix.last_logprobs
         packed = _pack_tails([conts for _, conts in tokenized])
         tail_lp = self._extend(prefix, packed, batch) if packed.rows else None
@@ -160,7 +170,7 @@ class Engine:
         self.forwards += 1
         for r, width in enumerate(packed.widths):
             if not torch.isfinite(lp[r, :width]).all():
-                raise NonFiniteScores(f"NaN/inf in logits for item {batch[packed.rows[r]].key}")
+                raise NonFiniteScores.for_items(self.adapter, [batch[packed.rows[r]].key])
         return lp
 
 
@@ -206,11 +216,10 @@ def _pack_tails(conts_per_item: list[list[list[int]]]) -> _Packed:
     return _Packed(rows, ids, pos, attend, widths, where)
 
 
-def _check_finite(logprobs: torch.Tensor, keys: list[str]) -> None:
+def _check_finite(adapter: VLMAdapter, logprobs: torch.Tensor, keys: list[str]) -> None:
     bad = ~torch.isfinite(logprobs).all(dim=-1)
     if bad.any():
-        names = [keys[i] for i in bad.nonzero()[:, 0].tolist()]
-        raise NonFiniteScores(f"NaN/inf in logits for item(s) {', '.join(names)}")
+        raise NonFiniteScores.for_items(adapter, [keys[i] for i in bad.nonzero()[:, 0].tolist()])
 
 
 def _initial_batch_size(adapter: VLMAdapter, batch_size: int | str) -> int:

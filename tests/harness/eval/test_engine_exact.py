@@ -97,8 +97,9 @@ def test_nan_logits_raise_naming_the_item(tiny_llava, monkeypatch):
         return p
 
     monkeypatch.setattr(tiny_llava, "prefill", poisoned)
-    with pytest.raises(NonFiniteScores, match="item1"):
+    with pytest.raises(NonFiniteScores, match=r"item\(s\) item1 \(model dtype float32\).*--dtype bfloat16") as e:
         Engine(tiny_llava, batch_size=4).score(make_requests(tiny_llava, 3))
+    assert e.value.exit_code == 2  # the user's precision or weights, not a harness bug
 
 
 def test_auto_batch_size_halves_on_out_of_memory(tiny_llava, monkeypatch):
