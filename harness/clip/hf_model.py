@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from harness.clip.keymap import hf_to_open_clip, open_clip_to_hf
-from harness.clip.models import Block, ClipModel, Projection, Transform
+from harness.clip.models import Block, ClipModel, Projection, separate_qkv
 
 
 class HFClip(ClipModel):
     family = "hf"
-
-    def __init__(
-        self,
-        net: nn.Module,
-        tokenizer: Callable[[list[str]], Any],
-        eval_transform: Transform,
-        image_size: int,
-        mean: tuple[float, ...],
-        std: tuple[float, ...],
-        spec: str = "",
-    ):
-        super().__init__(net, tokenizer, eval_transform, image_size, mean, std, spec)
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         pooled = self.net.vision_model(pixel_values=pixels).pooler_output
@@ -35,9 +22,6 @@ class HFClip(ClipModel):
         tokens = {k: v.to(self.device) for k, v in dict(tokens).items() if k in ("input_ids", "attention_mask")}
         pooled = self.net.text_model(**tokens).pooler_output
         return self.net.text_projection(pooled)
-
-    def logit_scale(self) -> torch.Tensor:
-        return self.net.logit_scale.exp()
 
     @property
     def visual(self) -> nn.Module:
@@ -50,8 +34,7 @@ class HFClip(ClipModel):
         out = []
         for i, layer in enumerate(self.net.vision_model.encoder.layers):
             att = layer.self_attn
-            qkv = [(att.q_proj, "weight"), (att.k_proj, "weight"), (att.v_proj, "weight")]
-            bias = [(m, "bias") for m in (att.q_proj, att.k_proj, att.v_proj) if m.bias is not None]
+            qkv, bias = separate_qkv(att)
             out.append(
                 Block(
                     index=i,

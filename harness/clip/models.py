@@ -53,6 +53,12 @@ class Block:
         return [getattr(m, n) for m, n in self.qkv]
 
 
+def separate_qkv(att: nn.Module) -> tuple[list[tuple[nn.Module, str]], list[tuple[nn.Module, str]]]:
+    """`Block.qkv` and `Block.qkv_bias` of an attention with separate `q_proj`/`k_proj`/`v_proj` Linears."""
+    projs = (att.q_proj, att.k_proj, att.v_proj)
+    return [(m, "weight") for m in projs], [(m, "bias") for m in projs if m.bias is not None]
+
+
 @dataclass
 class Projection:
     """The image projection weight. `transposed`: stored [in, out] (open_clip `proj`), else [out, in]."""
@@ -97,9 +103,9 @@ class ClipModel(nn.Module, ABC):
     def tokenize(self, texts: list[str]) -> Any:
         return self._tokenizer(texts)
 
-    @abstractmethod
     def logit_scale(self) -> torch.Tensor:
         """exp(learned log scale), the multiplier of the cosine similarities."""
+        return self.net.logit_scale.exp()
 
     def logit_bias(self) -> torch.Tensor | None:
         """SigLIP's learned bias (its pairs are scored by a sigmoid loss); None for CLIP's softmax loss."""

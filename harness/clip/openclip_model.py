@@ -7,41 +7,28 @@ in an `nn.MultiheadAttention`) and the timm trunk route used by EVA01-g-14 (`vis
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from harness.clip.keymap import hf_config_for_open_clip_vit, open_clip_to_hf
-from harness.clip.models import Block, ClipModel, Projection, Transform
+from harness.clip.models import Block, ClipModel, Projection, separate_qkv
 from harness.errors import InvalidInput
 
 
 class OpenClip(ClipModel):
     family = "open_clip"
 
-    def __init__(
-        self,
-        net: nn.Module,
-        tokenizer: Callable[[list[str]], Any],
-        eval_transform: Transform,
-        image_size: int,
-        mean: tuple[float, ...],
-        std: tuple[float, ...],
-        spec: str = "",
-    ):
-        super().__init__(net, tokenizer, eval_transform, image_size, mean, std, spec)
-        self.is_timm = hasattr(net.visual, "trunk")
+    @property
+    def is_timm(self) -> bool:
+        return hasattr(self.net.visual, "trunk")
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.net.encode_image(pixels)
 
     def encode_text(self, tokens: Any) -> torch.Tensor:
         return self.net.encode_text(tokens.to(self.device))
-
-    def logit_scale(self) -> torch.Tensor:
-        return self.net.logit_scale.exp()
 
     @property
     def visual(self) -> nn.Module:
@@ -81,8 +68,7 @@ class OpenClip(ClipModel):
             if att.qkv.bias is not None:
                 bias.append((att.qkv, "bias"))
         else:
-            qkv = [(att.q_proj, "weight"), (att.k_proj, "weight"), (att.v_proj, "weight")]
-            bias = [(m, "bias") for m in (att.q_proj, att.k_proj, att.v_proj) if m.bias is not None]
+            qkv, bias = separate_qkv(att)
         fc1 = getattr(b.mlp, "fc1", None)
         if not isinstance(fc1, nn.Linear):
             raise InvalidInput(

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.eval.engine import Engine, Request, plain_forward_scores
+from tests.adapters.family_checks import (
+    SIZES,
+    assert_batched_generation_equals_one_at_a_time,
+    assert_engine_equals_plain,
+    family_requests,
+    six_tasks_through_the_cli,
+    sized_image,
+)
 from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
-from tests.conftest import random_image
-from tests.harness.eval.test_engine_exact import OPTIONS, QUESTIONS
-
-SIZES = [(40, 40), (40, 90), (100, 30), (64, 64), (33, 70)]  # (width, height): 1x1+2x2, 1x2, 2x1 grids
-
-
-def sized_image(i: int):
-    return random_image(i, size=40).resize(SIZES[i % len(SIZES)])
 
 
 @pytest.fixture(scope="module", params=["llava_onevision", "llava_next"])
@@ -28,19 +27,6 @@ def adapter(request, tmp_path_factory):
 
         path = build_tiny_llava_next(tmp_path_factory.mktemp("next"))
     return cls.load(str(path), device="cpu")
-
-
-def make_requests(adapter, n: int) -> list[Request]:
-    return [
-        Request(
-            f"item{i}",
-            sized_image(i),
-            adapter.format_prompt(QUESTIONS[i % 5] + (" " if i % 3 == 0 else "")),
-            OPTIONS[i % 5],
-            adapter.target_delimiter,
-        )
-        for i in range(n)
-    ]
 
 
 def test_ids_match_the_processor_for_every_image_size(adapter):
@@ -58,22 +44,12 @@ def test_ids_match_the_processor_for_every_image_size(adapter):
 
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_engine_equals_plain_forward(adapter, batch_size):
-    reqs = make_requests(adapter, 8)
-    engine = Engine(adapter, batch_size=batch_size)
-    got = engine.score(reqs)
-    lengths = set()
-    for req, scores in zip(reqs, got):
-        ref = plain_forward_scores(adapter, req)
-        for s, r in zip(scores, ref):
-            assert abs(s.logprob - r) < 1e-4, (req.key, s.logprob, r)
-            lengths.add(s.n_tokens)
-    assert len(lengths) >= 3
-    assert engine.forwards <= 2 * -(-len(reqs) // batch_size)
+    assert_engine_equals_plain(adapter, family_requests(adapter, 8), batch_size)
 
 
 def test_plain_forward_reference_is_the_processor_forward(adapter):
     """The reference path itself: ids and pixels straight from the processor give the same logits."""
-    req = make_requests(adapter, 2)[1]
+    req = family_requests(adapter, 2)[1]
     inputs = adapter.processor(text=req.context, images=req.image, return_tensors="pt")
     with torch.no_grad():
         ref = torch.log_softmax(adapter.model(**inputs).logits[0].float(), -1)
@@ -82,11 +58,7 @@ def test_plain_forward_reference_is_the_processor_forward(adapter):
 
 
 def test_batched_generation_equals_one_at_a_time(adapter):
-    reqs = make_requests(adapter, 4)
-    ctxs = [adapter.encode(r.context, r.image) for r in reqs]
-    assert len({len(c) for c in ctxs}) > 1
-    batched = adapter.generate([r.image for r in reqs], ctxs, 5)
-    assert batched == [adapter.generate([r.image], [c], 5)[0] for r, c in zip(reqs, ctxs)]
+    assert_batched_generation_equals_one_at_a_time(adapter)
 
 
 def test_describe_says_any_res(adapter):
@@ -94,9 +66,6 @@ def test_describe_says_any_res(adapter):
     info = adapter.describe()
     assert info["vlm"] == adapter.family and info["image_tokens"].startswith("per image size")
     assert "40x90" in info["image_tokens_by_size"]
-
-
-SIX = ["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"]
 
 
 @pytest.fixture(scope="module")
@@ -109,49 +78,5 @@ def data_root(tmp_path_factory):
 
 
 def test_six_tasks_through_the_cli_in_both_modes(adapter, data_root, tmp_path):
-    import json
-
-    from typer.testing import CliRunner
-
-    from harness.cli import app
-
-    common = [
-        "--vlm",
-        adapter.family,
-        "--model",
-        str(adapter.model_dir),
-        "--device",
-        "cpu",
-        "--data-root",
-        str(data_root),
-        "--limit",
-        "3",
-        "--quiet",
-    ]
-    for style in ("options", "text"):
-        res = CliRunner().invoke(
-            app, ["eval", "--tasks", ",".join(SIX), "--prompt-style", style, "--out", str(tmp_path / style), *common]
-        )
-        assert res.exit_code == 0, res.output
-        results = json.loads((tmp_path / style / "results.json").read_text())
-        assert results["model"]["vlm"] == adapter.family
-        assert all(results["tasks"][t]["n"] == 3 for t in SIX)
-    res = CliRunner().invoke(
-        app,
-        [
-            "eval",
-            "--tasks",
-            "vizwiz,vsr",
-            "--mode",
-            "generate",
-            "--max-new-tokens",
-            "2",
-            "--out",
-            str(tmp_path / "gen"),
-            *common,
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    samples = [json.loads(x) for x in (tmp_path / "gen" / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 6 and all(isinstance(s["generation"], str) for s in samples)
+    samples = six_tasks_through_the_cli(adapter, data_root, tmp_path, "vizwiz,vsr")
     assert any("respond with 'Unanswerable'" in s["prompt"] for s in samples)

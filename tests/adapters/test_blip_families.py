@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from adapters.checkpoints import EncoderCheckpointError
-from harness.eval.engine import Engine, Request, plain_forward_scores
+from harness.eval.engine import Engine, plain_forward_scores
+from tests.adapters.family_checks import (
+    assert_batched_generation_equals_one_at_a_time,
+    assert_engine_equals_plain,
+    family_requests,
+    six_tasks_through_the_cli,
+)
 from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
 from tests.conftest import random_image
-from tests.harness.eval.test_engine_exact import OPTIONS, QUESTIONS
+from tests.harness.eval.test_engine_exact import QUESTIONS
 
-SIZES = [(40, 40), (40, 90), (100, 30), (64, 64), (33, 70)]
+BLIP_QUESTION = "Question: {q} Answer:"
 
 
 @pytest.fixture(scope="module", params=["blip2", "instructblip"])
@@ -27,19 +31,6 @@ def adapter(request, tmp_path_factory):
 
         path = build_tiny_instructblip(tmp_path_factory.mktemp("iblip"))
     return cls.load(str(path), device="cpu")
-
-
-def make_requests(adapter, n: int) -> list[Request]:
-    return [
-        Request(
-            f"item{i}",
-            random_image(i).resize(SIZES[i % 5]),
-            adapter.format_prompt(f"Question: {QUESTIONS[i % 5]} Answer:" + (" " if i % 3 == 0 else "")),
-            OPTIONS[i % 5],
-            adapter.target_delimiter,
-        )
-        for i in range(n)
-    ]
 
 
 def test_ids_match_the_processor(adapter):
@@ -58,19 +49,11 @@ def test_ids_match_the_processor(adapter):
 
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_engine_equals_plain_forward(adapter, batch_size):
-    reqs = make_requests(adapter, 8)
-    engine = Engine(adapter, batch_size=batch_size)
-    lengths = set()
-    for req, scores in zip(reqs, engine.score(reqs)):
-        for s, r in zip(scores, plain_forward_scores(adapter, req)):
-            assert abs(s.logprob - r) < 1e-4, (req.key, s.logprob, r)
-            lengths.add(s.n_tokens)
-    assert len(lengths) >= 3
-    assert engine.forwards <= 2 * -(-len(reqs) // batch_size)
+    assert_engine_equals_plain(adapter, family_requests(adapter, 8, BLIP_QUESTION), batch_size)
 
 
 def test_reference_is_the_processor_forward_with_the_prompt_alone_in_the_qformer(adapter):
-    req = make_requests(adapter, 2)[1]
+    req = family_requests(adapter, 2, BLIP_QUESTION)[1]
     inputs = adapter.processor(text=req.context, images=req.image, return_tensors="pt")
     option = adapter.encode(req.context + " dark green")[len(inputs.input_ids[0]) :]
     inputs["input_ids"] = torch.cat([inputs.input_ids, torch.tensor([option])], 1)
@@ -98,11 +81,7 @@ def test_visual_prefix_depends_on_the_question_for_instructblip_only(adapter):
 
 
 def test_batched_generation_equals_one_at_a_time(adapter):
-    reqs = make_requests(adapter, 4)
-    ctxs = [adapter.encode(r.context, r.image) for r in reqs]
-    assert len({len(c) for c in ctxs}) > 1
-    batched = adapter.generate([r.image for r in reqs], ctxs, 5)
-    assert batched == [adapter.generate([r.image], [c], 5)[0] for r, c in zip(reqs, ctxs)]
+    assert_batched_generation_equals_one_at_a_time(adapter)
 
 
 def test_eva_checkpoints_swap_into_the_224px_tower(adapter, tiny_open_clip_ckpt, tmp_path):
@@ -130,58 +109,17 @@ def test_eva_checkpoints_swap_into_the_224px_tower(adapter, tiny_open_clip_ckpt,
     torch.save(deep, tmp_path / "deep.pt")
     with pytest.raises(EncoderCheckpointError, match="depth: checkpoint has 4 blocks, tower has 2"):
         adapter.swap_encoder(str(tmp_path / "deep.pt"))
-    reqs = make_requests(adapter, 2)  # scoring after a swap is still exact
+    reqs = family_requests(adapter, 2, BLIP_QUESTION)  # scoring after a swap is still exact
     for req, scores in zip(reqs, Engine(adapter, 2).score(reqs)):
         for s, r in zip(scores, plain_forward_scores(adapter, req)):
             assert abs(s.logprob - r) < 1e-4
 
 
 def test_six_tasks_through_the_cli_in_both_modes(adapter, tmp_path):
-    from typer.testing import CliRunner
-
-    from harness.cli import app
     from tests.tasks.fixtures import build_all_fixtures
 
     build_all_fixtures(tmp_path / "data")
-    six = ["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"]
-    common = [
-        "--vlm",
-        adapter.family,
-        "--model",
-        str(adapter.model_dir),
-        "--device",
-        "cpu",
-        "--data-root",
-        str(tmp_path / "data"),
-        "--limit",
-        "3",
-        "--quiet",
-    ]
-    for style in ("options", "text"):
-        res = CliRunner().invoke(
-            app, ["eval", "--tasks", ",".join(six), "--prompt-style", style, "--out", str(tmp_path / style), *common]
-        )
-        assert res.exit_code == 0, res.output
-        results = json.loads((tmp_path / style / "results.json").read_text())
-        assert results["model"]["vlm"] == adapter.family and all(results["tasks"][t]["n"] == 3 for t in six)
-    res = CliRunner().invoke(
-        app,
-        [
-            "eval",
-            "--tasks",
-            "vizwiz,hm",
-            "--mode",
-            "generate",
-            "--max-new-tokens",
-            "2",
-            "--out",
-            str(tmp_path / "gen"),
-            *common,
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    samples = [json.loads(x) for x in (tmp_path / "gen" / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 6 and all(isinstance(s["generation"], str) for s in samples)
+    samples = six_tasks_through_the_cli(adapter, tmp_path / "data", tmp_path, "vizwiz,hm")
     assert any(s["prompt"].startswith("Question: ") for s in samples)
 
 
