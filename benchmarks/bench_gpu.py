@@ -8,7 +8,7 @@ FLOPs per item (2 x parameters x tokens for the ViT and the decoder, lm_head on 
 attention QK^T and AV) and the fraction of the bf16 dense peak (`--peak-tflops`, default 989: H100/H200
 SXM) that the engine's items/s reach. It also prints whether engine and plain forward pick the same
 options on the shared items and their largest score difference (half-precision rounding; see
-tests/harness/test_engine_half.py).
+tests/harness/eval/test_engine_half.py).
 
     python benchmarks/bench_gpu.py                 # full size, needs CUDA (~14 GB weights per model)
     python benchmarks/bench_gpu.py --scale tiny    # tiny stand-ins on CPU, seconds (smoke test)

@@ -1,5 +1,5 @@
 """Half-precision agreement on the whole toy world (400 + 400 items): the bound of
-tests/harness/test_engine_half.py, which checks a subset, applied to every item.
+tests/harness/eval/test_engine_half.py, which checks a subset, applied to every item.
 
 Per dtype: the plain half forward's and the engine's error against the fp32 plain forward (max, mean),
 the largest |engine - plain| and its ratio to the derived tolerance E + n * u * max|logit|, pick flips

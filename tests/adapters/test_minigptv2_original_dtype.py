@@ -68,7 +68,7 @@ def test_original_is_no_further_from_fp32_than_bf16(scores):
 
 
 def test_original_engine_is_as_close_to_fp32_as_its_plain_forward(scores):
-    """As in tests/harness/test_engine_half.py: the engine's worst error against fp32 is at most 1.5x the
+    """As in tests/harness/eval/test_engine_half.py: the engine's worst error against fp32 is at most 1.5x the
     plain forward's (so |engine - plain| <= 2.5x the plain forward's own error)."""
     engine, plain = scores["original"]
     ref = scores["float32"][1]

@@ -1,5 +1,6 @@
 """The documents name only files that exist: every code path in README.md, DESIGN.md and
-results/baselines/README.md, and every demo baseline the baselines README mentions."""
+results/baselines/README.md, and in the docstrings and comments of the code itself, and every demo
+baseline the baselines README mentions."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ def _missing(text: str, pattern: re.Pattern, base: Path) -> list[str]:
 def test_documents_name_existing_code_files():
     for doc in DOCS:
         assert _missing((ROOT / doc).read_text(), CODE_PATH, ROOT) == [], doc
+
+
+def test_code_names_existing_code_files():
+    sources = [p for d in ("harness", "adapters", "tasks", "tests", "benchmarks") for p in (ROOT / d).rglob("*.py")]
+    for src in sources:
+        if src != Path(__file__).resolve():  # this file names a missing one on purpose
+            assert _missing(src.read_text(), CODE_PATH, ROOT) == [], src.relative_to(ROOT)
 
 
 def test_baselines_readme_names_existing_baselines():
