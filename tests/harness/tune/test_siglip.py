@@ -5,37 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import SiglipConfig, SiglipModel, SiglipTextConfig, SiglipVisionConfig
 
 from harness.clip.loading import load_clip
-from harness.toy.tiny_clip import word_tokenizer
 from harness.tune.loss import TextBank, batch_logits, contrastive_loss
 from harness.tune.run import tune
 from tests.harness.tune.util import quick_cfg
-
-
-@pytest.fixture(scope="module")
-def siglip_spec(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("siglip")
-    tok = word_tokenizer(out)
-    text = SiglipTextConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=16,
-        projection_size=32,
-        pad_token_id=0,
-        bos_token_id=2,
-        eos_token_id=3,
-    )
-    vision = SiglipVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2, image_size=32, patch_size=8
-    )
-    torch.manual_seed(0)
-    SiglipModel(SiglipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())).save_pretrained(out)
-    return "hf:" + str(out)
 
 
 def test_sigmoid_loss_equals_transformers_siglip_loss(siglip_spec, shapes):
@@ -55,7 +29,7 @@ def test_sigmoid_loss_equals_transformers_siglip_loss(siglip_spec, shapes):
 
 @pytest.mark.parametrize("method", ["lora", "ln", "lorsu", "spu", "fft"])
 def test_methods_learn_and_the_export_swaps_into_a_siglip_vlm_tower(siglip_spec, shapes, method, tmp_path):
-    from transformers import SiglipVisionModel
+    from transformers import SiglipVisionConfig, SiglipVisionModel
 
     from adapters.checkpoints import swap_encoder
 
