@@ -88,17 +88,22 @@ class MiniGPTv2Adapter(VLMAdapter):
         check_model_dir(model_dir, "--model", MODEL_TYPES["minigptv2"])
         transformers.utils.logging.disable_progress_bar()
         llm_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(dtype, torch.float16)
+        custom = model_dir / VISION_CONFIG_FILE
+        vision_config = Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config()
+        # The ViT is built in its final dtype ("original" keeps it fp32) and filled before the LLM loads: a bad
+        # EVA file fails in seconds, and the file's pages are released before the LLM's weights arrive.
+        vision_dtype = torch.float32 if dtype == "original" else llm_dtype
+        vision = Blip2VisionModel._from_config(vision_config, dtype=vision_dtype)
+        eva_report = load_eva_vit_g(vision, Path(eva_ckpt))
         # the LLM is loaded straight into its target dtype: no fp32 copy of 7B weights on the host
         llama = load_complete(
             LlamaForCausalLM, model_dir, "--model", dtype=llm_dtype, attn_implementation=attn_implementation
         )
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        custom = model_dir / VISION_CONFIG_FILE
-        vision = Blip2VisionModel(Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config())
         net = MiniGPTv2(vision, llama)
         reports = {
             "minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),
-            "eva_ckpt": load_eva_vit_g(net, Path(eva_ckpt)),
+            "eva_ckpt": eva_report,
         }
         # peft creates LoRA in fp32 (as released); "original" keeps it, ViT, ln_vision and llama_proj fp32
         if dtype != "original" and llm_dtype != torch.float32:

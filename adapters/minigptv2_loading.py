@@ -110,14 +110,15 @@ def load_stage_checkpoint(model: MiniGPTv2, path: Path) -> LoadReport:
     return report
 
 
-def load_eva_vit_g(model: MiniGPTv2, path: Path) -> dict[str, Any]:
-    """LAVIS `eva_vit_g.pth` (bare names, 224-px grid): the same validated swap as `--encoder` (the last
-    block dropped, positions resized once to the tower's grid, every tower tensor but ln_vision replaced)."""
+def load_eva_vit_g(vision: torch.nn.Module, path: Path) -> dict[str, Any]:
+    """LAVIS `eva_vit_g.pth` (bare names, 224-px grid) into MiniGPT-v2's ViT: the same validated swap as
+    `--encoder` (the last block dropped, positions resized once to the tower's grid, every tower tensor but
+    ln_vision replaced)."""
     from adapters.checkpoints import swap_encoder
 
     if not Path(path).is_file():
         raise InputNotFound(f"--eva-ckpt: no file at {path}")
-    return swap_encoder(model.visual_encoder, path).to_dict()
+    return swap_encoder(vision, path).to_dict()
 
 
 def _lora_mismatch(sd: dict[str, torch.Tensor], matched: set[str], want: list[str]) -> str:

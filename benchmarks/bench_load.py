@@ -1,7 +1,8 @@
 """Peak host memory of loading a model in bf16 through the adapters' own loading code.
 
 Builds a ~0.55B-parameter Llama (18 layers x 1536, random weights) twice: inside a MiniGPT-v2 layout (Llama
-dir + stage checkpoint + EVA file, tiny ViT) and inside a LLaVA directory (tiny CLIP tower). The weights are
+dir + stage checkpoint + fp16 EVA file, a 12 x 768 ViT: the release's proportion of vision weights) and
+inside a LLaVA directory (tiny CLIP tower). The weights are
 stored in fp16 on disk, as the Llama-2 / LLaVA-1.5 releases are. Each load runs in a fresh subprocess so its
 peaks are its own; the value after imports is subtracted. Printed per case (GB = 1e9 bytes): loaded weights
 (parameters and buffers in memory); peak RSS (VmHWM, which counts the page cache of the mmapped weight
@@ -35,13 +36,19 @@ CASES = (
 
 
 def build(tmp: Path, layers: int, width: int) -> dict[str, Path]:
+    import torch
+
     from harness.toy.tiny_llava import TinySpec, build_tiny_llava
     from harness.toy.tiny_minigptv2 import TinyMiniGPTv2Spec, build_tiny_minigptv2
 
     heads, mlp = width // 128, int(width * 8 / 3) // 64 * 64
+    # the ViT in the release's proportion (EVA ViT-g is 15% of MiniGPT-v2's weights): 12 x 768, 85M parameters
+    vit = {"vision_width": 768, "vision_layers": 12, "vision_heads": 12, "vision_mlp": 3072}
     mg = build_tiny_minigptv2(
-        tmp / "mgv2", TinyMiniGPTv2Spec(text_width=width, text_layers=layers, text_heads=heads, text_mlp=mlp)
+        tmp / "mgv2", TinyMiniGPTv2Spec(text_width=width, text_layers=layers, text_heads=heads, text_mlp=mlp, **vit)
     )
+    eva = torch.load(mg["eva_ckpt"], weights_only=True)
+    torch.save({k: v.half() for k, v in eva.items()}, mg["eva_ckpt"])  # eva_vit_g.pth is fp16, as released
     llava = build_tiny_llava(
         tmp / "llava",
         TinySpec(text_width=width, text_layers=layers, text_heads=heads, text_kv_heads=heads, text_mlp=mlp),

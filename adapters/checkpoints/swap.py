@@ -42,9 +42,13 @@ def swap_encoder(
     if plan.problems:
         raise _error(raw, fmt, kind, plan.problems)
 
-    # Cast on the CPU first, so a value that overflows the tower's dtype is caught before any copy.
-    staged = {name: value.to(dtype=tower_state[name].dtype) for name, value in plan.tensors.items()}
-    overflow = [n for n, v in staged.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    # Every tensor is cast once to check it fits the tower's dtype before any is copied; the copies then cast
+    # again one tensor at a time (the same deterministic cast), so no second copy of the weights is held.
+    overflow = [
+        n
+        for n, v in plan.tensors.items()
+        if v.is_floating_point() and not torch.isfinite(v.to(dtype=tower_state[n].dtype)).all()
+    ]
     if overflow:
         dtype = str(tower_state[overflow[0]].dtype).removeprefix("torch.")
         raise _error(
@@ -54,16 +58,15 @@ def swap_encoder(
     changes = {kind.block_of(name): 0.0 for name in tower_state}
     changed = 0
     with torch.no_grad():
-        for name, value in staged.items():
+        # Every check has passed and each planned tensor has the target's shape.
+        for name, value in plan.tensors.items():
             target = tower_state[name]
-            value = value.to(device=target.device)
+            value = value.to(device=target.device, dtype=target.dtype)
             diff = (value.float() - target.float()).abs().max().item() if value.numel() else 0.0
             block = kind.block_of(name)
             changes[block] = max(changes[block], diff)
             changed += diff > 0
-        # Every check has passed and each staged tensor has the target's shape and dtype.
-        for name, value in staged.items():
-            tower_state[name].copy_(value)
+            target.copy_(value)
 
     return SwapReport(
         format=fmt.name,
@@ -74,7 +77,7 @@ def swap_encoder(
         container=raw.container,
         tower=kind.title,
         tower_dtype=_dtype_text(tower_state),
-        tensors_replaced=len(staged),
+        tensors_replaced=len(plan.tensors),
         tensors_total=len(tower_state),
         tensors_changed=int(changed),
         left_unchanged=plan.missing,

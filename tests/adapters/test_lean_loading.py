@@ -57,3 +57,15 @@ def test_llava_reads_in_its_target_dtype(tiny_llava_dir, monkeypatch):
     adapter = LlavaAdapter.load(str(tiny_llava_dir), dtype="bfloat16", device="cpu")
     assert requested == [torch.bfloat16]
     assert {p.dtype for p in adapter.model.parameters()} == {torch.bfloat16}
+
+
+def test_minigptv2_half_load_equals_the_fp32_load_cast(files):
+    """Built and filled in bf16 directly (ViT before the LLM, no fp32 copy), every tensor equals loading in
+    fp32 and casting afterwards: each weight is rounded once either way."""
+    paths = (str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]))
+    half = MiniGPTv2Adapter.load(*paths, dtype="bfloat16", device="cpu").model.state_dict()
+    full = MiniGPTv2Adapter.load(*paths, dtype="float32", device="cpu").model.state_dict()
+    assert half.keys() == full.keys()
+    for k, v in full.items():
+        want = v.to(torch.bfloat16) if v.is_floating_point() and half[k].dtype == torch.bfloat16 else v
+        assert half[k].dtype == want.dtype and torch.equal(half[k], want), k
