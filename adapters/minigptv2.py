@@ -107,7 +107,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         }
         # peft creates LoRA in fp32 (as released); "original" keeps it, ViT, ln_vision and llama_proj fp32
         if dtype != "original" and llm_dtype != torch.float32:
-            _cast_all_but_llm(net, llm_dtype)
+            cast_all_but_llm(net, llm_dtype)
         info = {
             "model": model,
             "model_dir": str(model_dir),
@@ -215,7 +215,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         }
 
 
-def _cast_all_but_llm(net: MiniGPTv2, dtype: torch.dtype) -> None:
+def cast_all_but_llm(net: MiniGPTv2, dtype: torch.dtype) -> None:
     """ViT, llama_proj and LoRA to `dtype`; the base LLM is already there (its fp32 rotary buffers stay fp32,
     as transformers loads them)."""
     net.visual_encoder.to(dtype)

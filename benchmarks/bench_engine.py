@@ -21,9 +21,9 @@ import torch
 from adapters.llava import LlavaAdapter
 from adapters.registry import load_vlm
 from harness.eval.engine import Engine, Request, plain_forward_scores
-from harness.toy.shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
 from tasks.metrics import argmax_first
+from tasks.toy_shapes import draw_shape
 
 
 def _family_builders() -> dict:

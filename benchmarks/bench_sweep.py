@@ -29,8 +29,8 @@ def build(tmp: Path, n_encoders: int, n_items: int) -> tuple[Path, list[Path], P
     from safetensors import safe_open
 
     from adapters.weights import weights_fingerprint
-    from harness.toy.shapes import write_mcq_set
     from harness.toy.tiny_llava import TinySpec, build_tiny_llava, build_tiny_open_clip_checkpoint
+    from tasks.toy_shapes import write_mcq_set
 
     spec = TinySpec(text_width=1024, text_layers=30, text_heads=16, text_kv_heads=16, text_mlp=4096)
     model = build_tiny_llava(tmp / "llava", spec)

@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from adapters.llava import LlavaAdapter
-from adapters.minigptv2 import MiniGPTv2Adapter, _cast_all_but_llm
+from adapters.minigptv2 import MiniGPTv2Adapter, cast_all_but_llm
 from adapters.minigptv2_model import MiniGPTv2, eva_vit_g_config
 from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE, OPENAI_MEAN, OPENAI_STD
 from harness.toy.tokenizer import train_tokenizer
@@ -169,7 +169,7 @@ def build_minigptv2(scale: str, dtype: torch.dtype, device: torch.device) -> Min
     with allocated(device, dtype):
         vision = Blip2VisionModel(eva_vit_g_config(448) if full else Blip2VisionConfig(**EVA_TINY))
         net = MiniGPTv2(vision, LlamaForCausalLM(cfg))
-    _cast_all_but_llm(net, dtype)  # peft makes LoRA fp32; the adapter's bf16/fp16 modes cast it
+    cast_all_but_llm(net, dtype)  # peft makes LoRA fp32; the adapter's bf16/fp16 modes cast it
     _randomise(net)
     name = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}[dtype]
     return MiniGPTv2Adapter(net, tok, torch.device(device), name, {"model": f"random minigptv2 ({scale})"})

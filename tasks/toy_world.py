@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from harness.errors import InvalidInput
-from harness.toy import world
+from tasks import toy_scenes
 from tasks.base import Item, Task
 
 SPLIT_SIZES = {"train": 4000, "test": 400}
@@ -29,10 +29,10 @@ class ToyWorldTask(Task):
         self.size = size or SPLIT_SIZES[split]
 
     def items(self) -> Iterator[Item]:
-        names = world.class_names()
+        names = toy_scenes.class_names()
         for i in range(self.size):
-            s = world.scene(self.domain, self.split, i, self.seed)
-            q, choices, answer = world.question(s, world.KINDS[i % len(world.KINDS)], self.seed)
+            s = toy_scenes.scene(self.domain, self.split, i, self.seed)
+            q, choices, answer = toy_scenes.question(s, toy_scenes.KINDS[i % len(toy_scenes.KINDS)], self.seed)
             yield Item(
                 id=f"{self.domain}-{self.split}-{i:05d}",
                 image=f"toy://{self.domain}/{self.split}/{i}",
@@ -40,7 +40,7 @@ class ToyWorldTask(Task):
                 choices=choices,
                 answer=answer,
                 meta={
-                    "kind": world.KINDS[i % len(world.KINDS)],
+                    "kind": toy_scenes.KINDS[i % len(toy_scenes.KINDS)],
                     "caption": s.caption,
                     "class_index": names.index(s.caption),
                 },
@@ -49,7 +49,7 @@ class ToyWorldTask(Task):
     def load_image(self, item: Item) -> Image.Image:
         _, _, rest = item.image.partition("toy://")
         domain, split, index = rest.split("/")
-        return world.render(world.scene(domain, split, int(index), self.seed), self.seed)
+        return toy_scenes.render(toy_scenes.scene(domain, split, int(index), self.seed), self.seed)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -57,7 +57,7 @@ class ToyWorldTask(Task):
             "version": self.version,
             "split": self.split,
             "items": self.size,
-            "layout": f"generated toy world ({world.DOMAINS[self.domain]} shapes, {world.IMAGE_SIZE} px)",
+            "layout": f"generated toy world ({toy_scenes.DOMAINS[self.domain]} shapes, {toy_scenes.IMAGE_SIZE} px)",
             "metrics": ["acc", "acc_norm"],
             "seed": self.seed,
         }

@@ -112,7 +112,7 @@ def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
 def _load_open_clip(name: str, spec: str) -> ClipModel:
     import open_clip
 
-    import harness.toy.tiny_eva  # noqa: F401  registers the tiny timm EVA used by tests and demos
+    import harness.clip.tiny_eva  # noqa: F401  registers the tiny timm EVA used by tests and demos
     from harness.clip.openclip_model import OpenClip
 
     model_name, _, pretrained = name.partition("@")

@@ -4,7 +4,7 @@
   with `save_pretrained`; its vision tower has the geometry of the tiny LLaVA's (`TinySpec`).
 - `build_tiny_open_clip(dir, kind="vit"|"eva")`: an open_clip model config `.json` + checkpoint, loaded
   through `open_clip.create_model_and_transforms` like real models. `eva` uses open_clip's timm-trunk
-  route (as EVA01-g-14 does) with `harness_tiny_eva`, a tiny timm `Eva` (`harness.toy.tiny_eva`).
+  route (as EVA01-g-14 does) with `harness_tiny_eva`, a tiny timm `Eva` (`harness.clip.tiny_eva`).
 Both return the spec string for `load_clip`.
 """
 
@@ -19,9 +19,9 @@ import torch
 from PIL import Image
 
 from harness.clip.data import CaptionedImages
-from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
-from harness.toy.tiny_eva import TINY_EVA
+from harness.clip.tiny_eva import TINY_EVA
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, TinySpec, vision_config
+from tasks.toy_shapes import COLORS, POSITIONS, SHAPES, draw_shape
 
 TINY_SPEC = TinySpec(vision_heads=4)
 SHAPE_TEMPLATES = ("a photo of a {} shape.", "a {} thing.")

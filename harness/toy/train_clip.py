@@ -15,7 +15,7 @@ from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcesso
 
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD
 from harness.toy.tokenizer import train_tokenizer
-from harness.toy.world import IMAGE_SIZE, class_names, render, scene
+from tasks.toy_scenes import IMAGE_SIZE, class_names, render, scene
 
 EOT = "<eot>"
 

@@ -110,7 +110,7 @@ def test_llava_next_takes_every_llava_format_and_refuses_siglip(tiny_open_clip_c
 
 def test_eval_with_encoder_records_the_swap(onevision_dir, tmp_path):
     from harness.eval.runner import EvalConfig, run_eval
-    from harness.toy.shapes import write_mcq_set
+    from tasks.toy_shapes import write_mcq_set
 
     path = tmp_path / "siglip.pt"
     torch.save(open_clip_layout(timm_siglip(layers=3)), path)

@@ -105,3 +105,22 @@ def test_a_corrupt_safetensors_file_is_named(tmp_path):
     (d / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
     with pytest.raises(InvalidInput, match=r"clip/model\.safetensors: not a readable safetensors file"):
         load_complete(CLIPModel, d, "--model")
+
+
+def test_tied_embeddings_stay_tied(tmp_path):
+    """A checkpoint without lm_head (tie_word_embeddings, as Qwen2-0.5B in LLaVA-OneVision-0.5B) loads tied."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path)
+    ours = load_complete(LlamaForCausalLM, tmp_path, "--model", dtype=torch.bfloat16)
+    assert ours.lm_head.weight.data_ptr() == ours.model.embed_tokens.weight.data_ptr()
+    _same_weights(ours, LlamaForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16))

@@ -173,7 +173,7 @@ def test_batched_generation_equals_one_at_a_time(adapter):
 
 def test_eval_end_to_end(files, tmp_path):
     from harness.eval.runner import EvalConfig, run_eval
-    from harness.toy.shapes import write_mcq_set
+    from tasks.toy_shapes import write_mcq_set
 
     data = write_mcq_set(tmp_path / "d", 6, seed=4)
     res = run_eval(

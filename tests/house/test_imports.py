@@ -1,5 +1,6 @@
-"""The import graph of harness/, adapters/ and tasks/ has no cycle, and no module imports another module's
-private name. Every import statement counts: top level, inside functions and under TYPE_CHECKING.
+"""The import graph of harness/, adapters/, tasks/ and benchmarks/ has no cycle, no arrow from a lower layer
+to a higher one (DESIGN.md's picture), and no module imports another module's private name. Every import
+statement counts: top level, inside functions and under TYPE_CHECKING.
 An arrow runs to the module a statement names (`from pkg import sub` names `pkg.sub` when that is a
 module); Python's implicit initialisation of parent packages is not an arrow."""
 
@@ -9,7 +10,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("harness", "adapters", "tasks")
+PACKAGES = ("harness", "adapters", "tasks", "benchmarks")
+# DESIGN.md's layers, lowest first: a module may import its own layer and the ones below, never above.
+LAYERS = (
+    ("harness.errors",),
+    ("adapters", "tasks"),
+    ("harness.eval",),
+    ("harness.clip", "harness.report", "harness.interop"),
+    ("harness.toy", "harness.tune", "harness.sweep"),
+    ("harness.demo",),
+    ("harness.cli",),
+    ("benchmarks",),
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -102,6 +114,27 @@ def test_a_cycle_is_found():
 
 def test_no_import_cycles():
     assert _cycles(_graph()[0]) == []
+
+
+def _layer(module: str) -> int:
+    for i, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return i
+    raise AssertionError(f"{module} is in no layer of LAYERS; place it there and in DESIGN.md")
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{a} -> {b}" for a, targets in graph.items() for b in targets if _layer(b) > _layer(a))
+
+
+def test_an_upward_arrow_is_found():
+    assert _upward({"tasks.x": {"harness.eval.engine"}, "harness.cli.a": {"tasks.x"}}) == [
+        "tasks.x -> harness.eval.engine"
+    ]
+
+
+def test_no_arrow_runs_back_up():
+    assert _upward(_graph()[0]) == []
 
 
 def test_no_module_imports_a_private_name():

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.toy.build import MODELS_DIR
-from harness.toy.shapes import write_mcq_set
+from tasks.toy_shapes import write_mcq_set
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 
 runner = CliRunner()

@@ -9,10 +9,10 @@ from PIL import Image
 
 from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split, train_transform
 from harness.errors import InvalidInput
-from harness.toy.shapes import write_mcq_set
 from tasks.base import Item
 from tasks.captions import GTSRB_CLASSNAMES
 from tasks.registry import build_task
+from tasks.toy_shapes import write_mcq_set
 
 
 def test_mcq_task_captions_are_the_correct_choices(tmp_path):

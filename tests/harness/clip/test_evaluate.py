@@ -15,8 +15,8 @@ from transformers import CLIPModel, CLIPProcessor
 
 from harness.eval.runner import EvalConfig, run_eval
 from harness.toy.build import MODELS_DIR
-from harness.toy.world import class_names
 from tasks.imagenet import ImageNet
+from tasks.toy_scenes import class_names
 from tasks.toy_world import ToyWorldTask
 
 CLIP = MODELS_DIR / "clip"

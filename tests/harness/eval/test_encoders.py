@@ -12,8 +12,8 @@ from harness.errors import InputNotFound, InvalidInput
 from harness.eval import vlm as vlm_mod
 from harness.eval.encoders import encoder_configs, expand_encoders
 from harness.eval.runner import EvalConfig, run_eval, run_eval_cells
-from harness.toy.shapes import write_mcq_set
 from harness.toy.tiny_llava import build_tiny_open_clip_checkpoint
+from tasks.toy_shapes import write_mcq_set
 
 
 @pytest.fixture(scope="module")

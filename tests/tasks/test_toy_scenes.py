@@ -5,42 +5,42 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.toy import world
-from harness.toy.shapes import COLORS, POSITIONS, SHAPES
+from tasks import toy_scenes
 from tasks.registry import build_task
+from tasks.toy_shapes import COLORS, POSITIONS, SHAPES
 
 
 def test_scenes_and_pixels_are_deterministic():
-    a, b = world.scene("control", "test", 7), world.scene("control", "test", 7)
+    a, b = toy_scenes.scene("control", "test", 7), toy_scenes.scene("control", "test", 7)
     assert a == b
-    assert np.array_equal(np.asarray(world.render(a)), np.asarray(world.render(b)))
-    assert world.scene("control", "test", 7, seed=1) != a or world.scene("control", "test", 8) != a
+    assert np.array_equal(np.asarray(toy_scenes.render(a)), np.asarray(toy_scenes.render(b)))
+    assert toy_scenes.scene("control", "test", 7, seed=1) != a or toy_scenes.scene("control", "test", 8) != a
 
 
 def test_domains_share_scenes_but_not_pixels():
     for i in range(20):
-        c, t = world.scene("control", "train", i), world.scene("target", "train", i)
+        c, t = toy_scenes.scene("control", "train", i), toy_scenes.scene("target", "train", i)
         assert (c.color, c.shape, c.position) == (t.color, t.shape, t.position)
-        assert not np.array_equal(np.asarray(world.render(c)), np.asarray(world.render(t)))
+        assert not np.array_equal(np.asarray(toy_scenes.render(c)), np.asarray(toy_scenes.render(t)))
 
 
 def test_filled_and_outline_differ_the_way_they_should():
-    c, t = world.scene("control", "test", 3), world.scene("target", "test", 3)
+    c, t = toy_scenes.scene("control", "test", 3), toy_scenes.scene("target", "test", 3)
     rgb = np.array(COLORS[c.color])
 
     def colored(s):
-        px = np.asarray(world.render(s)).reshape(-1, 3).astype(int)
+        px = np.asarray(toy_scenes.render(s)).reshape(-1, 3).astype(int)
         return int((np.abs(px - rgb).sum(-1) < 30).sum())
 
     assert colored(t) > 10 and colored(c) > 1.5 * colored(t)  # outline: fewer shape pixels, same colour
 
 
-@pytest.mark.parametrize("kind", world.KINDS)
+@pytest.mark.parametrize("kind", toy_scenes.KINDS)
 def test_questions_are_answerable_and_balanced(kind):
     answers, truths = [], 0
     for i in range(200):
-        s = world.scene("control", "test", i)
-        q, choices, answer = world.question(s, kind)
+        s = toy_scenes.scene("control", "test", i)
+        q, choices, answer = toy_scenes.question(s, kind)
         assert len(set(choices)) == len(choices) and 0 <= answer < len(choices)
         answers.append(answer)
         if kind == "yesno":
@@ -56,15 +56,15 @@ def test_questions_are_answerable_and_balanced(kind):
 
 
 def test_class_names_cover_every_scene():
-    names = world.class_names()
+    names = toy_scenes.class_names()
     assert len(names) == len(COLORS) * len(SHAPES) * len(POSITIONS) == len(set(names))
-    assert all(world.scene("target", "test", i).caption in names for i in range(50))
+    assert all(toy_scenes.scene("target", "test", i).caption in names for i in range(50))
 
 
 def test_toy_tasks_through_the_registry():
     task = build_task("toy_target:train")
     items = list(task.items())
-    assert len(items) == 4000 and items[0].meta["caption"] in world.class_names()
-    assert task.load_image(items[0]).size == (world.IMAGE_SIZE, world.IMAGE_SIZE)
+    assert len(items) == 4000 and items[0].meta["caption"] in toy_scenes.class_names()
+    assert task.load_image(items[0]).size == (toy_scenes.IMAGE_SIZE, toy_scenes.IMAGE_SIZE)
     with pytest.raises(ValueError, match="split must be one of"):
         build_task("toy_control:dev")

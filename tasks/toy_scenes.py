@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from harness.errors import InvalidInput
-from harness.toy.shapes import COLORS, POSITIONS, SHAPES, draw_shape
+from tasks.toy_shapes import COLORS, POSITIONS, SHAPES, draw_shape
 
 DOMAINS = {"control": "filled", "target": "outline"}
 SPLITS = {"train": 0, "test": 1}
