@@ -1,8 +1,9 @@
 """What every command shares: the consoles and the rule that user errors print one line, not a traceback.
 
 Exit codes (also in `harness --help`): 0 success; 1 `harness check`: the gate failed; 2 bad input (a
-`UserError`: missing or broken file, unknown name, bad option value; nothing was written); 3 internal error
-(a bug: the traceback is printed with a request to report it)."""
+`UserError`: missing or broken file, unknown name, bad option value; nothing was written; or NaN/inf scores
+mid-run, the items scored so far kept); 3 internal error (a bug: the traceback is printed with a request to
+report it)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ EXIT_BAD_INPUT = UserError.exit_code
 EXIT_INTERNAL = 3
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 `harness check` found a regression; 2 bad input (missing or broken file, "
-    "unknown name, bad option; one-line message, nothing written); 3 internal error (a bug: traceback, please report)."
+    "unknown name, bad option; one-line message, nothing written; or NaN/inf scores, what was scored kept); "
+    "3 internal error (a bug: traceback, please report)."
 )
 
 
