@@ -63,19 +63,7 @@ def build_tiny_hf_clip(out_dir: Path, spec: TinySpec = TINY_SPEC, embed_dim: int
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     out_dir = Path(out_dir)
-    tok = word_tokenizer(out_dir)
-    text = dict(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=16,
-        bos_token_id=2,
-        eos_token_id=3,
-        pad_token_id=0,
-        hidden_act="quick_gelu",
-    )
+    text = {**text_tower(len(word_tokenizer(out_dir))), "hidden_act": "quick_gelu"}
     cfg = CLIPConfig(text_config=text, vision_config=vision_config(spec).to_dict(), projection_dim=embed_dim)
     torch.manual_seed(seed)
     CLIPModel(cfg).save_pretrained(out_dir, safe_serialization=True)
@@ -88,6 +76,38 @@ def build_tiny_hf_clip(out_dir: Path, spec: TinySpec = TINY_SPEC, embed_dim: int
         image_mean=OPENAI_MEAN,
         image_std=OPENAI_STD,
     ).save_pretrained(out_dir)
+    return out_dir
+
+
+def text_tower(vocab_size: int) -> dict[str, int]:
+    """The tiny text tower of the HF CLIP and SigLIP builders (one block of width 32, 16 positions)."""
+    return dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        bos_token_id=2,
+        eos_token_id=3,
+        pad_token_id=0,
+    )
+
+
+def build_tiny_hf_siglip(out_dir: Path, seed: int = 0) -> Path:
+    """Write a tiny transformers SiglipModel (vision 3 blocks x 32 at 32 px, patch 8; word tokenizer; SigLIP
+    preprocessing: square resize, mean = std = 0.5) to `out_dir`; returns the dir."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipTextConfig, SiglipVisionConfig
+
+    out_dir = Path(out_dir)
+    text = SiglipTextConfig(**text_tower(len(word_tokenizer(out_dir))), projection_size=32)
+    vision = SiglipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2, image_size=32, patch_size=8
+    )
+    torch.manual_seed(seed)
+    SiglipModel(SiglipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())).save_pretrained(out_dir)
+    square = {"height": vision.image_size, "width": vision.image_size}
+    SiglipImageProcessor(size=square, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(out_dir)
     return out_dir
 
 

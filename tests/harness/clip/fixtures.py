@@ -42,34 +42,10 @@ def clip_specs(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def siglip_spec(tmp_path_factory) -> str:
-    """A tiny transformers SigLIP (vision 3 blocks x 32 at 32 px, word tokenizer, SigLIP preprocessing)."""
-    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipTextConfig, SiglipVisionConfig
+    """A tiny transformers SigLIP (`harness.toy.tiny_clip.build_tiny_hf_siglip`)."""
+    from harness.toy.tiny_clip import build_tiny_hf_siglip
 
-    from harness.toy.tiny_clip import word_tokenizer
-
-    out = tmp_path_factory.mktemp("siglip")
-    tok = word_tokenizer(out)
-    text = SiglipTextConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=16,
-        projection_size=32,
-        pad_token_id=0,
-        bos_token_id=2,
-        eos_token_id=3,
-    )
-    vision = SiglipVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2, image_size=32, patch_size=8
-    )
-    torch.manual_seed(0)
-    SiglipModel(SiglipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())).save_pretrained(out)
-    SiglipImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(
-        out
-    )
-    return "hf:" + str(out)
+    return "hf:" + str(build_tiny_hf_siglip(tmp_path_factory.mktemp("siglip")))
 
 
 @pytest.fixture(scope="session")
