@@ -2,13 +2,13 @@
 
 Builds a ~0.55B-parameter Llama (18 layers x 1536, random weights) twice: inside a MiniGPT-v2 layout (Llama
 dir + stage checkpoint + fp16 EVA file, a 12 x 768 ViT: the release's proportion of vision weights) and
-inside a LLaVA directory (tiny CLIP tower). The weights are
-stored in fp16 on disk, as the Llama-2 / LLaVA-1.5 releases are. Each load runs in a fresh subprocess so its
-peaks are its own; the value after imports is subtracted. Printed per case (GB = 1e9 bytes): loaded weights
-(parameters and buffers in memory); peak RSS (VmHWM, which counts the page cache of the mmapped weight
-files) and peak anonymous RSS (RssAnon sampled every 2 ms: what the process allocated), each with its
-ratio to the weights (target <= 1.3). The adapters read the safetensors files with pread, tensor by
-tensor (adapters/hf_loading.py). Baselines in the same run: transformers' own `from_pretrained(dir)`, which
+inside a LLaVA directory (tiny CLIP tower). The weights are stored in fp16 on disk, as the Llama-2 /
+LLaVA-1.5 releases are. Each load runs in a fresh subprocess so its peaks are its own; the value after
+imports is subtracted. Printed per case (GB = 1e9 bytes): loaded weights (parameters and buffers in
+memory); peak RSS (VmHWM, which counts the page cache of the mmapped weight files) and peak anonymous RSS
+(RssAnon sampled every 2 ms: what the process allocated), each with its ratio to the weights (target
+<= 1.3); and the load's wall time. The adapters read the safetensors files with pread, tensor by tensor
+(adapters/hf_loading.py). Baselines in the same run: transformers' own `from_pretrained(dir)`, which
 memory-maps the file so every page read stays resident until the load ends (with sharded releases the
 excess is the largest shard, not the whole file), and the previous MiniGPT-v2 loading, Llama read in fp32
 and then cast to bf16.
@@ -23,6 +23,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +123,7 @@ def child(case: str, paths: dict[str, str]) -> None:
 
     baseline, base_anon = psutil.Process().memory_info().rss, anon_rss()
     sampler = AnonSampler()
+    started = time.perf_counter()
     if case == "minigptv2 bf16":
         model = MiniGPTv2Adapter.load(
             paths["mgv2"], paths["mgv2_ckpt"], paths["eva"], dtype="bfloat16", device="cpu"
@@ -133,9 +135,11 @@ def child(case: str, paths: dict[str, str]) -> None:
         model = LlavaAdapter.load(paths["llava"], dtype=dtype, device="cpu").model
     else:
         model = LlamaForCausalLM.from_pretrained(paths["mgv2"], dtype=torch.float32).to(torch.bfloat16)
+    seconds = time.perf_counter() - started
     weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
     peak, peak_anon = high_water_rss(), sampler.stop()
-    print(json.dumps({"baseline": baseline, "peak": peak, "weights": weights, "anon": peak_anon - base_anon}))
+    out = {"baseline": baseline, "peak": peak, "weights": weights, "anon": peak_anon - base_anon, "seconds": seconds}
+    print(json.dumps(out))
 
 
 def main() -> None:
@@ -150,7 +154,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = {k: str(v) for k, v in build(Path(tmp), args.layers, args.width).items()}
         gb = 1e9
-        print(f"{'case':<34}{'weights GB':>11}{'RSS peak-base':>14}{'ratio':>7}{'anon peak-base':>15}{'ratio':>7}")
+        print(
+            f"{'case':<34}{'weights GB':>11}{'RSS peak-base':>14}{'ratio':>7}{'anon peak-base':>15}{'ratio':>7}"
+            f"{'load s':>8}"
+        )
         for case in CASES:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", case, "--paths", json.dumps(paths)],
@@ -163,7 +170,7 @@ def main() -> None:
             extra = r["peak"] - r["baseline"]
             print(
                 f"{case:<34}{r['weights'] / gb:>11.2f}{extra / gb:>14.2f}{extra / r['weights']:>7.2f}"
-                f"{r['anon'] / gb:>15.2f}{r['anon'] / r['weights']:>7.2f}"
+                f"{r['anon'] / gb:>15.2f}{r['anon'] / r['weights']:>7.2f}{r['seconds']:>8.1f}"
             )
 
 
