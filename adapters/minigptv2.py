@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import transformers
 from PIL import Image
-from transformers import AutoTokenizer, Blip2VisionConfig, Blip2VisionModel, LlamaForCausalLM
+from transformers import AutoTokenizer, Blip2VisionConfig, LlamaForCausalLM
 
 from adapters.attention import DEFAULT as DEFAULT_ATTENTION
 from adapters.attention import check_attn_implementation, model_attn_implementation
@@ -22,7 +22,7 @@ from adapters.base import Prefix, VLMAdapter, resolve_device
 from adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from adapters.hf_loading import check_model_dir, load_complete
 from adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
-from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, eva_vit_g_config
+from adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, blank_vision_tower, eva_vit_g_config
 from adapters.model_types import MODEL_TYPES
 from adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint
 from harness.errors import InvalidInput
@@ -93,7 +93,7 @@ class MiniGPTv2Adapter(VLMAdapter):
         # The ViT is built in its final dtype ("original" keeps it fp32) and filled before the LLM loads: a bad
         # EVA file fails in seconds, and the file's pages are released before the LLM's weights arrive.
         vision_dtype = torch.float32 if dtype == "original" else llm_dtype
-        vision = Blip2VisionModel._from_config(vision_config, dtype=vision_dtype)
+        vision = blank_vision_tower(vision_config, vision_dtype)
         eva_report = load_eva_vit_g(vision, Path(eva_ckpt))
         # the LLM is loaded straight into its target dtype: no fp32 copy of 7B weights on the host
         llama = load_complete(

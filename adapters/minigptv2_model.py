@@ -34,6 +34,20 @@ def eva_vit_g_config(image_size: int = 448) -> Blip2VisionConfig:
     )
 
 
+def blank_vision_tower(config: Blip2VisionConfig, dtype: torch.dtype) -> Blip2VisionModel:
+    """The ViT in `dtype`, all zeros except ln_vision (`post_layernorm`: weight 1, bias 0, as released), built
+    without random initialisation (about 19 s for the 1B ViT-g on two CPU cores): the EVA file fills every
+    other tensor, and its swap refuses a file that does not."""
+    with torch.device("meta"):
+        vision = Blip2VisionModel._from_config(config, dtype=dtype)
+    vision.to_empty(device="cpu")
+    with torch.no_grad():
+        for p in vision.parameters():
+            p.zero_()
+    vision.post_layernorm.reset_parameters()
+    return vision
+
+
 def minigptv2_lora_config() -> LoraConfig:
     return LoraConfig(
         r=64, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], bias="none", task_type="CAUSAL_LM"

@@ -69,3 +69,21 @@ def test_minigptv2_half_load_equals_the_fp32_load_cast(files):
     for k, v in full.items():
         want = v.to(torch.bfloat16) if v.is_floating_point() and half[k].dtype == torch.bfloat16 else v
         assert half[k].dtype == want.dtype and torch.equal(half[k], want), k
+
+
+def test_the_vit_is_built_blank_and_filled_entirely_from_the_eva_file(files):
+    from transformers import Blip2VisionConfig
+
+    from adapters.minigptv2_model import blank_vision_tower
+
+    blank = blank_vision_tower(
+        Blip2VisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1), torch.bfloat16
+    )
+    for name, p in blank.named_parameters():
+        want = 1.0 if name == "post_layernorm.weight" else 0.0
+        assert p.dtype == torch.bfloat16 and bool((p == want).all()), name
+    vision = MiniGPTv2Adapter.load(
+        str(files["model"]), str(files["minigptv2_ckpt"]), str(files["eva_ckpt"]), dtype="bfloat16", device="cpu"
+    ).model.visual_encoder
+    blank_left = [n for n, p in vision.named_parameters() if not n.startswith("post_layernorm.") and not p.any()]
+    assert blank_left == []  # no tensor kept the blank tower's zeros
