@@ -53,8 +53,8 @@ class NonFiniteScores(UserError, RuntimeError):
         dtype = str(adapter.describe().get("dtype", "?")).removeprefix("torch.")
         return cls(
             f"NaN/inf in the logits for item(s) {', '.join(keys)} (model dtype {dtype}):"
-            " the network overflows in this precision or its weights hold NaN/inf; try --dtype bfloat16 or float32."
-            " Items scored so far are saved and a re-run resumes"
+            " the network overflows in this precision or its weights hold NaN/inf; try --dtype bfloat16 or float32"
+            " (with a new --out: a run directory keeps one dtype). The items scored before it are saved"
         )
 
 

@@ -102,8 +102,9 @@ def _slug(text: str) -> str:
 
 
 def finished_results(cfg: EvalConfig) -> dict[str, Any] | None:
-    """The results of a finished run of exactly this config in `cfg.out` (None when there is none, it is
-    partial, its config differs, or the encoder file changed since), so a re-run can skip it unloaded."""
+    """The results of a finished run of exactly this config in `cfg.out`, so a re-run can skip it unloaded.
+    None when there is none, it is partial (a task missing, or items that errored: a re-run retries those),
+    its config differs, or the encoder file changed since."""
     if not cfg.out or cfg.overwrite:
         return None
     run = RunDir(Path(cfg.out))
@@ -114,6 +115,9 @@ def finished_results(cfg: EvalConfig) -> dict[str, Any] | None:
     except ValueError:
         return None
     if results.get("config") != json.loads(json.dumps(asdict(cfg), default=str)):
+        return None
+    tasks = results.get("tasks") or {}
+    if set(tasks) != {task_key(t) for t in cfg.tasks} or any(t.get("n_errors") for t in tasks.values()):
         return None
     if cfg.encoder and Path(cfg.encoder).stat().st_mtime > run.results_path.stat().st_mtime:
         return None

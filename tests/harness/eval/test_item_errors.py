@@ -26,3 +26,11 @@ def test_corrupt_and_missing_images(tiny_llava_dir, tmp_path):
     assert "cannot read image" in samples[rows[2]["id"]]["error"]
     assert "image not found" in samples[rows[5]["id"]]["error"]
     assert all(s["error"] is None for k, s in samples.items() if k not in (rows[2]["id"], rows[5]["id"]))
+    # the images mended, a re-run of the same config is not "finished": it retries exactly the two errored items
+    fresh = write_mcq_set(tmp_path / "fresh", 10, seed=2)
+    for i in (2, 5):
+        (data.parent / rows[i]["image"]).write_bytes((fresh.parent / rows[i]["image"]).read_bytes())
+    again = run_eval(EvalConfig(**cfg, max_errors=2), progress=False)
+    assert not again.get("skipped") and again["timing"]["items_scored_this_invocation"] == 2
+    assert again["tasks"]["mcq_jsonl"]["n"] == 10 and again["tasks"]["mcq_jsonl"]["n_errors"] == 0
+    assert run_eval(EvalConfig(**cfg, max_errors=2), progress=False)["skipped"]  # now it is finished
