@@ -16,19 +16,16 @@ import torch
 from transformers import (
     Blip2VisionConfig,
     Blip2VisionModel,
-    CLIPImageProcessor,
     CLIPVisionConfig,
     LlamaConfig,
     LlamaForCausalLM,
-    LlavaConfig,
     LlavaForConditionalGeneration,
-    LlavaProcessor,
 )
 
 from adapters.llava import LlavaAdapter
 from adapters.minigptv2 import MiniGPTv2Adapter, cast_all_but_llm
 from adapters.minigptv2_model import MiniGPTv2, eva_vit_g_config
-from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE, OPENAI_MEAN, OPENAI_STD
+from harness.toy.tiny_llava import clip_image_processor, llava_config, llava_processor
 from harness.toy.tokenizer import train_tokenizer
 
 LLAMA_7B = dict(
@@ -122,36 +119,12 @@ def build_llava(scale: str, dtype: torch.dtype, device: torch.device) -> LlavaAd
         **(LLAMA_7B if full else LLAMA_TINY),
     )
     vision = CLIPVisionConfig(hidden_act="quick_gelu", layer_norm_eps=1e-5, **(CLIP_L_336 if full else CLIP_TINY))
-    config = LlavaConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-        projector_hidden_act="gelu",
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-        pad_token_id=tok.pad_token_id,
-    )
+    config = llava_config(vision, text, tok)
     config._attn_implementation = "sdpa"
     with allocated(device, dtype):
         model = LlavaForConditionalGeneration(config)
     _randomise(model)
-    size = vision.image_size
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(
-            size={"shortest_edge": size},
-            crop_size={"height": size, "width": size},
-            do_center_crop=True,
-            resample=3,
-            image_mean=OPENAI_MEAN,
-            image_std=OPENAI_STD,
-        ),
-        tokenizer=tok,
-        patch_size=vision.patch_size,
-        vision_feature_select_strategy="default",
-        image_token="<image>",
-        num_additional_image_tokens=1,
-        chat_template=LLAVA_CHAT_TEMPLATE,
-    )
+    processor = llava_processor(clip_image_processor(vision.image_size), tok, vision.patch_size)
     return LlavaAdapter(model, processor, model_id=f"random llava-1.5-7b ({scale})")
 
 

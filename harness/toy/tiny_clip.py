@@ -20,7 +20,7 @@ from PIL import Image
 
 from harness.clip.data import CaptionedImages
 from harness.clip.tiny_eva import TINY_EVA
-from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, TinySpec, vision_config
+from harness.toy.tiny_llava import TinySpec, clip_image_processor, vision_config
 from tasks.toy_shapes import COLORS, POSITIONS, SHAPES, draw_shape
 
 TINY_SPEC = TinySpec(vision_heads=4)
@@ -60,22 +60,14 @@ def word_tokenizer(out_dir: Path, extra_words: tuple[str, ...] = (), max_length:
 
 def build_tiny_hf_clip(out_dir: Path, spec: TinySpec = TINY_SPEC, embed_dim: int = 24, seed: int = 0) -> Path:
     """Write a tiny transformers CLIPModel (+ tokenizer and processor) to `out_dir`; returns the dir."""
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+    from transformers import CLIPConfig, CLIPModel
 
     out_dir = Path(out_dir)
     text = {**text_tower(len(word_tokenizer(out_dir))), "hidden_act": "quick_gelu"}
     cfg = CLIPConfig(text_config=text, vision_config=vision_config(spec).to_dict(), projection_dim=embed_dim)
     torch.manual_seed(seed)
     CLIPModel(cfg).save_pretrained(out_dir, safe_serialization=True)
-    size = spec.image_size
-    CLIPImageProcessor(
-        size={"shortest_edge": size},
-        crop_size={"height": size, "width": size},
-        do_center_crop=True,
-        resample=3,
-        image_mean=OPENAI_MEAN,
-        image_std=OPENAI_STD,
-    ).save_pretrained(out_dir)
+    clip_image_processor(spec.image_size).save_pretrained(out_dir)
     return out_dir
 
 

@@ -37,6 +37,46 @@ OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
 OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
+def clip_image_processor(size: int) -> CLIPImageProcessor:
+    """OpenAI CLIP preprocessing at `size`: shortest side to `size` (bicubic), centre crop, OpenAI mean/std."""
+    return CLIPImageProcessor(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        do_center_crop=True,
+        resample=3,
+        image_mean=OPENAI_MEAN,
+        image_std=OPENAI_STD,
+    )
+
+
+def llava_config(vision: CLIPVisionConfig, text: LlamaConfig, tok: PreTrainedTokenizerBase) -> LlavaConfig:
+    """LLaVA-1.5's wiring of a CLIP tower and a Llama: GELU projector, penultimate layer, CLS dropped."""
+    return LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+        pad_token_id=tok.pad_token_id,
+    )
+
+
+def llava_processor(
+    image_processor: CLIPImageProcessor, tok: PreTrainedTokenizerBase, patch_size: int
+) -> LlavaProcessor:
+    """LLaVA-1.5's processor: one `<image>` token per patch plus CLS, the USER/ASSISTANT chat template."""
+    return LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        patch_size=patch_size,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+        chat_template=LLAVA_CHAT_TEMPLATE,
+    )
+
+
 @dataclass(frozen=True)
 class TinySpec:
     """Sizes of the tiny model; the defaults keep tests fast, the benchmark passes larger ones."""
@@ -101,7 +141,6 @@ def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         tok = train_tokenizer(Path(tmp), vocab_size=spec.vocab_size)
-    image_token_id = tok.convert_tokens_to_ids("<image>")
     text = small_llama_config(
         tok,
         spec.text_width,
@@ -112,35 +151,10 @@ def build_tiny_llava(out_dir: Path, spec: TinySpec = TinySpec()) -> Path:
         rms_norm_eps=1e-5,
         tie_word_embeddings=False,
     )
-    config = LlavaConfig(
-        vision_config=vision_config(spec),
-        text_config=text,
-        image_token_id=image_token_id,
-        projector_hidden_act="gelu",
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-        pad_token_id=tok.pad_token_id,
-    )
     torch.manual_seed(spec.seed)
-    model = LlavaForConditionalGeneration(config)
+    model = LlavaForConditionalGeneration(llava_config(vision_config(spec), text, tok))
     spread_weights(model, spec.seed)
-    image_processor = CLIPImageProcessor(
-        size={"shortest_edge": spec.image_size},
-        crop_size={"height": spec.image_size, "width": spec.image_size},
-        do_center_crop=True,
-        resample=3,
-        image_mean=OPENAI_MEAN,
-        image_std=OPENAI_STD,
-    )
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tok,
-        patch_size=spec.patch_size,
-        vision_feature_select_strategy="default",
-        image_token="<image>",
-        num_additional_image_tokens=1,
-        chat_template=LLAVA_CHAT_TEMPLATE,
-    )
+    processor = llava_processor(clip_image_processor(spec.image_size), tok, spec.patch_size)
     model.save_pretrained(out_dir, safe_serialization=True)
     processor.save_pretrained(out_dir)
     (out_dir / "tiny_spec.json").write_text(json.dumps(asdict(spec), indent=1))

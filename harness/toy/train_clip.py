@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, PreTrainedTokenizerBase
 
-from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD
+from harness.toy.tiny_llava import clip_image_processor
 from harness.toy.tokenizer import train_tokenizer
 from tasks.toy_scenes import IMAGE_SIZE, class_names, render, scene
 
@@ -45,17 +45,6 @@ def clip_tokenizer(tmp: Path) -> PreTrainedTokenizerBase:
     tok.add_bos_token, tok.add_eos_token = False, True
     tok.padding_side = "right"  # CLIP's text tower has absolute positions: pad after the text
     return tok
-
-
-def image_processor(size: int) -> CLIPImageProcessor:
-    return CLIPImageProcessor(
-        size={"shortest_edge": size},
-        crop_size={"height": size, "width": size},
-        do_center_crop=True,
-        resample=3,
-        image_mean=OPENAI_MEAN,
-        image_std=OPENAI_STD,
-    )
 
 
 def build_clip(spec: ClipSpec, tok: PreTrainedTokenizerBase) -> CLIPModel:
@@ -125,7 +114,7 @@ def train_clip(out_dir: Path, spec: ClipSpec = ClipSpec(), log: Any = print) -> 
     torch.manual_seed(spec.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tok = clip_tokenizer(Path(tmp))
-    proc = image_processor(spec.image_size)
+    proc = clip_image_processor(spec.image_size)
     model = build_clip(spec, tok)
     pixels, labels = render_split("control", "train", spec.train_images, proc, spec.seed)
     texts = tok(class_names(), padding=True, return_tensors="pt")

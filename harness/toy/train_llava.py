@@ -18,14 +18,12 @@ import torch
 from transformers import (
     CLIPModel,
     CLIPProcessor,
-    LlavaConfig,
     LlavaForConditionalGeneration,
-    LlavaProcessor,
 )
 
 from adapters.llava import LlavaAdapter
 from harness.eval.engine import split_continuation
-from harness.toy.tiny_llava import LLAVA_CHAT_TEMPLATE, small_llama_config
+from harness.toy.tiny_llava import llava_config, llava_processor, small_llama_config
 from harness.toy.tokenizer import train_tokenizer
 from harness.toy.train_clip import set_cosine_lr
 from tasks.toy_world import ToyWorldTask
@@ -53,27 +51,10 @@ def build_llava(clip_dir: Path, spec: LlavaSpec, tmp: Path) -> LlavaAdapter:
     tok = train_tokenizer(tmp)
     text = small_llama_config(tok, spec.text_width, spec.text_mlp, spec.text_layers, spec.text_heads, max_positions=256)
     vision = clip.config.vision_config
-    config = LlavaConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-        projector_hidden_act="gelu",
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-        pad_token_id=tok.pad_token_id,
-    )
     torch.manual_seed(spec.seed)
-    model = LlavaForConditionalGeneration(config)
+    model = LlavaForConditionalGeneration(llava_config(vision, text, tok))
     model.model.vision_tower.load_state_dict(clip.vision_model.state_dict())
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tok,
-        patch_size=vision.patch_size,
-        vision_feature_select_strategy="default",
-        image_token="<image>",
-        num_additional_image_tokens=1,
-        chat_template=LLAVA_CHAT_TEMPLATE,
-    )
+    processor = llava_processor(image_processor, tok, vision.patch_size)
     return LlavaAdapter(model, processor, model_id="toy-llava")
 
 
