@@ -23,6 +23,22 @@ def tiny_llava(tiny_llava_dir):
     return LlavaAdapter.load(str(tiny_llava_dir), dtype="float32", device="cpu")
 
 
+@pytest.fixture
+def loads(monkeypatch) -> list[str]:
+    """The VLM families loaded while the test runs (harness.eval.vlm.load_vlm, counted and then called)."""
+    from harness.eval import vlm as vlm_mod
+
+    seen: list[str] = []
+    real = vlm_mod.load_vlm
+
+    def counting(*a, **kw):
+        seen.append(a[0])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(vlm_mod, "load_vlm", counting)
+    return seen
+
+
 @pytest.fixture(scope="session")
 def tiny_open_clip_ckpt(tmp_path_factory) -> Path:
     return build_tiny_open_clip_checkpoint(tmp_path_factory.mktemp("enc") / "open_clip.pt", TinySpec())

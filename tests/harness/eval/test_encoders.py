@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InputNotFound, InvalidInput
-from harness.eval import vlm as vlm_mod
 from harness.eval.encoders import encoder_configs, expand_encoders
 from harness.eval.runner import EvalConfig, run_eval, run_eval_cells
 from harness.toy.tiny_llava import build_tiny_open_clip_checkpoint
@@ -29,19 +28,6 @@ def mcq(tmp_path_factory) -> Path:
 
 def _lines(run_dir: Path) -> list[dict]:
     return [json.loads(x) for x in (Path(run_dir) / "samples.jsonl").read_text().splitlines()]
-
-
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    seen: list[str] = []
-    real = vlm_mod.load_vlm
-
-    def counting(*a, **kw):
-        seen.append(a[0])
-        return real(*a, **kw)
-
-    monkeypatch.setattr(vlm_mod, "load_vlm", counting)
-    return seen
 
 
 def test_cells_equal_standalone_runs_in_any_order(tiny_llava_dir, encoders, mcq, tmp_path, loads, monkeypatch):

@@ -77,17 +77,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_llava_dir, mcq_file, tmp_
         assert s["logprobs"] == pytest.approx(ref_by_id[s["id"]]["logprobs"], abs=1e-5)
 
 
-def test_rerun_of_a_finished_run_scores_nothing(tiny_llava_dir, mcq_file, tmp_path, monkeypatch):
-    import harness.eval.vlm as vlm_mod
-
+def test_rerun_of_a_finished_run_scores_nothing(tiny_llava_dir, mcq_file, tmp_path, loads):
     cfg = _cfg(tiny_llava_dir, mcq_file, tmp_path / "r", limit=16)
     first = run_eval(cfg, progress=False)
-    loads = []
-    monkeypatch.setattr(vlm_mod, "load_vlm", lambda *a, **k: loads.append(a))
+    loads.clear()
     again = run_eval(cfg, progress=False)
     assert loads == [] and again["skipped"]  # returned from results.json, the model never loaded
     assert again["tasks"] == first["tasks"] and again["timing"] == first["timing"]
-    monkeypatch.undo()
     (tmp_path / "r" / "results.json").unlink()  # samples complete, results lost: re-derived, nothing scored
     rebuilt = run_eval(cfg, progress=False)
     assert rebuilt["timing"]["items_scored_this_invocation"] == 0

@@ -1,4 +1,4 @@
-"""Sweep fixtures: encoder checkpoints for the committed toy LLaVA and a loader that counts loads."""
+"""Sweep fixtures: encoder checkpoints for the committed toy LLaVA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from harness.eval import vlm as vlm_mod
 from harness.toy.build import MODELS_DIR
 
 TOY_LLAVA = MODELS_DIR / "llava"
@@ -36,16 +35,3 @@ def encoder_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sweep_encoders")
     toy_encoders(folder)
     return folder
-
-
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    seen: list[str] = []
-    real = vlm_mod.load_vlm
-
-    def counting(*a, **kw):
-        seen.append(a[0])
-        return real(*a, **kw)
-
-    monkeypatch.setattr(vlm_mod, "load_vlm", counting)
-    return seen
