@@ -23,7 +23,6 @@ from adapters.hf_cache import (
     positions_from_mask,
 )
 from adapters.llava import LlavaAdapter
-from adapters.model_types import MODEL_TYPES
 from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
@@ -32,7 +31,6 @@ DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
 class Blip2Adapter(LlavaAdapter):
     family = "blip2"
     model_class = Blip2ForConditionalGeneration
-    model_types = MODEL_TYPES["blip2"]
     default_model = DEFAULT_MODEL
     fallback_template = "{instruction}"
 

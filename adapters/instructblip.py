@@ -16,7 +16,6 @@ from PIL import Image
 from transformers import InstructBlipForConditionalGeneration
 
 from adapters.blip2 import Blip2Adapter
-from adapters.model_types import MODEL_TYPES
 
 DEFAULT_MODEL = "Salesforce/instructblip-vicuna-7b"
 
@@ -24,7 +23,6 @@ DEFAULT_MODEL = "Salesforce/instructblip-vicuna-7b"
 class InstructBlipAdapter(Blip2Adapter):
     family = "instructblip"
     model_class = InstructBlipForConditionalGeneration
-    model_types = MODEL_TYPES["instructblip"]
     default_model = DEFAULT_MODEL
 
     def prompt_text(self, context: list[int]) -> str:

@@ -29,7 +29,6 @@ class LlavaAdapter(VLMAdapter):
 
     family = "llava"
     model_class: type = LlavaForConditionalGeneration
-    model_types: tuple[str, ...] = MODEL_TYPES["llava"]  # config.json model_type values this class loads
     default_model = DEFAULT_MODEL
     fallback_template = FALLBACK_TEMPLATE
 
@@ -61,7 +60,7 @@ class LlavaAdapter(VLMAdapter):
             raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
         check_attn_implementation(attn_implementation)
         model_dir = resolve_model_dir(model)
-        check_model_dir(model_dir, "--model", cls.model_types)
+        check_model_dir(model_dir, "--model", MODEL_TYPES[cls.family])
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
         net = load_complete(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from transformers import LlavaNextForConditionalGeneration
 
 from adapters.anyres import AnyResAdapter
-from adapters.model_types import MODEL_TYPES
 
 # the Vicuna-7B release keeps LLaVA-1.5's language model and conversation format
 DEFAULT_MODEL = "llava-hf/llava-v1.6-vicuna-7b-hf"
@@ -19,6 +18,5 @@ FALLBACK_TEMPLATE = "USER: <image>\n{instruction} ASSISTANT:"
 class LlavaNextAdapter(AnyResAdapter):
     family = "llava_next"
     model_class = LlavaNextForConditionalGeneration
-    model_types = MODEL_TYPES["llava_next"]
     default_model = DEFAULT_MODEL
     fallback_template = FALLBACK_TEMPLATE

@@ -10,7 +10,6 @@ from __future__ import annotations
 from transformers import LlavaOnevisionForConditionalGeneration
 
 from adapters.anyres import AnyResAdapter
-from adapters.model_types import MODEL_TYPES
 
 DEFAULT_MODEL = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 # the model card's chat format (Qwen2 <|im_start|> turns, image before the text)
@@ -20,7 +19,6 @@ FALLBACK_TEMPLATE = "<|im_start|>user <image>\n{instruction}<|im_end|>\n<|im_sta
 class LlavaOnevisionAdapter(AnyResAdapter):
     family = "llava_onevision"
     model_class = LlavaOnevisionForConditionalGeneration
-    model_types = MODEL_TYPES["llava_onevision"]
     default_model = DEFAULT_MODEL
     fallback_template = FALLBACK_TEMPLATE
     # the answer follows "<|im_start|>assistant\n" directly: the newline moves into every option (lm-eval's
