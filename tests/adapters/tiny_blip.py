@@ -29,6 +29,7 @@ from transformers import (
 
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, spread_weights
 from harness.toy.tokenizer import BASE_CORPUS, train_tokenizer
+from tests.adapters.tiny_families import text_kwargs
 
 IMAGE, QUERIES = 16, 4
 VISION = dict(
@@ -106,19 +107,7 @@ def build_tiny_instructblip(out_dir: Path, seed: int = 0) -> Path:
     tok = _tokenizer()
     with tempfile.TemporaryDirectory() as tmp:
         qtok = bert_tokenizer(Path(tmp))
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=48,
-        intermediate_size=96,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=False,
-    )
+    text = LlamaConfig(**{**text_kwargs(tok), "max_position_embeddings": 512})
     config = InstructBlipConfig(
         vision_config=InstructBlipVisionConfig(**VISION),
         qformer_config=InstructBlipQFormerConfig(vocab_size=len(qtok), **QFORMER),

@@ -51,7 +51,8 @@ def _tokenizer(extra: tuple[str, ...] = ()):
     return tok
 
 
-def _text_kwargs(tok) -> dict:
+def text_kwargs(tok) -> dict:
+    """The tiny decoder every test family shares (Llama / Qwen2 keys): 2 blocks of width 48, GQA 4:2."""
     return dict(
         vocab_size=len(tok),
         hidden_size=48,
@@ -86,7 +87,7 @@ def build_tiny_onevision(out_dir: Path, seed: int = 0) -> Path:
     image_token_id = tok.convert_tokens_to_ids("<image>")
     config = LlavaOnevisionConfig(
         vision_config=siglip_vision_config(),
-        text_config=Qwen2Config(**_text_kwargs(tok)),
+        text_config=Qwen2Config(**text_kwargs(tok)),
         image_token_id=image_token_id,
         video_token_id=tok.unk_token_id,
         vision_feature_layer=-1,
@@ -135,7 +136,7 @@ def build_tiny_llava_next(out_dir: Path, seed: int = 0) -> Path:
     )
     config = LlavaNextConfig(
         vision_config=vision,
-        text_config=LlamaConfig(**_text_kwargs(tok)),
+        text_config=LlamaConfig(**text_kwargs(tok)),
         image_token_id=image_token_id,
         vision_feature_layer=-2,
         vision_feature_select_strategy="default",

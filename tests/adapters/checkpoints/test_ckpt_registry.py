@@ -31,6 +31,19 @@ def fresh_registry(monkeypatch):
     monkeypatch.setattr(registry, "_TOWERS", registry.tower_kinds())
 
 
+def _eva_kind(block_of) -> TowerKind:
+    """A minimal EVA ViT tower kind registered from outside the package, as a plug-in would."""
+    return TowerKind(
+        family="eva_vit",
+        title="EVA ViT",
+        used_by="MiniGPT-v2",
+        matches=lambda sd: any(k.startswith("blocks.") for k in sd),
+        structure_problems=lambda c, t, interp: [],
+        align_positions=lambda c, t: (c, None),
+        block_of=block_of,
+    )
+
+
 def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
     lavis = CheckpointFormat(
         name="eva_lavis",
@@ -42,17 +55,7 @@ def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
         unused=lambda k: k.startswith("ln_vision."),
     )
     register_format(lavis, before="eva_clip")
-    register_tower_kind(
-        TowerKind(
-            family="eva_vit",
-            title="EVA ViT",
-            used_by="MiniGPT-v2",
-            matches=lambda sd: any(k.startswith("blocks.") for k in sd),
-            structure_problems=lambda c, t, interp: [],
-            align_positions=lambda c, t: (c, None),
-            block_of=lambda name: ".".join(name.split(".")[:2]),
-        )
-    )
+    register_tower_kind(_eva_kind(block_of=lambda name: ".".join(name.split(".")[:2])))
     with pytest.raises(ValueError, match="already registered"):
         register_format(lavis)
     names = [f.name for f in registry.formats()]
@@ -77,17 +80,7 @@ def test_eva_tower_and_conversion_can_be_added(fresh_registry, tmp_path):
 
 
 def test_clip_checkpoint_refused_by_the_eva_tower(fresh_registry, kit, tmp_path):
-    register_tower_kind(
-        TowerKind(
-            family="eva_vit",
-            title="EVA ViT",
-            used_by="MiniGPT-v2",
-            matches=lambda sd: any(k.startswith("blocks.") for k in sd),
-            structure_problems=lambda c, t, interp: [],
-            align_positions=lambda c, t: (c, None),
-            block_of=lambda name: name,
-        )
-    )
+    register_tower_kind(_eva_kind(block_of=lambda name: name))
     path = tmp_path / "clip.pt"
     torch.save(kit.make_open_clip().state_dict(), path)
     with pytest.raises(ValueError, match="this is a CLIP ViT checkpoint; the MiniGPT-v2 tower is an EVA ViT"):
