@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -131,7 +132,7 @@ def eval_cmd(
         runs = [guarded(lambda: run_eval(cfgs[0], progress=not quiet))]
     else:
         runs = guarded(lambda: run_eval_cells(cfgs, progress=not quiet))
-    if all("timing" in r for r in runs):  # data-parallel: only rank 0 prints
+    if os.environ.get("RANK", "0") == "0":  # under torchrun (which sets RANK) only rank 0 prints
         print_summary(console, runs)
 
 

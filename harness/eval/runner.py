@@ -4,7 +4,6 @@ the CLI's own start-up time."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -31,11 +30,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     _check_vlm(cfg)
     plan = plan_eval(cfg)  # bad data, encoder, choices or --out fail here, before any model loads
     done = finished_results(cfg)
-    if done is None:
-        return evaluator(cfg.vlm)(cfg, plan, progress)
-    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports, as after scoring
-        done.pop("timing", None)
-    return done
+    return done if done is not None else evaluator(cfg.vlm)(cfg, plan, progress)
 
 
 def evaluator(vlm: str) -> Evaluator:
