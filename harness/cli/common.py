@@ -26,9 +26,9 @@ EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = UserError.exit_code
 EXIT_INTERNAL = 3
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 `harness check` found a regression; 2 bad input (missing or broken file, "
-    "unknown name, bad option; one-line message, nothing written; or NaN/inf scores, what was scored kept); "
-    "3 internal error (a bug: traceback, please report)."
+    "Exit codes: 0 success; 1 `harness check` found a regression; 2 bad input: a missing or broken file, "
+    "unknown name or bad option (one-line message, nothing written), or NaN/inf scores mid-run (what was scored "
+    "is kept); 3 internal error (a bug: traceback, please report)."
 )
 
 
