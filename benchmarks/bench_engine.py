@@ -18,17 +18,17 @@ from pathlib import Path
 
 import torch
 
-from adapters.llava import LlavaAdapter
-from adapters.registry import load_vlm
+from harness.adapters.llava import LlavaAdapter
+from harness.adapters.registry import load_vlm
 from harness.eval.engine import Engine, Request, plain_forward_scores
+from harness.tasks.metrics import argmax_first
+from harness.tasks.toy_shapes import draw_shape
 from harness.toy.tiny_llava import TinySpec, build_tiny_llava
-from tasks.metrics import argmax_first
-from tasks.toy_shapes import draw_shape
 
 
 def _family_builders() -> dict:
-    from tests.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
-    from tests.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
+    from tests.harness.adapters.tiny_blip import build_tiny_blip2, build_tiny_instructblip
+    from tests.harness.adapters.tiny_families import build_tiny_llava_next, build_tiny_onevision
 
     return {
         "llava_next": build_tiny_llava_next,

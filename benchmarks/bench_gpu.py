@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gpu_models import build_llava, build_minigptv2
 from harness.eval.engine import Engine, Request, plain_forward_scores
-from tasks.metrics import argmax_first
-from tasks.toy_shapes import draw_shape
+from harness.tasks.metrics import argmax_first
+from harness.tasks.toy_shapes import draw_shape
 
 COLORS = ("red", "green", "blue", "yellow", "purple")
 SHAPES = ("circle", "square", "triangle", "star", "cross")

@@ -8,7 +8,7 @@ imports is subtracted. Printed per case (GB = 1e9 bytes): loaded weights (parame
 memory); peak RSS (VmHWM, which counts the page cache of the mmapped weight files) and peak anonymous RSS
 (RssAnon sampled every 2 ms: what the process allocated), each with its ratio to the weights (target
 <= 1.3); and the load's wall time. The adapters read the safetensors files with pread, tensor by tensor
-(adapters/hf_loading.py). Baselines in the same run: transformers' own `from_pretrained(dir)`, which
+(harness/adapters/hf_loading.py). Baselines in the same run: transformers' own `from_pretrained(dir)`, which
 memory-maps the file so every page read stays resident until the load ends (with sharded releases the
 excess is the largest shard, not the whole file), and the previous MiniGPT-v2 loading, Llama read in fp32
 and then cast to bf16.
@@ -118,8 +118,8 @@ def child(case: str, paths: dict[str, str]) -> None:
     import torch
     from transformers import LlamaForCausalLM, LlavaForConditionalGeneration
 
-    from adapters.llava import LlavaAdapter
-    from adapters.minigptv2 import MiniGPTv2Adapter
+    from harness.adapters.llava import LlavaAdapter
+    from harness.adapters.minigptv2 import MiniGPTv2Adapter
 
     baseline, base_anon = psutil.Process().memory_info().rss, anon_rss()
     sampler = AnonSampler()

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))  # this checkout's harness, not another installed 
 def build(tmp: Path, n_encoders: int, n_items: int) -> tuple[Path, list[Path], Path]:
     from safetensors import safe_open
 
-    from adapters.weights import weights_fingerprint
+    from harness.adapters.weights import weights_fingerprint
+    from harness.tasks.toy_shapes import write_mcq_set
     from harness.toy.tiny_llava import TinySpec, build_tiny_llava, build_tiny_open_clip_checkpoint
-    from tasks.toy_shapes import write_mcq_set
 
     spec = TinySpec(text_width=1024, text_layers=30, text_heads=16, text_kv_heads=16, text_mlp=4096)
     model = build_tiny_llava(tmp / "llava", spec)
@@ -52,7 +52,7 @@ def _numel(shape: list[int]) -> int:
 
 def child(way: str, args: list[str]) -> None:
     """Run one way in this process, timing load_vlm and swap_encoder; print the figures as JSON."""
-    from adapters.llava import LlavaAdapter
+    from harness.adapters.llava import LlavaAdapter
     from harness.eval import vlm as vlm_mod
 
     spent = {"load_s": 0.0, "swap_s": 0.0}

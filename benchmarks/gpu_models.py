@@ -22,9 +22,9 @@ from transformers import (
     LlavaForConditionalGeneration,
 )
 
-from adapters.llava import LlavaAdapter
-from adapters.minigptv2 import MiniGPTv2Adapter, cast_all_but_llm
-from adapters.minigptv2_model import MiniGPTv2, eva_vit_g_config
+from harness.adapters.llava import LlavaAdapter
+from harness.adapters.minigptv2 import MiniGPTv2Adapter, cast_all_but_llm
+from harness.adapters.minigptv2_model import MiniGPTv2, eva_vit_g_config
 from harness.toy.tiny_llava import clip_image_processor, llava_config, llava_processor
 from harness.toy.tokenizer import train_tokenizer
 

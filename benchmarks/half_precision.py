@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.llava import LlavaAdapter
+from harness.adapters.llava import LlavaAdapter
 from harness.eval.engine import Engine, plain_forward_scores
+from harness.tasks.metrics import argmax_first
 from harness.toy.build import MODELS_DIR
-from tasks.metrics import argmax_first
 from tests.harness.eval.test_engine_half import UNIT_ROUNDOFF, max_abs_logit, toy_requests
 
 

@@ -45,10 +45,10 @@ def zero_shot(cache: Path, plan: DemoPlan, progress: bool = True) -> dict:
 def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True) -> Path:
     """Tune the toy CLIP on the target domain; returns the merged checkpoint (LoRSU release layout)."""
     from harness.clip.data import CaptionedImages
+    from harness.tasks.toy_scenes import class_names
+    from harness.tasks.toy_world import ToyWorldTask
     from harness.tune.config import TuneConfig
     from harness.tune.run import tune
-    from tasks.toy_scenes import class_names
-    from tasks.toy_world import ToyWorldTask
 
     task = ToyWorldTask("target", "train", size=plan.train_images)
     items = list(task.items())

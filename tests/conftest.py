@@ -18,7 +18,7 @@ def tiny_llava_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_llava(tiny_llava_dir):
-    from adapters.llava import LlavaAdapter
+    from harness.adapters.llava import LlavaAdapter
 
     return LlavaAdapter.load(str(tiny_llava_dir), dtype="float32", device="cpu")
 

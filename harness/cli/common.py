@@ -53,6 +53,14 @@ def guarded(fn: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_INTERNAL) from e
 
 
+def version_callback(value: bool) -> None:
+    if value:
+        from harness.eval.environment import DISTRIBUTION, harness_version
+
+        console.print(f"{DISTRIBUTION} {harness_version()}", highlight=False)
+        raise typer.Exit()
+
+
 def warn(notes: list[str]) -> None:
     """Warnings go to stderr so that `--json` / `--format csv` output on stdout stays parseable."""
     for n in notes:

@@ -21,7 +21,7 @@ def tsi_frames_cmd(
     ),
 ) -> None:
     """Extract the middle frame of every Toyota Smarthome clip (deterministic, resumable)."""
-    from tasks.frames import extract_middle_frames
+    from harness.tasks.frames import extract_middle_frames
 
     stats = guarded(lambda: extract_middle_frames(videos, out))
     console.print(stats)

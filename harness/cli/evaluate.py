@@ -138,7 +138,7 @@ def eval_cmd(
 
 def vlms_cmd() -> None:
     """List the VLM families."""
-    from adapters.registry import VLMS, family_doc
+    from harness.adapters.registry import VLMS, family_doc
 
     for name in VLMS:
         doc = family_doc(name)
@@ -151,6 +151,6 @@ def vlms_cmd() -> None:
 
 def tasks_cmd(data_root: Path | None = typer.Option(None, help="Look for datasets here and count items.")) -> None:
     """List the tasks with their layout, split, items found and metrics."""
-    from tasks.listing import print_tasks
+    from harness.tasks.listing import print_tasks
 
     guarded(lambda: print_tasks(console, data_root))

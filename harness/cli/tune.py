@@ -99,7 +99,7 @@ def tune_cmd(
     from harness.tune.run import tune
 
     def go() -> dict:
-        from adapters.base import resolve_device
+        from harness.adapters.base import resolve_device
 
         cfg = TuneConfig(
             method=method,

@@ -22,7 +22,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from harness.errors import InvalidInput
-from tasks.captions import GTSRB_CLASSNAMES
+from harness.tasks.captions import GTSRB_CLASSNAMES
 
 ImageRef = str | Path | Image.Image
 GTSRB_TEMPLATES = (
@@ -154,7 +154,7 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
 def checked_images(task: Any, items: list[Any]) -> list[Image.Image | str]:
     """Every item's image, checked before training starts: a readable file (its path is returned) or an image
     the task renders (e.g. the generated toy world). Raises naming the data file and line of each bad one."""
-    from tasks.base import ImageError
+    from harness.tasks.base import ImageError
 
     refs: list[Image.Image | str] = []
     bad: list[str] = []
@@ -188,7 +188,7 @@ def task_split(spec: str, data_root: Path | None, split: str, seed: int = 0) -> 
     """
     import inspect
 
-    from tasks.registry import available, build_task
+    from harness.tasks.registry import available, build_task
 
     name, _, arg = spec.partition("=")
     factory = available().get(name)

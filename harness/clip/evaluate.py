@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from adapters.base import resolve_device
+from harness.adapters.base import resolve_device
 from harness.clip.data import from_task
 from harness.clip.loading import load_clip
 from harness.clip.zeroshot import zero_shot_classify
@@ -22,8 +22,8 @@ from harness.errors import InvalidInput
 from harness.eval.config import EvalConfig
 from harness.eval.plan import Plan
 from harness.eval.run import digest, open_run, run_label, take, write_results
-from tasks.base import ImageError, Task
-from tasks.metrics import mean_stderr
+from harness.tasks.base import ImageError, Task
+from harness.tasks.metrics import mean_stderr
 
 
 def class_space(task: Task) -> tuple[list[str], tuple[str, ...], dict[str, int]]:
@@ -36,7 +36,7 @@ def class_space(task: Task) -> tuple[list[str], tuple[str, ...], dict[str, int]]
 
 def swap_clip_encoder(model: Any, path: str) -> dict[str, Any]:
     """Replace the CLIP's vision tower (and image projection, when the checkpoint has one)."""
-    from adapters.checkpoints import read_checkpoint, swap_encoder
+    from harness.adapters.checkpoints import read_checkpoint, swap_encoder
 
     if model.family == "open_clip":
         raw = read_checkpoint(path)

@@ -1,6 +1,6 @@
 """Vision-tower names: open_clip `model.visual` <-> transformers `CLIPVisionModelWithProjection`.
 
-open_clip -> HF reuses `adapters.checkpoints.openclip.map_vit_names` (the swap path's own mapping);
+open_clip -> HF reuses `harness.adapters.checkpoints.openclip.map_vit_names` (the swap path's own mapping);
 the reverse is here. The fused `in_proj` rows are q, k, v; open_clip's `proj` is [width, embed] and
 HF's `visual_projection.weight` is its transpose.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from adapters.checkpoints.openclip import BLOCK_NAMES, TOP_LEVEL_NAMES
+from harness.adapters.checkpoints.openclip import BLOCK_NAMES, TOP_LEVEL_NAMES
 from harness.errors import InvalidInput
 
 HF_PREFIX = "vision_model."
@@ -25,7 +25,7 @@ _IN_LAYER = {hf: oc for oc, hf in BLOCK_NAMES.items()}
 
 def open_clip_to_hf(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """open_clip visual state dict (no `visual.` prefix) -> CLIPVisionModelWithProjection state dict."""
-    from adapters.checkpoints.openclip import map_vit_names
+    from harness.adapters.checkpoints.openclip import map_vit_names
 
     body = {k: v for k, v in sd.items() if k != "proj"}
     out = {HF_PREFIX + k: v.contiguous() for k, v in map_vit_names(body, "").items()}

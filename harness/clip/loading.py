@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from adapters.model_types import MODEL_TYPES
+from harness.adapters.model_types import MODEL_TYPES
 from harness.clip.models import ClipModel
 from harness.errors import InputNotFound, InvalidInput
 
@@ -50,8 +50,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 def check_clip_spec(spec: str, option: str = "--model") -> None:
     """What can be checked without loading: an HF directory is a complete CLIP, an open_clip file exists."""
-    from adapters.hf_loading import check_model_dir
-    from adapters.weights import resolve_model_dir
+    from harness.adapters.hf_loading import check_model_dir
+    from harness.adapters.weights import resolve_model_dir
 
     family, name = parse_spec(spec)
     if family == "hf":
@@ -74,8 +74,8 @@ def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
         SiglipModel,
     )
 
-    from adapters.hf_loading import check_model_dir, load_complete
-    from adapters.weights import resolve_model_dir
+    from harness.adapters.hf_loading import check_model_dir, load_complete
+    from harness.adapters.weights import resolve_model_dir
     from harness.clip.hf_model import HFClip
     from harness.clip.siglip_model import HFSiglip
 

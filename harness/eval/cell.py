@@ -13,14 +13,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from adapters.base import VLMAdapter
+from harness.adapters.base import VLMAdapter
 from harness.eval.config import EvalConfig, TooManyErrors
 from harness.eval.dist import Dist
 from harness.eval.engine import Engine
 from harness.eval.plan import Plan, check_choices_cover, known_fingerprint
 from harness.eval.run import digest, model_fingerprint, open_run, run_label, take, task_key, write_results
 from harness.eval.scoring import score_generate, score_likelihood
-from tasks.base import Task
+from harness.tasks.base import Task
 
 
 def score_cell(

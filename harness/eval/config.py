@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import InvalidInput, UserError
-from tasks.base import PROMPT_STYLES
+from harness.tasks.base import PROMPT_STYLES
 
 GENERATE_MAX_NEW_TOKENS = 20  # the LoRSU and MiniGPT-v2 evaluation protocols
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from adapters.base import VLMAdapter
+from harness.adapters.base import VLMAdapter
 from harness.errors import InvalidInput, UserError
 
 AUTO_MAX_BATCH = 64

@@ -8,12 +8,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("harness", "torch", "transformers", "peft", "open_clip_torch", "safetensors", "tokenizers", "pillow")
+DISTRIBUTION = "vlm-harness"  # the name on PyPI; the import package and the command are `harness`
+PACKAGES = (DISTRIBUTION, "torch", "transformers", "peft", "open_clip_torch", "safetensors", "tokenizers", "pillow")
 
 
 def harness_version() -> str:
     try:
-        return metadata.version("harness")
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "unknown"
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.model_types import MODEL_TYPES
-from adapters.weights import sha256_file
+from harness.adapters.model_types import MODEL_TYPES
+from harness.adapters.weights import sha256_file
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig, check_settings
 from harness.eval.environment import harness_version
 from harness.eval.records import RunDir
 from harness.eval.run import task_key
-from tasks.base import Item, Task
-from tasks.registry import build_task
+from harness.tasks.base import Item, Task
+from harness.tasks.registry import build_task
 
 
 @dataclass
@@ -41,7 +41,7 @@ def plan_eval(cfg: EvalConfig) -> Plan:
             raise InvalidInput(f"--tasks {spec}: the task has no items")
     check_model(cfg)
     if cfg.encoder:
-        from adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
+        from harness.adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
 
         check_encoder_file(cfg.encoder)
     choices_used = apply_choices(tasks, cfg.choices)
@@ -52,7 +52,7 @@ def plan_eval(cfg: EvalConfig) -> Plan:
 
 def check_model(cfg: EvalConfig) -> None:
     """A local --model directory holds the family's model (config.json model_type, weight files)."""
-    from adapters.hf_loading import check_model_dir  # torch-free
+    from harness.adapters.hf_loading import check_model_dir  # torch-free
 
     if cfg.model and cfg.vlm in MODEL_TYPES and Path(cfg.model).expanduser().is_dir():
         check_model_dir(Path(cfg.model).expanduser(), "--model", MODEL_TYPES[cfg.vlm])
@@ -90,7 +90,7 @@ def apply_choices(tasks: dict[str, Task], path: str | None) -> dict[str, Any] | 
 
 def check_choices_cover(key: str, task: Task, items: list[Item], path: str) -> None:
     """Every chosen item of a task has a published choice set."""
-    from tasks.choices import load_choices
+    from harness.tasks.choices import load_choices
 
     table = load_choices(Path(path), task=task.name)
     absent = [it.id for it in items if it.id not in table]

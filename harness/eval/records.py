@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputNotFound, InvalidInput
-from tasks.sources import read_json, read_jsonl
+from harness.tasks.sources import read_json, read_jsonl
 
 SCHEMA_VERSION = 1
 

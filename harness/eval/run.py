@@ -14,7 +14,7 @@ from typing import Any
 from harness.eval.config import EvalConfig
 from harness.eval.environment import environment
 from harness.eval.records import RunDir
-from tasks.base import Item
+from harness.tasks.base import Item
 
 DEFAULT_RUNS = Path("results/runs")
 

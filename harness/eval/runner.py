@@ -8,7 +8,7 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from adapters.registry import VLMS
+from harness.adapters.registry import VLMS
 from harness.errors import UnknownName
 from harness.eval.config import EvalConfig
 from harness.eval.plan import Plan, plan_eval
@@ -17,7 +17,7 @@ from harness.eval.run import finished_results
 Evaluator = Callable[[EvalConfig, Plan, bool], dict[str, Any]]
 
 # The evaluation loop per family, as "module:function" (imported only when used). Every family in
-# `adapters.registry` is scored through its adapter; CLIP classifies zero-shot.
+# `harness.adapters.registry` is scored through its adapter; CLIP classifies zero-shot.
 VLM_EVALUATOR = "harness.eval.vlm:evaluate_vlm"
 VLM_CELLS_EVALUATOR = "harness.eval.vlm:evaluate_vlm_cells"
 LOAD_KEYS = ("vlm", "model", "dtype", "device", "minigptv2_ckpt", "eva_ckpt")

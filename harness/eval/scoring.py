@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from adapters.base import VLMAdapter
+from harness.adapters.base import VLMAdapter
 from harness.eval.engine import Engine, OptionScore, Request
-from tasks.base import ImageError, Item, Task
-from tasks.metrics import argmax_first
+from harness.tasks.base import ImageError, Item, Task
+from harness.tasks.metrics import argmax_first
 
 
 def base_sample(key: str, it: Item, prompt: str, error: str | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from adapters.registry import load_vlm
+from harness.adapters.registry import load_vlm
 from harness.eval import dist as dist_mod
 from harness.eval.cell import score_cell
 from harness.eval.config import EvalConfig

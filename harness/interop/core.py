@@ -11,12 +11,12 @@ from typing import Any
 
 from PIL import Image
 
-from adapters.registry import VLMS, load_vlm
+from harness.adapters.registry import VLMS, load_vlm
 from harness.errors import InvalidInput
 from harness.eval.engine import Engine, Request
 from harness.eval.environment import harness_version
 from harness.eval.run import digest, model_fingerprint
-from tasks.base import PROMPT_STYLES, open_rgb
+from harness.tasks.base import PROMPT_STYLES, open_rgb
 
 OPTIONS = (
     "vlm",
@@ -82,7 +82,7 @@ class Backend:
         if prompt_style not in PROMPT_STYLES:
             raise InvalidInput(f"model_args prompt_style={prompt_style!r}: expected one of {', '.join(PROMPT_STYLES)}")
         if encoder:
-            from adapters.checkpoints import check_encoder_file
+            from harness.adapters.checkpoints import check_encoder_file
 
             check_encoder_file(encoder)  # before the model loads
         self.adapter = load_vlm(vlm, model, dtype, str(device), minigptv2_ckpt=minigptv2_ckpt, eva_ckpt=eva_ckpt)

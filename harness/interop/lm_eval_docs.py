@@ -17,11 +17,11 @@ from typing import Any
 from PIL import Image
 
 from harness.errors import InputNotFound
-from tasks.base import open_rgb
-from tasks.hateful_memes import auroc, p_yes
-from tasks.metrics import argmax_first
-from tasks.registry import build_task
-from tasks.vqa_accuracy import vqa_accuracy
+from harness.tasks.base import open_rgb
+from harness.tasks.hateful_memes import auroc, p_yes
+from harness.tasks.metrics import argmax_first
+from harness.tasks.registry import build_task
+from harness.tasks.vqa_accuracy import vqa_accuracy
 
 ENV_ROOT = "HARNESS_DATA_ROOT"
 

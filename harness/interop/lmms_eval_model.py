@@ -19,7 +19,7 @@ from lmms_eval.api.model import lmms
 from lmms_eval.models.registry_v2 import ModelManifest
 
 from harness.interop.core import Backend, Group, merge_options, one_image, runs
-from tasks.metrics import argmax_first
+from harness.tasks.metrics import argmax_first
 
 NAME = "harness"
 

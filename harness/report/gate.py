@@ -49,7 +49,7 @@ from harness.eval.records import write_json_atomic
 from harness.report.baseline_schema import check_baseline_schema
 from harness.report.comparable import prompts_sha256
 from harness.report.runs import Run, metric_title
-from tasks.sources import read_json
+from harness.tasks.sources import read_json
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1

@@ -21,7 +21,7 @@ from harness.report.item_images import TaskData, data_uri, image_budget, item_te
 from harness.report.runs import Run, metric_title
 from harness.report.stats import DEFAULT_N_BOOT
 from harness.report.svg import category_chart, flip_bar, run_color
-from tasks.answers import LETTERS
+from harness.tasks.answers import LETTERS
 
 MAX_OPTION_ROWS = 8
 

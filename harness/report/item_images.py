@@ -17,8 +17,8 @@ from typing import Any
 from PIL import Image
 
 from harness.report.runs import Run, split_key
-from tasks.base import ImageError, Item, Task
-from tasks.registry import build_task
+from harness.tasks.base import ImageError, Item, Task
+from harness.tasks.registry import build_task
 
 MAX_SIDE = 256
 IMAGE_BYTES_TOTAL = 2_500_000  # all thumbnails of one page together (before base64)

@@ -60,7 +60,7 @@ def item_scores(samples: list[dict[str, Any]], metric: str) -> dict[str, float] 
             if _ok(s) and s.get("answer", -1) >= 0 and key in s
         }
     if metric in ("vqa_acc", "vqa_acc_norm"):
-        from tasks.vqa_accuracy import vqa_accuracy
+        from harness.tasks.vqa_accuracy import vqa_accuracy
 
         key = "pred" if metric == "vqa_acc" else "pred_norm"
         out = {}
@@ -81,7 +81,7 @@ def item_scores(samples: list[dict[str, Any]], metric: str) -> dict[str, float] 
 
 def auroc_inputs(samples: list[dict[str, Any]]) -> dict[str, tuple[int, float]]:
     """(label, P(yes)) per item id for yes/no AUROC (Hateful Memes: options yes first)."""
-    from tasks.hateful_memes import p_yes
+    from harness.tasks.hateful_memes import p_yes
 
     return {
         str(s["id"]): (int(s["meta"]["label"]), p_yes(s["logprobs"]))

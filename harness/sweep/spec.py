@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from adapters.registry import VLMS
+from harness.adapters.registry import VLMS
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig
 from harness.eval.encoders import ZERO_SHOT, check_unique, expand_encoders

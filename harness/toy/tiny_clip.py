@@ -20,8 +20,8 @@ from PIL import Image
 
 from harness.clip.data import CaptionedImages
 from harness.clip.tiny_eva import TINY_EVA
+from harness.tasks.toy_shapes import COLORS, POSITIONS, SHAPES, draw_shape
 from harness.toy.tiny_llava import TinySpec, clip_image_processor, vision_config
-from tasks.toy_shapes import COLORS, POSITIONS, SHAPES, draw_shape
 
 TINY_SPEC = TinySpec(vision_heads=4)
 SHAPE_TEMPLATES = ("a photo of a {} shape.", "a {} thing.")

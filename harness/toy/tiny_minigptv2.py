@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from transformers import Blip2VisionConfig, LlamaForCausalLM
 
-from adapters.minigptv2 import VISION_CONFIG_FILE
+from harness.adapters.minigptv2 import VISION_CONFIG_FILE
 from harness.toy.tiny_llava import small_llama_config, spread_weights
 from harness.toy.tokenizer import train_tokenizer
 

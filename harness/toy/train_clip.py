@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, PreTrainedTokenizerBase
 
+from harness.tasks.toy_scenes import IMAGE_SIZE, class_names, render, scene
 from harness.toy.tiny_llava import clip_image_processor
 from harness.toy.tokenizer import train_tokenizer
-from tasks.toy_scenes import IMAGE_SIZE, class_names, render, scene
 
 EOT = "<eot>"
 

@@ -21,12 +21,12 @@ from transformers import (
     LlavaForConditionalGeneration,
 )
 
-from adapters.llava import LlavaAdapter
+from harness.adapters.llava import LlavaAdapter
 from harness.eval.engine import split_continuation
+from harness.tasks.toy_world import ToyWorldTask
 from harness.toy.tiny_llava import llava_config, llava_processor, small_llama_config
 from harness.toy.tokenizer import train_tokenizer
 from harness.toy.train_clip import set_cosine_lr
-from tasks.toy_world import ToyWorldTask
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from harness.clip.data import CaptionedImages
 from harness.errors import InvalidInput
-from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
+from harness.tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 
 GTSRB_ORDER = (
     25,

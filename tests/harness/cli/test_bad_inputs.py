@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.tasks.toy_shapes import write_mcq_set
 from harness.toy.build import MODELS_DIR
-from tasks.toy_shapes import write_mcq_set
 from tests.harness.report.fixtures import mc_samples, pattern, write_run
 
 runner = CliRunner()

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from harness.cli import app
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.toy_shapes import write_mcq_set
 
 runner = CliRunner()
 

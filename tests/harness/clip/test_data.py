@@ -9,10 +9,10 @@ from PIL import Image
 
 from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split, train_transform
 from harness.errors import InvalidInput
-from tasks.base import Item
-from tasks.captions import GTSRB_CLASSNAMES
-from tasks.registry import build_task
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.base import Item
+from harness.tasks.captions import GTSRB_CLASSNAMES
+from harness.tasks.registry import build_task
+from harness.tasks.toy_shapes import write_mcq_set
 
 
 def test_mcq_task_captions_are_the_correct_choices(tmp_path):
@@ -65,7 +65,7 @@ def test_gtsrb_train_split_keeps_class_ids_and_the_clip_templates(tmp_path):
 
 
 def test_task_factories_taking_a_split_get_it(monkeypatch, tmp_path):
-    import tasks.registry as registry
+    import harness.tasks.registry as registry
 
     registry.available()
     seen = {}

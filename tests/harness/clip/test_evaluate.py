@@ -14,10 +14,10 @@ from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
 from harness.eval.runner import EvalConfig, run_eval
+from harness.tasks.imagenet import ImageNet
+from harness.tasks.toy_scenes import class_names
+from harness.tasks.toy_world import ToyWorldTask
 from harness.toy.build import MODELS_DIR
-from tasks.imagenet import ImageNet
-from tasks.toy_scenes import class_names
-from tasks.toy_world import ToyWorldTask
 
 CLIP = MODELS_DIR / "clip"
 

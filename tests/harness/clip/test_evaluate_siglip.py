@@ -12,7 +12,7 @@ from transformers import AutoTokenizer, SiglipImageProcessor, SiglipModel
 
 from harness.clip.evaluate import class_space
 from harness.eval.runner import EvalConfig, run_eval
-from tasks.toy_world import ToyWorldTask
+from harness.tasks.toy_world import ToyWorldTask
 
 N = 24
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adapters.checkpoints.openclip import map_vit_names
+from harness.adapters.checkpoints.openclip import map_vit_names
 from harness.clip.keymap import hf_to_open_clip, open_clip_to_hf
 from harness.clip.loading import load_clip, parse_spec
 from harness.toy.tiny_clip import TINY_SPEC

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from harness.eval.runner import EvalConfig, run_eval
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.toy_shapes import write_mcq_set
 
 N = 24
 

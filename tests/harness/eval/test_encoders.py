@@ -11,8 +11,8 @@ import pytest
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.encoders import encoder_configs, expand_encoders
 from harness.eval.runner import EvalConfig, run_eval, run_eval_cells
+from harness.tasks.toy_shapes import write_mcq_set
 from harness.toy.tiny_llava import build_tiny_open_clip_checkpoint
-from tasks.toy_shapes import write_mcq_set
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def _lines(run_dir: Path) -> list[dict]:
 
 
 def test_cells_equal_standalone_runs_in_any_order(tiny_llava_dir, encoders, mcq, tmp_path, loads, monkeypatch):
-    import adapters.llava as llava_mod
+    import harness.adapters.llava as llava_mod
 
     hashed = []
     real_fp = llava_mod.weights_fingerprint

@@ -27,11 +27,11 @@ import itertools
 import pytest
 import torch
 
-from adapters.llava import LlavaAdapter
+from harness.adapters.llava import LlavaAdapter
 from harness.eval.engine import Engine, Request, plain_forward_scores, split_continuation
+from harness.tasks.metrics import argmax_first
+from harness.tasks.registry import build_task
 from harness.toy.build import MODELS_DIR, PROMPT_STYLE
-from tasks.metrics import argmax_first
-from tasks.registry import build_task
 
 ITEMS_PER_TASK = 40  # of 400 per task: keeps both dtypes under a minute on 2 CPU cores
 UNIT_ROUNDOFF = {"bfloat16": 2.0**-8, "float16": 2.0**-11}

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.eval.runner import EvalConfig, run_eval
-from tests.tasks.fixtures import build_all_fixtures, build_tsi_release
+from tests.harness.tasks.fixtures import build_all_fixtures, build_tsi_release
 
 SIX = ["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"]
 

@@ -14,7 +14,7 @@ from harness.cli import app
 from harness.eval import vlm
 from harness.eval.records import RunDirMismatch
 from harness.eval.runner import EvalConfig, run_eval
-from tests.tasks.fixtures import build_gtsrb_kaggle, build_vsr
+from tests.harness.tasks.fixtures import build_gtsrb_kaggle, build_vsr
 
 ROOT = Path(__file__).resolve().parents[3]
 

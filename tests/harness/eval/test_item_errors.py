@@ -8,7 +8,7 @@ import pytest
 
 from harness.eval.config import EvalConfig, TooManyErrors
 from harness.eval.runner import run_eval
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.toy_shapes import write_mcq_set
 
 
 def test_corrupt_and_missing_images(tiny_llava_dir, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 from harness.eval.records import RunDir, RunDirMismatch
 from harness.eval.runner import EvalConfig, run_eval
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.toy_shapes import write_mcq_set
 
 
 @pytest.fixture(scope="module")

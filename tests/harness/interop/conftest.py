@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.eval.runner import EvalConfig, run_eval
-from tests.tasks.fixtures import build_hm, build_vsr
+from tests.harness.tasks.fixtures import build_hm, build_vsr
 
 LIMIT = 6
 LMMS_EVAL = "lmms-eval==0.7.3"

@@ -145,8 +145,8 @@ def test_the_six_yamls_load_and_render_the_harness_prompts(tmp_path, monkeypatch
     """Every shipped YAML loads from $HARNESS_DATA_ROOT; documents carry exactly the harness prompt and options
     for the family and prompt style lm-eval hands over from model_args."""
     from harness.interop.lm_eval_docs import ENV_ROOT
-    from tasks.registry import build_task
-    from tests.tasks.fixtures import build_all_fixtures
+    from harness.tasks.registry import build_task
+    from tests.harness.tasks.fixtures import build_all_fixtures
 
     build_all_fixtures(tmp_path)
     monkeypatch.setenv(ENV_ROOT, str(tmp_path))

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tasks.hateful_memes import auroc, p_yes
-from tasks.metrics import mean_stderr, multiple_choice_metrics
-from tasks.vqa_accuracy import vqa_accuracy
+from harness.tasks.hateful_memes import auroc, p_yes
+from harness.tasks.metrics import mean_stderr, multiple_choice_metrics
+from harness.tasks.vqa_accuracy import vqa_accuracy
 
 LETTERS = "ABCDEFGH"
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.eval.runner import EvalConfig, run_eval
-from tasks.toy_shapes import write_mcq_set
+from harness.tasks.toy_shapes import write_mcq_set
 
 runner = CliRunner()
 

@@ -175,7 +175,7 @@ def test_toy_world_runs(tmp_path):
 def test_six_task_fixtures(tiny_llava_dir, tiny_open_clip_ckpt, tmp_path):
     """Every dataset task's release layout (with a corrupt image), zero-shot vs a swapped encoder."""
     from harness.eval.runner import EvalConfig, run_eval
-    from tests.tasks.fixtures import build_all_fixtures
+    from tests.harness.tasks.fixtures import build_all_fixtures
 
     build_all_fixtures(tmp_path / "data", corrupt=True)
     six = ["tsi", "gts", "dalle", "vizwiz", "vsr", "hm"]

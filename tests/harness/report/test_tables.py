@@ -10,7 +10,7 @@ from statsmodels.stats.proportion import proportion_confint
 from harness.report.runs import load_run, task_sort_key
 from harness.report.table_format import render
 from harness.report.tables import build_tables
-from tasks.vqa_accuracy import vqa_accuracy
+from harness.tasks.vqa_accuracy import vqa_accuracy
 from tests.harness.report.fixtures import mc_samples, pattern, vizwiz_samples, write_run
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adapters.checkpoints import EncoderCheckpointError, inspect_checkpoint
+from harness.adapters.checkpoints import EncoderCheckpointError, inspect_checkpoint
 from harness.clip.keymap import open_clip_to_hf
 from harness.toy.tiny_clip import TINY_SPEC
 from harness.toy.tiny_llava import build_tiny_llava
@@ -16,7 +16,7 @@ from tests.harness.tune.util import quick_cfg
 
 @pytest.fixture(scope="module")
 def llava(tmp_path_factory):
-    from adapters.llava import LlavaAdapter
+    from harness.adapters.llava import LlavaAdapter
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from harness.clip.data import CaptionedImages
+from harness.tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 from harness.toy.tiny_clip import shapes_data
 from harness.tune.export import load_release
 from harness.tune.run import OutDirMismatch, tune
 from harness.tune.sessions import GTSRB_ORDER, TSI_SESSIONS, class_groups, plan_sessions
-from tasks.captions import GTSRB_CLASSNAMES, TSI_ACTION_CAPTIONS
 from tests.harness.tune.util import quick_cfg
 
 

@@ -31,7 +31,7 @@ def test_sigmoid_loss_equals_transformers_siglip_loss(siglip_spec, shapes):
 def test_methods_learn_and_the_export_swaps_into_a_siglip_vlm_tower(siglip_spec, shapes, method, tmp_path):
     from transformers import SiglipVisionConfig, SiglipVisionModel
 
-    from adapters.checkpoints import swap_encoder
+    from harness.adapters.checkpoints import swap_encoder
 
     model = load_clip(siglip_spec)
     record = tune(model, shapes, quick_cfg(method, epochs=3, batch_size=16, rank=4), tmp_path, progress=False)

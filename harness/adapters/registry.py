@@ -1,0 +1,129 @@
+"""VLM family names → adapter loaders, with the encoder checkpoint formats that swap into each family's tower."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from harness.errors import InvalidInput, UnknownName
+
+if TYPE_CHECKING:  # the registry is read before any model loads: it must not import torch
+    from harness.adapters.base import VLMAdapter
+
+
+def _load_llava(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.llava import LlavaAdapter
+
+    return LlavaAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
+def _load_llava_next(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.llava_next import LlavaNextAdapter
+
+    return LlavaNextAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
+def _load_llava_onevision(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.llava_onevision import LlavaOnevisionAdapter
+
+    return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
+def _load_blip2(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from harness.adapters.blip2 import Blip2Adapter
+
+    return Blip2Adapter.load(model, dtype=dtype, device=device)
+
+
+def _load_instructblip(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
+    from harness.adapters.instructblip import InstructBlipAdapter
+
+    return InstructBlipAdapter.load(model, dtype=dtype, device=device)
+
+
+def _load_minigptv2(
+    model: str | None,
+    dtype: str,
+    device: str,
+    minigptv2_ckpt: str | None = None,
+    eva_ckpt: str | None = None,
+    attn_implementation: str = "sdpa",
+    **_: object,
+) -> VLMAdapter:
+    from harness.adapters.minigptv2 import MiniGPTv2Adapter
+
+    if not model:
+        raise InvalidInput("--vlm minigptv2 needs --model DIR: the Llama-2-7b-chat weights in HF format")
+    return MiniGPTv2Adapter.load(
+        model, minigptv2_ckpt, eva_ckpt, dtype=dtype, device=device, attn_implementation=attn_implementation
+    )
+
+
+# family -> (loader, description, tower family of adapters.checkpoints that its --encoder swaps into)
+_FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
+    "llava": (
+        _load_llava,
+        "LLaVA-1.5 (transformers LlavaForConditionalGeneration); default llava-hf/llava-1.5-7b-hf",
+        "clip_vit",
+    ),
+    "llava_next": (
+        _load_llava_next,
+        "LLaVA-NeXT / 1.6, any-resolution tiling (LlavaNextForConditionalGeneration); "
+        "default llava-hf/llava-v1.6-vicuna-7b-hf",
+        "clip_vit",
+    ),
+    "llava_onevision": (
+        _load_llava_onevision,
+        "LLaVA-OneVision, SigLIP-SO400M + Qwen2, any-resolution tiling "
+        "(LlavaOnevisionForConditionalGeneration); default "
+        "llava-hf/llava-onevision-qwen2-7b-ov-hf",
+        "siglip_vit",
+    ),
+    "blip2": (
+        _load_blip2,
+        "BLIP-2, EVA ViT-g/224 + Q-Former + OPT (Blip2ForConditionalGeneration); default Salesforce/blip2-opt-2.7b",
+        "eva_vit",
+    ),
+    "instructblip": (
+        _load_instructblip,
+        "InstructBLIP, BLIP-2 whose Q-Former reads the prompt "
+        "(InstructBlipForConditionalGeneration); default "
+        "Salesforce/instructblip-vicuna-7b",
+        "eva_vit",
+    ),
+    "minigptv2": (
+        _load_minigptv2,
+        "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
+        "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth",
+        "eva_vit",
+    ),
+}
+
+
+def encoder_formats(name: str) -> list[str]:
+    """Checkpoint formats (`harness.adapters.checkpoints`) whose conversion targets this family's vision tower."""
+    from harness.adapters.checkpoints import formats
+
+    tower = _FAMILIES[name][2]
+    return [f.name for f in formats() if f.family == tower and f.convert is not None]
+
+
+def family_doc(name: str) -> str:
+    """The family's description with the encoder formats that swap into it (imports the format registry)."""
+    return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name))}"
+
+
+# Read before any model loads (names, descriptions): nothing here may import torch.
+VLMS: dict[str, tuple[Callable[..., VLMAdapter], str]] = {name: (f[0], f[1]) for name, f in _FAMILIES.items()}
+
+
+def load_vlm(name: str, model: str | None, dtype: str, device: str, **options: object) -> VLMAdapter:
+    if name not in VLMS:
+        raise UnknownName(f"unknown --vlm {name!r}; available: {', '.join(VLMS)}")
+    return VLMS[name][0](model, dtype, device, **options)
