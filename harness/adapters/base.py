@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from harness.adapters.device import check_device
 from harness.errors import InvalidInput
 
 
@@ -89,9 +90,13 @@ class VLMAdapter(ABC):
 
 
 def resolve_device(device: str) -> torch.device:
-    """`auto` → CUDA when present, else CPU; asking for CUDA where there is none is an error."""
-    if device == "auto":
+    """`auto` → CUDA when present, else CPU; asking for CUDA (or MPS) where there is none is an error."""
+    if check_device(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InvalidInput(f"--device {device}: CUDA is not available on this machine")
+    if device.startswith("cuda:") and int(device[5:]) >= torch.cuda.device_count():
+        raise InvalidInput(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise InvalidInput("--device mps: MPS is not available on this machine")
     return torch.device(device)

@@ -64,7 +64,7 @@ def eval_cmd(
         help="float32 | bfloat16 | float16 (| original for minigptv2: ViT fp32 "
         "under fp16 autocast, LLM fp16, as released).",
     ),
-    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N | mps."),
     seed: int = typer.Option(0, help="Seed for choice sampling in tasks that draw distractors."),
     prompt_style: str = typer.Option(
         "options", help="options: list 'A. ...' and score the letter; text: score each option's text."
@@ -101,7 +101,6 @@ def eval_cmd(
     from harness.eval.runner import EvalConfig, run_eval, run_eval_cells  # torch loads here, not for --help
     from harness.report.summary import print_summary
 
-    bs: int | str = batch_size if batch_size == "auto" else int(batch_size)
     cfg = EvalConfig(
         tasks=[t.strip() for t in tasks.split(",") if t.strip()],
         vlm=vlm,
@@ -112,7 +111,7 @@ def eval_cmd(
         data_root=str(data_root) if data_root else None,
         data=parse_data(data),
         limit=limit,
-        batch_size=bs,
+        batch_size=batch_size,
         dtype=dtype,
         device=device,
         seed=seed,

@@ -96,14 +96,14 @@ def score_cell(
         n_err = task_results[key]["n_errors"]
         if n_err > cfg.max_errors:
             if dist.is_main:
-                run.merge_shards(order)
+                run.merge(order)
                 write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
             raise TooManyErrors(
                 f"task {key}: {n_err} items could not be scored (limit --max-errors "
                 f"{cfg.max_errors}); see 'error' in {run.samples_path}"
             )
     if dist.is_main:
-        run.merge_shards(order)
+        run.merge(order)
         results = write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
     dist.barrier()
     if not dist.is_main:

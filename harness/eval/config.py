@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.adapters.device import check_device
 from harness.errors import InvalidInput, UserError
 from harness.tasks.base import PROMPT_STYLES
 
@@ -41,8 +42,20 @@ class TooManyErrors(UserError):
     """More items of a task could not be scored than `--max-errors` allows."""
 
 
+def parse_batch_size(value: object, option: str = "--batch-size") -> int | str:
+    """An integer >= 1 (from an int or its decimal string) or "auto"; anything else names the option."""
+    if value == "auto":
+        return "auto"
+    text = str(value).strip()
+    if not isinstance(value, bool) and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise InvalidInput(f"{option} {value!r}: expected an integer >= 1 or 'auto'")
+
+
 def check_settings(cfg: EvalConfig) -> None:
-    """Bad option values fail before anything is read or loaded."""
+    """Bad option values fail before anything is read or loaded (`batch_size` comes back as an int or "auto")."""
+    cfg.batch_size = parse_batch_size(cfg.batch_size)
+    check_device(cfg.device)
     if cfg.mode not in ("likelihood", "generate"):
         raise InvalidInput(f"--mode {cfg.mode!r}: expected likelihood or generate")
     if cfg.prompt_style not in PROMPT_STYLES:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from harness.adapters.base import VLMAdapter
 from harness.errors import InvalidInput, UserError
+from harness.eval.config import parse_batch_size
 
 AUTO_MAX_BATCH = 64
 CPU_AUTO_BATCH = 8
@@ -226,7 +227,4 @@ def _initial_batch_size(adapter: VLMAdapter, batch_size: int | str) -> int:
     if batch_size == "auto":
         device = getattr(adapter, "device", torch.device("cpu"))
         return AUTO_MAX_BATCH if torch.device(device).type == "cuda" else CPU_AUTO_BATCH
-    size = int(batch_size)
-    if size < 1:
-        raise InvalidInput(f"--batch-size must be >= 1 or 'auto', got {batch_size}")
-    return size
+    return int(parse_batch_size(batch_size))

@@ -6,7 +6,7 @@ Resume: re-running the same command on the same directory skips items already in
 killed mid-write leaves at most one partial last line, which is cut off on reopen.
 
 Data-parallel runs append per rank to `samples.rank-K.jsonl`; every file counts as done on resume (any world
-size), and the shards are merged into samples.jsonl in item order when the run finishes.
+size), and when the run finishes samples.jsonl is rewritten in item order, one record per item, the shards merged.
 """
 
 from __future__ import annotations
@@ -67,40 +67,33 @@ class RunDir:
         return sorted(self.path.glob("samples.rank-*.jsonl"))
 
     def done(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Samples already recorded (samples.jsonl, then the rank shards), keyed by (task, id); the last
-        record of an item wins, except that a scored record is never replaced by an errored one (errored
-        items are retried on resume). Torn last lines (a kill mid-write) are cut off first."""
-        return {k: s for k, (s, _) in self._read_all().items()}
-
-    def _read_all(self) -> dict[tuple[str, str], tuple[dict[str, Any], bool]]:
-        """(task, id) -> (winning record, whether it comes from samples.jsonl)."""
-        out: dict[tuple[str, str], tuple[dict[str, Any], bool]] = {}
+        """Samples already recorded (samples.jsonl, then the rank shards), keyed by (task, id) in the order first
+        recorded; the last record of an item wins, except that a scored record is never replaced by an errored
+        one (errored items are retried on resume). Torn last lines (a kill mid-write) are cut off first."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
         for path in [self.samples_path, *self.shard_paths()]:
             if not path.exists():
                 continue
             _cut_torn_tail(path)
             for _, s in read_jsonl(path, ValueError):
                 key = (s["task"], s["id"])
-                if s["error"] is None or key not in out or out[key][0]["error"] is not None:
-                    out[key] = (s, path == self.samples_path)
+                if s["error"] is None or key not in out or out[key]["error"] is not None:
+                    out[key] = s
         return out
 
-    def merge_shards(self, order: list[tuple[str, str]]) -> None:
-        """Fold the rank shards into samples.jsonl (its own lines kept, the shards' winning records after
-        them in `order`, items outside `order` last), atomically; then delete the shards."""
-        shards = self.shard_paths()
-        if not shards:
-            return
-        records = self._read_all()
+    def merge(self, order: list[tuple[str, str]]) -> None:
+        """Rewrite samples.jsonl as one record per item, the winning one, in `order` (items outside it after
+        them, as first recorded), whatever mix of samples.jsonl and rank shards an interrupted run left;
+        atomically, then delete the shards. A file already in that form is left untouched."""
+        records = self.done()
         rank = {k: i for i, k in enumerate(order)}
-        new = sorted((k for k, (_, main) in records.items() if not main), key=lambda k: rank.get(k, len(rank)))
-        kept = self.samples_path.read_bytes() if self.samples_path.exists() else b""
-        tmp = self.samples_path.with_name(f".samples.jsonl.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(kept)
-            f.writelines((json.dumps(records[k][0], ensure_ascii=False) + "\n").encode() for k in new)
-        os.replace(tmp, self.samples_path)
-        for p in shards:
+        keys = sorted(records, key=lambda k: rank.get(k, len(rank)))
+        text = "".join(json.dumps(records[k], ensure_ascii=False) + "\n" for k in keys).encode()
+        if not self.samples_path.exists() or self.samples_path.read_bytes() != text:
+            tmp = self.samples_path.with_name(f".samples.jsonl.{os.getpid()}.tmp")
+            tmp.write_bytes(text)
+            os.replace(tmp, self.samples_path)
+        for p in self.shard_paths():
             p.unlink()
 
     def append(self, samples: Iterable[dict[str, Any]], rank: int | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from lmms_eval.api.model import lmms
 from lmms_eval.models.registry_v2 import ModelManifest
 
+from harness.errors import InvalidInput
 from harness.interop.core import Backend, Group, merge_options, one_image, runs
 from harness.tasks.metrics import argmax_first
 
@@ -50,11 +51,15 @@ class HarnessLMMS(lmms):
         return one_image(doc_to_visual(self.task_dict[task][split][doc_id]), where)
 
     def loglikelihood(self, requests: list[Any]) -> list[tuple[float, bool]]:
+        """Grouped by (task, doc, context). lmms-eval's unconditional requests of `acc_mutual_info` are
+        `('', continuation)` with no visual: they take their document's image from its conditional requests in
+        the same call and score it with no question, as the lm-eval bridge does."""
+        visuals = {(r.args[4], r.args[3]): (r.args[2], r.args[5]) for r in requests if len(r.args) == 6}
         index: dict[tuple[Any, Any, str], int] = {}
         groups: list[tuple[Any, str, list[str]]] = []
         where: list[tuple[int, int]] = []
         for r in requests:
-            ctx, target, doc_to_visual, doc_id, task, split = r.args
+            ctx, target, (doc_to_visual, doc_id, task, split) = r.args[0], r.args[1], self._source(r, visuals)
             cont = target if isinstance(target, str) else target(self.task_dict[task][split][doc_id])
             key = (task, doc_id, ctx)
             if key not in index:
@@ -65,6 +70,21 @@ class HarnessLMMS(lmms):
             groups[g][2].append(cont)
         scores = self.backend.score([Group(im, ctx, tuple(conts)) for im, ctx, conts in groups])
         return [scores[g][k] for g, k in where]
+
+    @staticmethod
+    def _source(r: Any, visuals: dict[tuple[Any, Any], tuple[Any, str]]) -> tuple[Any, Any, str, str]:
+        """(doc_to_visual, doc_id, task, split) of a request; an unconditional one borrows its document's."""
+        if len(r.args) == 6:
+            return r.args[2], r.args[3], r.args[4], r.args[5]
+        task, doc_id = getattr(r, "task_name", None), getattr(r, "doc_id", None)
+        if len(r.args) != 2 or r.args[0] != "" or (task, doc_id) not in visuals:
+            raise InvalidInput(
+                f"{NAME}: task {task} doc {doc_id}: a loglikelihood request of {len(r.args)} arguments; expected "
+                "lmms-eval's six (context, continuation, doc_to_visual, doc_id, task, split), or its unconditional "
+                "('', continuation) together with the document's own requests"
+            )
+        doc_to_visual, split = visuals[(task, doc_id)]
+        return doc_to_visual, doc_id, task, split
 
     def generate_until(self, requests: list[Any]) -> list[str]:
         kwargs = [dict(r.args[1]) for r in requests]

@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from harness.errors import InputNotFound, InvalidInput
 from harness.tasks.base import Item, Task
 from harness.tasks.registry import register
 
 REQUIRED = {"id": str, "image": str, "question": str, "choices": list, "answer": int}
+LAYOUT = (
+    "expected a JSONL file with one object per line: "
+    '{"id": str, "image": path relative to the file, "question": str, "choices": [str], "answer": int}'
+)
 
 
 class McqJsonlError(InvalidInput):
@@ -28,34 +32,47 @@ class McqJsonl(Task):
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lines: dict[str, int] = {}
+        self._items: list[Item] | None = None
         if not self.path.is_file():
-            raise InputNotFound(
-                f"mcq_jsonl: no file at {self.path}; expected a JSONL file with one object per line: "
-                '{"id": str, "image": path relative to the file, "question": str, "choices": [str], "answer": int}'
-            )
+            raise InputNotFound(f"mcq_jsonl: no file at {self.path}; {LAYOUT}")
 
     def items(self) -> Iterator[Item]:
-        seen: set[str] = set()
+        return iter(self.load()._items or [])
+
+    def load(self) -> Self:
+        """Every line parsed now (cached): a broken line anywhere, even the last, fails before anything runs."""
+        if self._items is None:
+            items = self._read()
+            if not items:
+                raise McqJsonlError(f"{self.path}: no items (the file holds no JSON lines); {LAYOUT}")
+            self._items = items
+        return self
+
+    def _read(self) -> list[Item]:
+        self._lines = {}
         try:
             text = self.path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as e:
             line = self.path.read_bytes()[: e.start].count(b"\n") + 1
             raise McqJsonlError(f"{self.path}:{line}: not UTF-8 text (is it a JSONL file?)") from e
+        items: list[Item] = []
         for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
             if not line.strip():
                 continue
             row = self._parse(line, n)
-            if row["id"] in seen:
+            if row["id"] in self._lines:
                 raise McqJsonlError(f"{self.path}:{n}: duplicate id {row['id']!r}")
-            seen.add(row["id"])
             self._lines[row["id"]] = n
-            yield Item(
-                id=row["id"],
-                image=str(self.path.parent / row["image"]),
-                question=row["question"],
-                choices=tuple(row["choices"]),
-                answer=row["answer"],
+            items.append(
+                Item(
+                    id=row["id"],
+                    image=str(self.path.parent / row["image"]),
+                    question=row["question"],
+                    choices=tuple(row["choices"]),
+                    answer=row["answer"],
+                )
             )
+        return items
 
     def where(self, item: Item) -> str:
         return f"{self.path}:{self._lines[item.id]}" if item.id in self._lines else super().where(item)

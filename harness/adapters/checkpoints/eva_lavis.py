@@ -1,23 +1,20 @@
 """EVA-CLIP-g checkpoints → the LAVIS `eva_vit_g` layout → transformers `Blip2VisionModel` names.
 
-Three pure functions (reference: shared/reference/minigptv2.md §2, §3, §6):
+Two pure functions (reference: shared/reference/minigptv2.md §2, §3, §6):
 - `eva_to_lavis`: open_clip timm trunks (`visual.trunk.`), original EVA-CLIP (`visual.`), MiniGPT
   (`visual_encoder.`) or bare LAVIS names → bare LAVIS names; split q/k/v projections are fused; the text
   tower, final norm, head and rotary tables are dropped.
 - `lavis_to_blip2`: LAVIS names → `Blip2VisionModel` names; the qkv bias is cat(q_bias, 0, v_bias).
-- `interpolate_pos_embed`: the LAVIS bicubic resize of the patch grid (fp32, align_corners=False, no
-  antialias; timm's antialiased resample differs and must not be used).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-
-from harness.errors import InvalidInput
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 PREFIXES = ("module.", "visual.trunk.", "visual_encoder.", "visual.")
 DROP = re.compile(r"^(norm\.|fc_norm\.|head\.|rope\.|text\.|logit_scale|ln_vision\.|.*\.rope\.)")
@@ -32,6 +29,8 @@ def strip_prefix(key: str) -> str:
 
 
 def eva_to_lavis(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    import torch  # here, not at the top: format detection imports this module and must stay torch-free
+
     out: dict[str, torch.Tensor] = {}
     split: dict[str, dict[str, torch.Tensor]] = {}
     for key, t in sd.items():
@@ -55,6 +54,8 @@ def eva_to_lavis(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def lavis_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    import torch  # as in eva_to_lavis
+
     """Unknown keys come back unchanged so validation names them."""
     out: dict[str, torch.Tensor] = {}
     names = {
@@ -112,19 +113,3 @@ def is_unused(key: str) -> bool:
 def eva_to_blip2(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Any EVA layout → `Blip2VisionModel` names (block dropping and position resizing are the tower's)."""
     return lavis_to_blip2(eva_to_lavis(sd))
-
-
-def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
-    """[1, 1+g*g, C] → [1, 1+grid*grid, C] in fp32 (whatever the file's dtype); the CLS row keeps its value."""
-    n = pos.shape[1] - 1
-    g = int(round(n**0.5))
-    if g * g != n:
-        raise InvalidInput(f"position embedding has {n} patch rows, not a square grid")
-    if g == grid:
-        return pos
-    cls, patches = pos[:, :1], pos[:, 1:].float()
-    patches = patches.reshape(1, g, g, -1).permute(0, 3, 1, 2)
-    patches = F.interpolate(patches, size=(grid, grid), mode="bicubic", align_corners=False)
-    patches = patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
-    # fp32 even for an fp16 file, as the release keeps the resized table; the swap casts it to the tower's dtype
-    return torch.cat([cls.float(), patches], dim=1)

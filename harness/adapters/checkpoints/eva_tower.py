@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 
-from .eva_lavis import interpolate_pos_embed
+from harness.errors import InvalidInput
+
 from .geometry import drop_extra_block, shape_problems
 from .kinds import TowerKind
 
@@ -78,3 +80,20 @@ EVA_VIT = TowerKind(
     prepare=prepare,
     kept=lambda name: name.startswith("post_layernorm."),
 )
+
+
+def interpolate_pos_embed(pos: torch.Tensor, grid: int) -> torch.Tensor:
+    """LAVIS's bicubic resize of the patch grid (align_corners=False, no antialias: timm's antialiased resample
+    differs). [1, 1+g*g, C] → [1, 1+grid*grid, C] in fp32 (whatever the file's dtype); the CLS row keeps its value."""
+    n = pos.shape[1] - 1
+    g = int(round(n**0.5))
+    if g * g != n:
+        raise InvalidInput(f"position embedding has {n} patch rows, not a square grid")
+    if g == grid:
+        return pos
+    cls, patches = pos[:, :1], pos[:, 1:].float()
+    patches = patches.reshape(1, g, g, -1).permute(0, 3, 1, 2)
+    patches = F.interpolate(patches, size=(grid, grid), mode="bicubic", align_corners=False)
+    patches = patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
+    # fp32 even for an fp16 file, as the release keeps the resized table; the swap casts it to the tower's dtype
+    return torch.cat([cls.float(), patches], dim=1)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.errors import InvalidInput
 
 from .kinds import CheckpointFormat
+
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 # Longest first: the first matching prefix is stripped.
 TOWER_PREFIXES = (

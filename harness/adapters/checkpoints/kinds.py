@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-StateDict = Mapping[str, torch.Tensor]
+StateDict = Mapping[str, "torch.Tensor"]  # a string: the format registry and its detection are torch-free
 
 
 def never(_key: str) -> bool:

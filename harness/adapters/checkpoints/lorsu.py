@@ -9,11 +9,13 @@ container; a bare `model.visual.state_dict()` is recognised the same way.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from .kinds import CheckpointFormat
 from .openclip import map_vit_names
+
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 
 def lorsu_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -10,11 +10,13 @@ reported as `open_clip` (the conversion is the same).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import openclip
 from .kinds import CheckpointFormat
+
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 OPENAI_META_KEYS = ("input_resolution", "context_length", "vocab_size")
 

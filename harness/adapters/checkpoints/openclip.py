@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.errors import InvalidInput
 
 from .kinds import CheckpointFormat
+
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 _BLOCK = re.compile(r"^transformer\.resblocks\.(\d+)\.(.+)$")
 # open_clip name -> tower name (also read, reversed, by harness.clip.keymap)

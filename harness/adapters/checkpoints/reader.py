@@ -10,32 +10,25 @@ unwrapped and a DDP `module.` (or `torch.compile` `_orig_mod.`) prefix is stripp
 from __future__ import annotations
 
 import hashlib
-import json
 import pickle
 import warnings
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .errors import CheckpointNotFoundError, EncoderCheckpointError
-
-# Looked into, in this order, when a loaded object is a container rather than a state dict.
-CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "weights", "params")
-# Stripped when every key carries them (DDP wrapping, torch.compile wrapping).
-WRAPPER_PREFIXES = ("module.", "_orig_mod.")
-# Weight files of a model directory, in order of preference (index files first: sharded weights).
-DIR_INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
-DIR_WEIGHT_FILES = (
-    "model.safetensors",
-    "pytorch_model.bin",
-    "open_clip_model.safetensors",
-    "open_clip_pytorch_model.bin",
+from .errors import EncoderCheckpointError
+from .names import (
+    checkpoint_path,
+    directory_weight_files,
+    is_torchscript_zip,
+    looks_like_safetensors,
+    read_head,
+    unwrap,
 )
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
 _CHUNK = 1 << 22
 
 
@@ -90,9 +83,7 @@ def read_checkpoint(path: str | Path, peek: bool = False) -> RawCheckpoint:
 
     `peek`: names, shapes and dtypes only (safetensors tensors come back on the meta device, torch.save
     zips memory-mapped) and no sha256: enough to detect the format before a model loads."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise CheckpointNotFoundError(f"encoder checkpoint not found: {path}", path=path)
+    path = checkpoint_path(path)
     try:
         if path.is_dir():
             return _read_directory(path, peek)
@@ -122,7 +113,7 @@ def _read_file(path: Path, peek: bool) -> RawCheckpoint:
 
 
 def _read_directory(path: Path, peek: bool) -> RawCheckpoint:
-    weight_files = _directory_weight_files(path)
+    weight_files = directory_weight_files(path)
     tensors: dict[str, Any] = {}
     notes: list[str] = []
     non_tensor: list[str] = []
@@ -154,46 +145,15 @@ def _read_directory(path: Path, peek: bool) -> RawCheckpoint:
     )
 
 
-def _directory_weight_files(path: Path) -> list[Path]:
-    for index_name in DIR_INDEX_FILES:
-        index = path / index_name
-        if index.is_file():
-            weight_map = json.loads(index.read_text()).get("weight_map")
-            if not isinstance(weight_map, dict) or not weight_map:
-                raise EncoderCheckpointError(f"{index}: no 'weight_map' in the shard index", path=path)
-            shards = [path / name for name in sorted(set(weight_map.values()))]
-            absent = [s.name for s in shards if not s.is_file()]
-            if absent:
-                raise EncoderCheckpointError(
-                    f"{path}: shards listed in {index_name} are missing: {', '.join(absent)}", path=path
-                )
-            return shards
-    for name in DIR_WEIGHT_FILES:
-        if (path / name).is_file():
-            return [path / name]
-    candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
-    if len(candidates) == 1:
-        return candidates
-    found = ", ".join(p.name for p in candidates) or "none"
-    raise EncoderCheckpointError(
-        f"{path}: directory holds no recognisable weights (expected model.safetensors, "
-        f"pytorch_model.bin or a shard index; weight-like files found: {found})",
-        path=path,
-    )
-
-
 def _load_one(path: Path, peek: bool = False) -> tuple[Any, str, bool]:
     """(loaded object, container description, is TorchScript) for one file."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if not head:
-        raise EncoderCheckpointError(f"{path}: file is empty, not a checkpoint", path=path)
-    if path.suffix == ".safetensors" or _looks_like_safetensors(path, head):
+    head = read_head(path)
+    if path.suffix == ".safetensors" or looks_like_safetensors(path, head):
         from safetensors.torch import load_file
 
         return (_safetensors_meta(path) if peek else load_file(str(path), device="cpu")), "safetensors", False
     is_zip = zipfile.is_zipfile(path)
-    if is_zip and _is_torchscript_zip(path):
+    if is_zip and is_torchscript_zip(path):
         with warnings.catch_warnings():  # torch deprecates TorchScript; OpenAI released it so
             warnings.simplefilter("ignore", FutureWarning)
             module = torch.jit.load(str(path), map_location="cpu")
@@ -231,49 +191,14 @@ _SAFETENSORS_DTYPES = {
 }
 
 
-def _looks_like_safetensors(path: Path, head: bytes) -> bool:
-    if len(head) < 9:
-        return False
-    header_len = int.from_bytes(head[:8], "little")
-    return head[8:9] == b"{" and 0 < header_len <= path.stat().st_size - 8
-
-
-def _is_torchscript_zip(path: Path) -> bool:
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
-
-
 def _fill(ckpt: RawCheckpoint, obj: Any) -> None:
     """Unwrap containers and wrapper prefixes of `obj` into `ckpt.tensors` / `ckpt.notes`."""
-    where = "top level"
-    for _ in range(len(CONTAINER_KEYS) + 1):
-        if not isinstance(obj, Mapping):
-            raise EncoderCheckpointError(
-                f"{ckpt.path}: {where} holds a {type(obj).__name__}, not a state dict", path=ckpt.path
-            )
-        inner = next((k for k in CONTAINER_KEYS if isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        ckpt.notes.append(f"unwrapped container key {inner!r}")
-        where = f"entry {inner!r}"
-        obj = obj[inner]
-    tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
-    if not tensors:
-        keys = ", ".join(map(str, list(obj)[:8])) or "nothing"
-        raise EncoderCheckpointError(
-            f"{ckpt.path}: no tensors found, not a checkpoint ({where} holds: {keys})", path=ckpt.path
-        )
-    ckpt.non_tensor_entries = sorted(str(k) for k in obj if k not in tensors)
-    changed = True
-    while changed:
-        changed = False
-        for prefix in WRAPPER_PREFIXES:
-            if all(k.startswith(prefix) for k in tensors):
-                tensors = {k[len(prefix) :]: v for k, v in tensors.items()}
-                ckpt.notes.append(f"stripped wrapper prefix {prefix!r}")
-                changed = True
-    ckpt.tensors = tensors
+    found = unwrap(obj, ckpt.path, lambda v: isinstance(v, torch.Tensor))
+    ckpt.tensors, ckpt.notes, ckpt.non_tensor_entries = (
+        found.tensors,
+        ckpt.notes + found.notes,
+        found.non_tensor_entries,
+    )
 
 
 def _unpickler_reason(e: BaseException) -> str:

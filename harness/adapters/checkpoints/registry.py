@@ -1,7 +1,6 @@
-"""The format registry: checkpoint layouts we recognise, and the towers we can load them into.
-
-The types live in `kinds`; a swap is allowed only when the detected format's family equals the
-tower's family.
+"""The format registry: the checkpoint layouts we recognise, in detection order (torch-free, so that
+`--encoder` is checked before torch loads). The towers they load into are registered in `towers`; the types
+live in `kinds`; a swap is allowed only when the detected format's family equals the tower's family.
 
 To add a tower (e.g. the EVA ViT of MiniGPT-v2), register a `TowerKind` with `family="eva_vit"`
 and register conversions with `register_format(..., before="eva_clip")` so they are tried before
@@ -12,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import clip_tower, eva, eva_tower, hf_clip, hf_siglip, lorsu, openai_clip, openclip, siglip_tower, timm_siglip
-from .kinds import CheckpointFormat, StateDict, TowerKind
+from . import eva, hf_clip, hf_siglip, lorsu, openai_clip, openclip, timm_siglip
+from .kinds import CheckpointFormat
 
 # Detection order matters: timm SigLIP before EVA (both timm trunks; SigLIP has no CLS token or q/v biases),
 # EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same names, told apart by TorchScript /
@@ -27,8 +26,6 @@ _FORMATS: list[CheckpointFormat] = [
     hf_siglip.FORMAT,
     hf_clip.FORMAT,
 ]
-# SigLIP before CLIP: both have q/k/v projections, only SigLIP lacks the CLS embedding.
-_TOWERS: list[TowerKind] = [siglip_tower.SIGLIP_VIT, clip_tower.CLIP_VIT, eva_tower.EVA_VIT]
 
 
 def register_format(fmt: CheckpointFormat, *, before: str | None = None) -> None:
@@ -39,24 +36,12 @@ def register_format(fmt: CheckpointFormat, *, before: str | None = None) -> None
     _FORMATS.insert(names.index(before) if before in names else len(_FORMATS), fmt)
 
 
-def register_tower_kind(kind: TowerKind) -> None:
-    _TOWERS.append(kind)
-
-
 def formats() -> list[CheckpointFormat]:
     """Registered formats in detection order."""
     return list(_FORMATS)
-
-
-def tower_kinds() -> list[TowerKind]:
-    return list(_TOWERS)
 
 
 def detect_format(keys: Collection[str], torchscript: bool = False) -> CheckpointFormat | None:
     """The first registered format that recognises these keys, or None."""
     keys = set(keys)
     return next((f for f in formats() if f.detect(keys, torchscript)), None)
-
-
-def tower_kind_for(tower_state: StateDict) -> TowerKind | None:
-    return next((k for k in tower_kinds() if k.matches(tower_state)), None)

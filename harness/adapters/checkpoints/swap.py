@@ -7,11 +7,13 @@ from pathlib import Path
 
 import torch
 
+from .check import unknown_layout
 from .errors import EncoderCheckpointError
 from .kinds import CheckpointFormat, TowerKind
 from .reader import RawCheckpoint, read_checkpoint
-from .registry import detect_format, formats, tower_kind_for, tower_kinds
+from .registry import detect_format
 from .report import SwapReport
+from .towers import tower_kind_for, tower_kinds
 from .validate import SHOW, plan_load
 
 
@@ -92,16 +94,6 @@ def swap_encoder(
     )
 
 
-def check_encoder_file(path: str | Path) -> CheckpointFormat:
-    """The file's format, from its names alone (no tensor is read); raises when it is missing, unreadable
-    or of no known layout, so a bad `--encoder` fails before any model loads."""
-    raw = read_checkpoint(path, peek=True)
-    fmt = detect_format(raw.tensors, raw.torchscript)
-    if fmt is None:
-        raise _unknown_layout(raw)
-    return fmt
-
-
 def inspect_checkpoint(path: str | Path) -> dict[str, object]:
     """Format detected and key/dtype facts of a checkpoint, without any tower (for CLIs and logs)."""
     raw = read_checkpoint(path)
@@ -132,7 +124,7 @@ def _tower_kind(tower: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> To
 def _format(raw: RawCheckpoint, kind: TowerKind) -> CheckpointFormat:
     fmt = detect_format(raw.tensors, raw.torchscript)
     if fmt is None:
-        raise _unknown_layout(raw)
+        raise unknown_layout(raw.path, raw.tensors)
     if fmt.family != kind.family:
         article = "an" if kind.title[:1].upper() in "AEIOU" else "a"
         msg = f"this is {fmt.family_title} checkpoint; the {kind.used_by} tower is {article} {kind.title}"
@@ -148,16 +140,6 @@ def _format(raw: RawCheckpoint, kind: TowerKind) -> CheckpointFormat:
             f"{raw.path}: {msg}; nothing was loaded", path=raw.path, format=fmt.name, problems=[msg]
         )
     return fmt
-
-
-def _unknown_layout(raw: RawCheckpoint) -> EncoderCheckpointError:
-    keys = ", ".join(sorted(raw.tensors)[:8])
-    known = ", ".join(f.name for f in formats())
-    return EncoderCheckpointError(
-        f"{raw.path}: no known checkpoint layout matches (known: {known}); nothing was loaded. First keys: {keys}",
-        path=raw.path,
-        problems=["unrecognised checkpoint layout"],
-    )
 
 
 def _error(raw: RawCheckpoint, fmt: CheckpointFormat, kind: TowerKind, problems: list[str]) -> EncoderCheckpointError:

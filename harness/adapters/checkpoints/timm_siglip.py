@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-
-import torch
+from typing import TYPE_CHECKING
 
 from .kinds import CheckpointFormat
+
+if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not import torch
+    import torch
 
 PREFIXES = ("visual.trunk.", "trunk.")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
@@ -47,6 +49,8 @@ def _strip(key: str) -> str:
 
 def timm_to_tower(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename timm SigLIP names to `SiglipVisionModel` names; unknown keys come back unchanged."""
+    import torch  # here, not at the top: format detection imports this module and must stay torch-free
+
     out: dict[str, torch.Tensor] = {}
     for key, t in sd.items():
         k = _strip(key)

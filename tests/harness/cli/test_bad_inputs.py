@@ -37,6 +37,12 @@ def _world(root: Path) -> W:
     (root / "empty.jsonl").write_text("")
     line = good.read_text().splitlines()[0]
     (root / "truncated.jsonl").write_text(line[: len(line) // 2])
+    lines = good.read_text().splitlines()  # a file cut mid-JSON on its last line, its images beside it
+    (root / "good" / "cut.jsonl").write_text("\n".join(lines[:-1] + [lines[-1][: len(lines[-1]) // 2]]))
+    (root / "sweep_bad.toml").write_text(
+        f'out = "{root / "out_sweep"}"\n[eval]\ntasks = ["toy_control"]\nbatch_size = "lots"\n'
+        f'[[vlm]]\nfamily = "llava"\nmodel = "{MODELS_DIR / "llava"}"\n[[encoder]]\nlabel = "zero-shot"\n'
+    )
     (root / "list.jsonl").write_text("[1, 2]\n")
     (root / "binary.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
     rows = [json.loads(x) for x in good.read_text().splitlines()]
@@ -97,6 +103,22 @@ CASES = {
     "eval-missing-path": Case(_eval(_mcq("nope.jsonl")), lambda w: str(w / "nope.jsonl")),
     "eval-empty-file": Case(_eval(_mcq("empty.jsonl")), lambda w: str(w / "empty.jsonl")),
     "eval-truncated-file": Case(_eval(_mcq("truncated.jsonl")), lambda w: f"{w / 'truncated.jsonl'}:1"),
+    "eval-truncated-last-line": Case(
+        _eval(lambda w: f"mcq_jsonl={w / 'good' / 'cut.jsonl'}"), lambda w: f"{w / 'good' / 'cut.jsonl'}:4"
+    ),
+    "eval-batch-size-word": Case(
+        lambda w: [*_eval(_good)(w), "--batch-size", "lots"], lambda w: "--batch-size 'lots': expected an integer >= 1"
+    ),
+    "eval-batch-size-zero": Case(lambda w: [*_eval(_good)(w), "--batch-size", "0"], lambda w: "--batch-size '0'"),
+    "eval-unknown-device": Case(
+        lambda w: [*_eval(_good)(w), "--device", "nosuchdevice"],
+        lambda w: "--device 'nosuchdevice': expected auto, cpu, cuda, cuda:N",
+    ),
+    "sweep-bad-batch-size": Case(
+        lambda w: ["sweep", str(w / "sweep_bad.toml")],
+        lambda w: "--batch-size 'lots'",
+        unwritten=lambda w: w / "out_sweep",
+    ),
     "eval-wrong-json-type": Case(_eval(_mcq("list.jsonl")), lambda w: f"{w / 'list.jsonl'}:1"),
     "eval-binary-file": Case(_eval(_mcq("binary.jsonl")), lambda w: str(w / "binary.jsonl")),
     "eval-wrong-model-family": Case(_eval(_good, CLIP), lambda w: f"--model {CLIP}: holds a 'clip' model"),
@@ -116,7 +138,10 @@ CASES = {
         lambda w: f"{w / 'good' / 'noimage.jsonl'}:3: image not found",
     ),
     "tune-missing-path": Case(_tune(_mcq("nope.jsonl")), lambda w: str(w / "nope.jsonl")),
-    "tune-empty-file": Case(_tune(_mcq("empty.jsonl")), lambda w: "has no items"),
+    "tune-empty-file": Case(_tune(_mcq("empty.jsonl")), lambda w: f"{w / 'empty.jsonl'}: no items"),
+    "tune-unknown-device": Case(
+        lambda w: [*_tune(_good)(w), "--device", "gpu0"], lambda w: "--device 'gpu0': expected auto, cpu"
+    ),
     "tune-truncated-file": Case(_tune(_mcq("truncated.jsonl")), lambda w: f"{w / 'truncated.jsonl'}:1"),
     "tune-unknown-task": Case(_tune(lambda w: "nosuch"), lambda w: "unknown task 'nosuch'"),
     "tune-unknown-method": Case(_tune(_good, method="magic"), lambda w: "--method 'magic'"),
@@ -204,6 +229,11 @@ def test_bad_input(world, name):
     assert out.startswith("error: ") and out.count("error:") == 1, out
     for path in [world / "out_eval", world / "out_tune"] + ([case.unwritten(world)] if case.unwritten else []):
         assert not path.exists(), f"{path} was written for a bad input"
+
+
+def test_no_bad_input_in_the_table_exits_1_or_3():
+    """1 means "the gate failed" and 3 "a bug in harness": a typo must read as neither."""
+    assert {c.code for c in CASES.values()} == {BAD_INPUT}
 
 
 def test_exit_codes_are_documented():

@@ -95,14 +95,43 @@ def test_cli_says_it_in_one_line(no_loading, tmp_path):
     assert res.exit_code == 2 and "--data-root" in res.output and "Traceback" not in res.output
 
 
-def test_bad_data_is_reported_without_importing_torch(tmp_path):
-    """Importing torch alone takes ~2 s on 2 cores: the data checks run before anything imports it."""
+def _bad_encoders(tmp_path) -> dict[str, Path]:
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"some.weight": torch.zeros(2)}, tmp_path / "odd.safetensors")
+    torch.save({"epoch": 1, "state_dict": {"module.fc.weight": torch.zeros(2)}}, tmp_path / "odd.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    return {
+        "missing": tmp_path / "nope.pt",
+        "unknown layout (safetensors)": tmp_path / "odd.safetensors",
+        "unknown layout (torch.save)": tmp_path / "odd.pt",
+        "empty": tmp_path / "empty.pt",
+    }
+
+
+BAD = {
+    "data": lambda w: ["--tasks", "vsr", "--data-root", str(w / "nothing")],
+    "batch size": lambda w: ["--tasks", "toy_control", "--batch-size", "lots"],
+    "device": lambda w: ["--tasks", "toy_control", "--device", "nosuchdevice"],
+    **{
+        f"encoder {kind}": lambda w, kind=kind: ["--tasks", "toy_control", "--encoder", str(_bad_encoders(w)[kind])]
+        for kind in ("missing", "unknown layout (safetensors)", "unknown layout (torch.save)", "empty")
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_reported_without_importing_torch(tmp_path, case):
+    """Importing torch alone takes ~2 s on 2 cores: bad data, options and encoder files are reported before
+    anything imports it (benchmarks/bench_cli_start.py measures the time)."""
+    (tmp_path / "nothing").mkdir()
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
         "from harness.cli import app\n"
-        f"res = CliRunner().invoke(app, ['eval', '--tasks', 'vsr', '--data-root', {str(tmp_path)!r}])\n"
-        "assert res.exit_code == 2 and 'vsr' in res.output, res.output\n"
+        f"res = CliRunner().invoke(app, ['eval', *{BAD[case](tmp_path)!r}])\n"
+        "assert res.exit_code == 2 and res.output.startswith('error: '), res.output\n"
         "print('torch' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

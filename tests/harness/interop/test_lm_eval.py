@@ -117,6 +117,28 @@ def test_a_cache_written_by_another_model_is_refused(lm, tiny_llava_dir, tiny_op
     assert res["config"]["harness_fingerprint"]["encoder_sha256"] == swapped.backend.swap["sha256"]
 
 
+def test_the_cli_refuses_a_foreign_cache_in_one_line(tiny_llava_dir, interop_root, tmp_path, monkeypatch, capsys):
+    """lm-eval's CLI with a response cache written by another model: one `error:` line, exit 2, no traceback."""
+    from sqlitedict import SqliteDict
+
+    from harness.interop.lm_eval import main
+    from harness.interop.lm_eval_model import CACHE_KEY
+
+    cache = tmp_path / "cache" / "lm"
+    cache.parent.mkdir()
+    with SqliteDict(f"{cache}_rank0.db", autocommit=True) as db:
+        db[CACHE_KEY] = "0" * 64
+    monkeypatch.setenv("HARNESS_DATA_ROOT", str(interop_root))
+    args = ["run", "--model", "harness-vlm", "--model_args", f"model={tiny_llava_dir},device=cpu"]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--tasks", "harness_vsr", "--limit", "1", "--use_cache", str(cache)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    line = next(x for x in err.splitlines() if x.startswith("error:"))
+    assert line.startswith(f"error: --use_cache {cache}_rank0.db: this cache was written by model fingerprint 000000")
+
+
 def test_check_cache_refuses_an_unfingerprinted_db():
     db = {"some-request-hash": (-1.0, True)}
     db_commit = type("D", (dict,), {"commit": lambda self: None})

@@ -72,6 +72,36 @@ def test_loglikelihood_equals_harness_eval(tiny_llava_dir, vsr_rows, harness_run
     assert [g for _, g in got] == [g for _, g in ref]
 
 
+def test_unconditional_requests_score_the_image_with_no_question(tiny_llava_dir, vsr_rows):
+    """acc_mutual_info's `('', choice)` requests (no visual in lmms-eval's shape) score their document's image
+    with no question, equal to a plain forward, as the lm-eval bridge does; one without its document is refused."""
+    from harness.errors import InvalidInput
+    from harness.eval.engine import Request, plain_forward_scores
+    from harness.tasks.base import open_rgb
+
+    lm = HarnessLMMS.create_from_arg_string(f"model={tiny_llava_dir},batch_size=4", {"device": "cpu"})
+    lm.task_dict = {"t": {"test": vsr_rows}}
+    rows = vsr_rows[:2]
+    meta = [{"task": "t", "doc_id": i, "repeats": 1} for i in range(len(rows))]
+    cond = [
+        Instance("loglikelihood", (r["instruction"], " " + c, doc_to_image, i, "t", "test"), k, meta[i])
+        for i, r in enumerate(rows)
+        for k, c in enumerate(r["choices"])
+    ]
+    uncond = [
+        Instance("loglikelihood", ("", c), k, meta[i]) for i, r in enumerate(rows) for k, c in enumerate(r["choices"])
+    ]
+    got = lm.loglikelihood(cond + uncond)[len(cond) :]
+    adapter = lm.backend.adapter
+    ref = []
+    for r in rows:
+        req = Request("x", open_rgb(Path(r["image"])), adapter.format_prompt(""), tuple(r["choices"]), "")
+        ref += plain_forward_scores(adapter, req)
+    assert [x for x, _ in got] == pytest.approx(ref, abs=1e-5)
+    with pytest.raises(InvalidInput, match="doc 1: .*unconditional"):
+        lm.loglikelihood(cond[: len(rows[0]["choices"])] + uncond)
+
+
 def test_the_cli_users_type(tiny_llava_dir, vsr_rows, harness_run, entry_point_path, tmp_path):
     """`lmms-eval --model harness --model_args ... --tasks ... --include_path DIR` on a multiple_choice and a
     generate_until YAML over the same VSR documents."""

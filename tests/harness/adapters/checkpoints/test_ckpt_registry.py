@@ -14,6 +14,7 @@ from harness.adapters.checkpoints import (
     register_tower_kind,
     registry,
     swap_encoder,
+    towers,
 )
 
 
@@ -28,7 +29,7 @@ class ToyEva(torch.nn.Module):
 @pytest.fixture
 def fresh_registry(monkeypatch):
     monkeypatch.setattr(registry, "_FORMATS", registry.formats())
-    monkeypatch.setattr(registry, "_TOWERS", registry.tower_kinds())
+    monkeypatch.setattr(towers, "_TOWERS", towers.tower_kinds())
 
 
 def _eva_kind(block_of) -> TowerKind:
