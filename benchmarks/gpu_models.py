@@ -25,18 +25,11 @@ from transformers import (
 from harness.adapters.llava import LlavaAdapter
 from harness.adapters.minigptv2 import MiniGPTv2Adapter, cast_all_but_llm
 from harness.adapters.minigptv2_model import MiniGPTv2, eva_vit_g_config
+from harness.toy.published_llava import CLIP_L_336 as PUBLISHED_CLIP_L_336
+from harness.toy.published_llava import VICUNA_7B
 from harness.toy.tiny_llava import clip_image_processor, llava_config, llava_processor
 from harness.toy.tokenizer import train_tokenizer
 
-LLAMA_7B = dict(
-    hidden_size=4096,
-    intermediate_size=11008,
-    num_hidden_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=32,
-    max_position_embeddings=4096,
-    rms_norm_eps=1e-5,
-)
 LLAMA_TINY = dict(
     hidden_size=64,
     intermediate_size=128,
@@ -45,15 +38,6 @@ LLAMA_TINY = dict(
     num_key_value_heads=4,
     max_position_embeddings=2048,
     rms_norm_eps=1e-5,
-)
-CLIP_L_336 = dict(
-    hidden_size=1024,
-    intermediate_size=4096,
-    num_hidden_layers=24,
-    num_attention_heads=16,
-    image_size=336,
-    patch_size=14,
-    projection_dim=768,
 )
 CLIP_TINY = dict(
     hidden_size=32,
@@ -64,6 +48,9 @@ CLIP_TINY = dict(
     patch_size=14,
     projection_dim=32,
 )
+# the real sizes are the published ones (harness/toy/published_llava.py), restricted to the keys set here
+LLAMA_7B = {k: VICUNA_7B[k] for k in LLAMA_TINY}
+CLIP_L_336 = {k: PUBLISHED_CLIP_L_336[k] for k in CLIP_TINY}
 EVA_TINY = dict(
     hidden_size=32,
     intermediate_size=64,

@@ -51,3 +51,46 @@ def random_image(seed: int, size: int = 40) -> Image.Image:
         x, y = rng.randrange(size), rng.randrange(size)
         im.putpixel((x, y), tuple(rng.randrange(256) for _ in range(3)))
     return im
+
+
+TOKENIZERS = Path(__file__).parent / "data" / "tokenizers"
+
+
+@pytest.fixture(scope="session")
+def vocabularies():
+    """The real vocabularies (llama.cpp's GGUF files in tests/data/tokenizers), each read once per session."""
+    from harness.toy.real_parts import Vocabularies
+
+    return Vocabularies(TOKENIZERS)
+
+
+@pytest.fixture(scope="session")
+def real_model(vocabularies, tmp_path_factory):
+    """family -> the paths of its real-geometry model (`harness.toy.real_geometry`), built once per session."""
+    from harness.toy.real_geometry import build_real
+
+    built: dict[str, dict[str, Path]] = {}
+
+    def get(family: str) -> dict[str, Path]:
+        if family not in built:
+            built[family] = build_real(family, tmp_path_factory.mktemp(f"real_{family}"), vocabularies)
+        return built[family]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def real_adapter(real_model):
+    """family -> its real-geometry model loaded through the harness's own loader (fp32, CPU), once per session."""
+    from harness.adapters.registry import load_vlm
+
+    loaded: dict[str, object] = {}
+
+    def get(family: str):
+        if family not in loaded:
+            paths = real_model(family)
+            extra = {k: str(p) for k, p in paths.items() if k != "model"}
+            loaded[family] = load_vlm(family, str(paths["model"]), "float32", "cpu", **extra)
+        return loaded[family]
+
+    return get

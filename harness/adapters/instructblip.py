@@ -31,9 +31,15 @@ class InstructBlipAdapter(Blip2Adapter):
         return self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
     def qformer_inputs(self, contexts: list[list[int]]) -> dict[str, torch.Tensor]:
-        """The Q-Former's ids for each item's prompt, right-padded (BERT positions are absolute), with the mask."""
+        """The Q-Former's ids for each item's prompt, right-padded (BERT positions are absolute), with the mask;
+        cut to the positions the Q-Former embeds (LAVIS truncates its prompt too; the processor does not, and a
+        longer prompt would fail inside the model), on the tokenizer's truncation side."""
         enc = self.processor.qformer_tokenizer(
-            [self.prompt_text(c) for c in contexts], padding=True, return_tensors="pt"
+            [self.prompt_text(c) for c in contexts],
+            padding=True,
+            truncation=True,
+            max_length=self.model.config.qformer_config.max_position_embeddings,
+            return_tensors="pt",
         )
         return {
             "qformer_input_ids": enc["input_ids"].to(self.device),
@@ -53,4 +59,5 @@ class InstructBlipAdapter(Blip2Adapter):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["qformer_reads"] = "the prompt text (qformer_tokenizer), never the scored option"
+        info["qformer_max_tokens"] = self.model.config.qformer_config.max_position_embeddings
         return info

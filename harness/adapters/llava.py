@@ -16,6 +16,7 @@ from harness.adapters.base import Prefix, VLMAdapter, resolve_device
 from harness.adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
 from harness.adapters.hf_loading import check_model_dir, load_complete
 from harness.adapters.model_types import MODEL_TYPES
+from harness.adapters.tokenizer_fit import check_tokenizer_fits
 from harness.adapters.weights import resolve_model_dir, weights_fingerprint
 from harness.errors import InvalidInput
 
@@ -63,10 +64,18 @@ class LlavaAdapter(VLMAdapter):
         check_model_dir(model_dir, "--model", MODEL_TYPES[cls.family])
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
+        processor = AutoProcessor.from_pretrained(model_dir)  # checked against the config before the weights load
+        config = cls.model_class.config_class.from_pretrained(model_dir)
+        check_tokenizer_fits(
+            model_dir,
+            processor.tokenizer,
+            config.get_text_config().vocab_size,
+            config.image_token_id,
+            str(getattr(processor, "image_token", "<image>")),  # BLIP processors hold an AddedToken
+        )
         net = load_complete(
             cls.model_class, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation=attn_implementation
         ).to(dev)
-        processor = AutoProcessor.from_pretrained(model_dir)
         return cls(net, processor, model_id=model, model_dir=model_dir)
 
     # -- prompt and tokens ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import transformers
 from PIL import Image
-from transformers import AutoTokenizer, Blip2VisionConfig, LlamaForCausalLM
+from transformers import AutoTokenizer, Blip2VisionConfig, LlamaConfig, LlamaForCausalLM
 
 from harness.adapters.attention import DEFAULT as DEFAULT_ATTENTION
 from harness.adapters.attention import check_attn_implementation, model_attn_implementation
@@ -24,6 +24,7 @@ from harness.adapters.hf_loading import check_model_dir, load_complete
 from harness.adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from harness.adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, blank_vision_tower, eva_vit_g_config
 from harness.adapters.model_types import MODEL_TYPES
+from harness.adapters.tokenizer_fit import check_tokenizer_fits
 from harness.adapters.weights import resolve_model_dir, sha256_file, weights_fingerprint
 from harness.errors import InvalidInput
 
@@ -92,6 +93,8 @@ class MiniGPTv2Adapter(VLMAdapter):
         vision_config = Blip2VisionConfig.from_json_file(custom) if custom.exists() else eva_vit_g_config()
         # The ViT is built in its final dtype ("original" keeps it fp32) and filled before the LLM loads: a bad
         # EVA file fails in seconds, and the file's pages are released before the LLM's weights arrive.
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        check_tokenizer_fits(model_dir, tokenizer, LlamaConfig.from_pretrained(model_dir).vocab_size)
         vision_dtype = torch.float32 if dtype == "original" else llm_dtype
         vision = blank_vision_tower(vision_config, vision_dtype)
         eva_report = load_eva_vit_g(vision, Path(eva_ckpt))
@@ -99,7 +102,6 @@ class MiniGPTv2Adapter(VLMAdapter):
         llama = load_complete(
             LlamaForCausalLM, model_dir, "--model", dtype=llm_dtype, attn_implementation=attn_implementation
         )
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
         net = MiniGPTv2(vision, llama)
         reports = {
             "minigptv2_ckpt": load_stage_checkpoint(net, Path(minigptv2_ckpt)).to_dict(),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import Blip2VisionConfig, LlamaForCausalLM
+from transformers import Blip2VisionConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from harness.adapters.minigptv2 import VISION_CONFIG_FILE
 from harness.toy.tiny_llava import small_llama_config, spread_weights
@@ -30,16 +30,30 @@ class TinyMiniGPTv2Spec:
     text_heads: int = 4
     text_mlp: int = 96
     lora_r: int = 64
+    max_positions: int = 512
+    rms_norm_eps: float = 1e-6
     seed: int = 0
 
 
-def build_tiny_minigptv2(out: Path, spec: TinyMiniGPTv2Spec = TinyMiniGPTv2Spec()) -> dict[str, Path]:
+def build_tiny_minigptv2(
+    out: Path, spec: TinyMiniGPTv2Spec = TinyMiniGPTv2Spec(), tok: PreTrainedTokenizerBase | None = None
+) -> dict[str, Path]:
+    """`tok`: the Llama tokenizer to ship (default: one trained on the toy corpus)."""
     out = Path(out)
     g = torch.Generator().manual_seed(spec.seed)
     llama_dir = out / "llama"
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = train_tokenizer(Path(tmp))
-    cfg = small_llama_config(tok, spec.text_width, spec.text_mlp, spec.text_layers, spec.text_heads)
+    if tok is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            tok = train_tokenizer(Path(tmp))
+    cfg = small_llama_config(
+        tok,
+        spec.text_width,
+        spec.text_mlp,
+        spec.text_layers,
+        spec.text_heads,
+        max_positions=spec.max_positions,
+        rms_norm_eps=spec.rms_norm_eps,
+    )
     torch.manual_seed(spec.seed)
     llama = LlamaForCausalLM(cfg)
     spread_weights(llama, spec.seed)

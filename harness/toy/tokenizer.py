@@ -1,4 +1,5 @@
-"""A Llama-style sentencepiece BPE tokenizer trained offline on a small corpus (byte fallback on)."""
+"""Tokenizers trained offline on a small corpus: a Llama-style sentencepiece BPE (byte fallback on) and a BERT-style
+WordPiece (the Q-Former's)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import io
 from pathlib import Path
 
 import sentencepiece as spm
-from transformers import LlamaTokenizer, PreTrainedTokenizerBase
+from transformers import BertTokenizerFast, LlamaTokenizer, PreTrainedTokenizerBase
 
 BASE_CORPUS = """\
 USER: ASSISTANT: What is shown in the image? Answer with the option's letter from the given choices directly.
@@ -59,3 +60,13 @@ def train_tokenizer(out_dir: Path, corpus: str = BASE_CORPUS, vocab_size: int = 
     tok = LlamaTokenizer.from_pretrained(spm_dir, legacy=False, add_bos_token=True, add_eos_token=False)
     tok.add_special_tokens({"pad_token": "<pad>", "additional_special_tokens": ["<image>"]})
     return tok
+
+
+def train_wordpiece_tokenizer(out_dir: Path, corpus: str = BASE_CORPUS) -> PreTrainedTokenizerBase:
+    """A lowercase WordPiece tokenizer (BERT's, as the Q-Former's) over the toy corpus' words and characters."""
+    words = sorted({w.strip(".,?!:;'\"()").lower() for w in corpus.split()} - {""})
+    chars = sorted({c.lower() for c in corpus if not c.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars], *words]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    return BertTokenizerFast(vocab=str(out_dir / "vocab.txt"), do_lower_case=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "DESIGN.md", "results/baselines/README.md")
-CODE_PATH = re.compile(r"\b((?:harness|tests|benchmarks)/[\w./*-]*\.(?:py|json|md|yaml|toml))")
+# a path right after "/" or ":" is another repository's (`T:tests/models/...` names a transformers file)
+CODE_PATH = re.compile(r"(?<![\w/:.-])((?:harness|tests|benchmarks)/[\w./*-]*\.(?:py|json|md|yaml|toml))")
 
 
 def _missing(text: str, pattern: re.Pattern, base: Path) -> list[str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    BertTokenizerFast,
     Blip2Config,
     Blip2ForConditionalGeneration,
     Blip2Processor,
@@ -28,7 +27,7 @@ from transformers import (
 )
 
 from harness.toy.tiny_llava import OPENAI_MEAN, OPENAI_STD, spread_weights
-from harness.toy.tokenizer import BASE_CORPUS, train_tokenizer
+from harness.toy.tokenizer import train_tokenizer, train_wordpiece_tokenizer
 from tests.harness.adapters.tiny_families import text_kwargs
 
 IMAGE, QUERIES = 16, 4
@@ -64,16 +63,6 @@ def _image_processor() -> BlipImageProcessor:
     )
 
 
-def bert_tokenizer(out_dir: Path) -> BertTokenizerFast:
-    """A lowercase WordPiece tokenizer (BERT's, as the Q-Former's) over the toy corpus' words and characters."""
-    words = sorted({w.strip(".,?!:;'\"()").lower() for w in BASE_CORPUS.split()} - {""})
-    chars = sorted({c.lower() for c in BASE_CORPUS if not c.isspace()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars], *words]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    return BertTokenizerFast(vocab_file=str(out_dir / "vocab.txt"), do_lower_case=True)
-
-
 def build_tiny_blip2(out_dir: Path, seed: int = 0) -> Path:
     tok = _tokenizer()
     text = OPTConfig(
@@ -106,7 +95,7 @@ def build_tiny_blip2(out_dir: Path, seed: int = 0) -> Path:
 def build_tiny_instructblip(out_dir: Path, seed: int = 0) -> Path:
     tok = _tokenizer()
     with tempfile.TemporaryDirectory() as tmp:
-        qtok = bert_tokenizer(Path(tmp))
+        qtok = train_wordpiece_tokenizer(Path(tmp))
     text = LlamaConfig(**{**text_kwargs(tok), "max_position_embeddings": 512})
     config = InstructBlipConfig(
         vision_config=InstructBlipVisionConfig(**VISION),
