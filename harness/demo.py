@@ -4,7 +4,9 @@
 2. `tune` the toy CLIP on the target domain's training captions with LoRSU, LoRA, LN, SPU and F-FT
    (short budgets), each writing a merged vision-tower checkpoint;
 3. swap each checkpoint into the LLaVA (`--encoder`), evaluate both domains;
-4. print the comparison table and write the trade-off plot.
+4. print the comparison table and write the trade-off plot;
+5. continual: LoRSU and LoRA over 3 sessions of disjoint target classes (few shots, no replay), every session's
+   checkpoint evaluated, then the session × task matrix with its continual-learning metrics and plot.
 Every step uses the ordinary code paths (tasks, tuning, encoder swap, engine, records, tables, plot).
 """
 
@@ -13,11 +15,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from harness.errors import InvalidInput
 from harness.toy.build import MODELS_DIR, evaluate_llava
+
+if TYPE_CHECKING:
+    from harness.report.runs import Run
 
 METHODS = ("lorsu", "lora", "ln", "spu", "fft")
 
@@ -28,10 +34,13 @@ class DemoPlan:
     train_images: int
     epochs: int
     methods: tuple[str, ...]
+    continual: tuple[str, ...]  # methods run over the sessions
+    sessions: int = 3
+    shots: int = 12  # training images per class and session
 
 
-FULL = DemoPlan(eval_items=400, train_images=2000, epochs=4, methods=METHODS)
-QUICK = DemoPlan(eval_items=60, train_images=96, epochs=1, methods=("lorsu", "ln"))
+FULL = DemoPlan(eval_items=400, train_images=2000, epochs=4, methods=METHODS, continual=("lorsu", "lora"))
+QUICK = DemoPlan(eval_items=60, train_images=96, epochs=1, methods=("lorsu", "ln"), continual=("lorsu", "ln"), shots=2)
 # learning rates for the toy CLIP's scale (the released ones, 1e-5, are tuned for CLIP-L on real data)
 TOY_LR = {"lorsu": 1e-3, "lora": 1e-3, "ln": 3e-3, "spu": 3e-4, "fft": 1e-4}
 
@@ -42,8 +51,9 @@ def zero_shot(cache: Path, plan: DemoPlan, progress: bool = True) -> dict:
     )
 
 
-def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True) -> Path:
-    """Tune the toy CLIP on the target domain; returns the merged checkpoint (LoRSU release layout)."""
+def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True, continual: bool = False) -> list[Path]:
+    """Tune the toy CLIP on the target domain (offline, or over `plan.sessions` continual sessions); returns each
+    session's merged checkpoint (LoRSU release layout)."""
     from harness.clip.data import CaptionedImages
     from harness.tasks.toy_scenes import class_names
     from harness.tasks.toy_world import ToyWorldTask
@@ -61,7 +71,9 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True)
     )
     cfg = TuneConfig(
         method=method,
-        protocol="offline",
+        protocol="continual" if continual else "offline",
+        sessions=plan.sessions,
+        shots=plan.shots,
         epochs=plan.epochs,
         lr=TOY_LR[method],
         batch_size=32,
@@ -69,10 +81,9 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True)
         augment="none",
         schedule="per_step",
     )
-    out = cache / "tune" / method
+    out = cache / "tune" / (f"{method}-continual" if continual else method)
     record = tune(str(MODELS_DIR / "clip"), data, cfg, out, task="toy_target", progress=progress, overwrite=True)
-    last = record["sessions"][-1]
-    return out / f"session-{last['session']}" / last["files"]["release"]
+    return [out / f"session-{s['session']}" / s["files"]["release"] for s in record["sessions"]]
 
 
 def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -> list[dict]:
@@ -90,14 +101,14 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
     plan = QUICK if quick else FULL
     t0 = time.perf_counter()
     console.print(f"[bold]harness demo[/] — the toy world study{' (quick)' if quick else ''}; runs in {cache}")
-    console.print("\n[bold]1/3 zero-shot[/]: the toy LLaVA on control (filled shapes) and target (outlines)")
+    console.print("\n[bold]1/4 zero-shot[/]: the toy LLaVA on control (filled shapes) and target (outlines)")
     runs = [zero_shot(cache, plan)]
     for k, method in enumerate(plan.methods, 1):
         console.print(
-            f"\n[bold]2/3 tune {method}[/] ({k}/{len(plan.methods)}) on toy_target:train, then swap "
+            f"\n[bold]2/4 tune {method}[/] ({k}/{len(plan.methods)}) on toy_target:train, then swap "
             f"it into the LLaVA and evaluate"
         )
-        ckpt = tune_method(method, cache, plan)
+        ckpt = tune_method(method, cache, plan)[-1]
         runs.append(
             evaluate_llava(
                 MODELS_DIR / "llava",
@@ -108,7 +119,7 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
                 progress=True,
             )
         )
-    console.print("\n[bold]3/3 compare[/]")
+    console.print("\n[bold]3/4 compare[/]")
     print_summary(console, runs, title="Toy world: accuracy per run")
     loaded = [load_run(Path(r["run_dir"])) for r in runs]
     console.print(render(build_tables(loaded, baseline="zero-shot", delta=True), "md", standalone=False))
@@ -117,10 +128,35 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
     )
     paths = draw_tradeoff(points, target, controls, cache / "tradeoff.png")
     console.print(f"trade-off plot: {', '.join(map(str, paths))}")
+    sessions = continual_study(cache, plan, loaded[0], console)
     lorsu = [r for r in loaded if r.label == "lorsu"]
     if lorsu:
-        report, _ = write_report([loaded[0], lorsu[0]], cache / "report.html")
-        console.print(f"items learned and forgotten (zero-shot vs LoRSU): {report}")
+        report, _ = write_report([loaded[0], lorsu[0]], cache / "report.html", continual=sessions)
+        console.print(f"items learned and forgotten (zero-shot vs LoRSU) and the continual matrices: {report}")
     console.print(f"({time.perf_counter() - t0:.0f} s in all)")
     console.print("[dim]Honest output: these are the numbers this run measured; no method is promised to win.[/]")
+    return runs
+
+
+def continual_study(cache: Path, plan: DemoPlan, zero: Run, console: Console) -> list[Run]:
+    """Each continual method's sessions, every checkpoint evaluated; the matrix, metrics and plot printed/written.
+    Returns the runs (zero-shot first)."""
+    from harness.report.continual_format import continual_reports, render
+    from harness.report.continual_plot import draw_sessions
+    from harness.report.runs import load_run
+
+    console.print(
+        f"\n[bold]4/4 continual[/]: {' and '.join(plan.continual)} over {plan.sessions} sessions of disjoint target "
+        f"classes ({plan.shots} images per class, no replay), each session's checkpoint evaluated"
+    )
+    runs = [zero]
+    for method in plan.continual:
+        for s, ckpt in enumerate(tune_method(method, cache, plan, progress=False, continual=True), 1):
+            label = f"{method}-session-{s}"
+            out = cache / "runs" / "continual" / label
+            evaluate_llava(MODELS_DIR / "llava", out, plan.eval_items, encoder=str(ckpt), label=label)
+            runs.append(load_run(out))
+    reports = continual_reports(runs, target="toy_target", controls=["toy_control"], n_boot=500)
+    console.print(render(reports, "md"), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"across sessions: {', '.join(map(str, draw_sessions(reports, cache / 'continual.png')))}")
     return runs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import data, demo, evaluate, report, sweep, toyworld, tune
+from harness.cli import continual, data, demo, evaluate, report, sweep, toyworld, tune
 from harness.cli.common import EXIT_CODES_HELP, version_callback
 
 app = typer.Typer(
@@ -27,7 +27,7 @@ def main(
     pass
 
 
-for group in (evaluate, sweep, demo, data, toyworld, report, tune):
+for group in (evaluate, sweep, demo, data, toyworld, report, continual, tune):
     group.register(app)
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ def register(app: typer.Typer) -> None:
     app.command("tasks")(tasks_cmd)
 
 
-def parse_data(values: list[str]) -> dict[str, str]:
+def parse_pairs(values: list[str], option: str = "--data", form: str = "NAME=PATH") -> dict[str, str]:
     out = {}
     for v in values:
-        name, sep, path = v.partition("=")
-        if not sep or not name or not path:
-            raise typer.BadParameter(f"--data expects NAME=PATH, got {v!r}")
-        out[name] = path
+        name, sep, value = v.partition("=")
+        if not sep or not name or not value:
+            raise typer.BadParameter(f"{option} expects {form}, got {v!r}")
+        out[name] = value
     return out
 
 
@@ -78,6 +78,11 @@ def eval_cmd(
         None, help="Run directory (default results/runs/<run-id>). Re-running the same command resumes it."
     ),
     label: str | None = typer.Option(None, help="Name of this run in tables (default: encoder file name)."),
+    meta: list[str] = typer.Option(
+        [],
+        help="Label the run for reports, KEY=VALUE (repeatable): e.g. method=LoRSU, session=3, order=2 for "
+        "`harness cl` (harness tune's session exports label themselves).",
+    ),
     overwrite: bool = typer.Option(False, help="Discard an existing run in --out instead of resuming."),
     quiet: bool = typer.Option(False, help="No progress bars."),
     minigptv2_ckpt: Path | None = typer.Option(
@@ -109,7 +114,7 @@ def eval_cmd(
         allow_partial=allow_partial,
         interpolate_pos=interpolate_pos,
         data_root=str(data_root) if data_root else None,
-        data=parse_data(data),
+        data=parse_pairs(data),
         limit=limit,
         batch_size=batch_size,
         dtype=dtype,
@@ -125,6 +130,7 @@ def eval_cmd(
         mode=mode,
         max_new_tokens=max_new_tokens,
         choices=str(choices) if choices else None,
+        encoder_meta=parse_pairs(meta, "--meta", "KEY=VALUE"),
     )
     cfgs = guarded(lambda: encoder_configs(cfg, expand_encoders(encoder or ["zero-shot"])))
     if len(cfgs) == 1:

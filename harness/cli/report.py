@@ -177,11 +177,11 @@ def report_cmd(
 ) -> None:
     """One self-contained HTML page: metrics, flips vs the first run, breakdowns, and the flipped items."""
     from harness.cli.common import guarded
-    from harness.cli.evaluate import parse_data
+    from harness.cli.evaluate import parse_pairs
     from harness.report.html_report import write_report
 
     def go() -> None:
-        paths = {k: Path(v) for k, v in parse_data(data).items()}
+        paths = {k: Path(v) for k, v in parse_pairs(data).items()}
         loaded = [load_run(p) for p in runs]
         path, warnings = write_report(
             loaded, out, max_items=max_items, data_root=data_root, data=paths, force=force, n_boot=n_boot, seed=seed

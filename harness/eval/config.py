@@ -36,6 +36,7 @@ class EvalConfig:
     mode: str = "likelihood"
     max_new_tokens: int = GENERATE_MAX_NEW_TOKENS
     choices: str | None = None
+    encoder_meta: dict[str, str] = field(default_factory=dict)  # labels for reports (method, session, order, ...)
 
 
 class TooManyErrors(UserError):

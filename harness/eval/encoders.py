@@ -9,13 +9,15 @@ from pathlib import Path
 
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig
+from harness.eval.encoder_meta import export_label
 
 ZERO_SHOT = "zero-shot"
 
 
 def expand_encoders(values: list[str], option: str = "--encoder") -> list[tuple[str, str | None]]:
     """(label, path or None for the original tower) per encoder; a glob gives one per file (sorted), the
-    label is the file's stem. Two encoders with one label are an error (their runs would collide)."""
+    label is the file's stem (`<method>-session-<s>` for `harness tune` exports). Two encoders with one label
+    are an error (their runs would collide)."""
     out: list[tuple[str, str | None]] = []
     for v in values:
         if v == ZERO_SHOT:
@@ -24,9 +26,9 @@ def expand_encoders(values: list[str], option: str = "--encoder") -> list[tuple[
             matches = sorted(glob.glob(v))
             if not matches:
                 raise InputNotFound(f"{option} {v}: the pattern matches no file")
-            out += [(Path(m).stem, m) for m in matches]
+            out += [(export_label(m), m) for m in matches]
         else:
-            out.append((Path(v).stem, v))
+            out.append((export_label(v), v))
     check_unique([label for label, _ in out], [str(p or ZERO_SHOT) for _, p in out], option)
     return out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.eval.config import EvalConfig
+from harness.eval.encoder_meta import export_metadata, metadata_columns
 from harness.eval.environment import environment
 from harness.eval.records import RunDir
 from harness.tasks.base import Item
@@ -83,6 +84,9 @@ def write_results(
         "config": asdict(cfg),
         "model": model_info,
         "encoder": {"path": cfg.encoder, "sha256": swap["sha256"], "swap_report": swap} if swap else None,
+        # what the checkpoint's export says (session, method, its classes), then the user's labels on top
+        "encoder_export": export_metadata(cfg.encoder),
+        "encoder_meta": {**metadata_columns(export_metadata(cfg.encoder)), **cfg.encoder_meta},
         "tasks": task_results,
         "timing": {
             "wall_seconds": round(wall, 3),

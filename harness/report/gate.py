@@ -48,7 +48,7 @@ from harness.errors import InputNotFound, InvalidInput
 from harness.eval.records import write_json_atomic
 from harness.report.baseline_schema import check_baseline_schema
 from harness.report.comparable import prompts_sha256
-from harness.report.runs import Run, metric_title
+from harness.report.runs import Run, display_scale, metric_title
 from harness.tasks.sources import read_json
 
 FORMAT = "harness-baseline"
@@ -276,19 +276,20 @@ def _check_metric(
     run: Run, task: str, metric: str, entry: dict[str, Any], n: int, tolerance_pp: float | None, confidence: float
 ) -> Finding:
     what, old, new = metric_title(metric), entry.get("value"), run.metric(task, metric)
+    k = display_scale(metric)  # --tolerance is in the metric's displayed points
     if old is None:
         return Finding(task, what, "ok" if new is None else "info", "undefined in the baseline: not gated")
     if new is None:
-        return Finding(task, what, "FAIL", f"missing or undefined now (baseline {100 * old:.1f})")
+        return Finding(task, what, "FAIL", f"missing or undefined now (baseline {k * old:.1f})")
     tol = (
-        tolerance_pp / 100
+        tolerance_pp / k
         if tolerance_pp is not None
         else statistical_tolerance(metric, old, n, confidence, entry.get("n_pos"), entry.get("n_neg"))
     )
     if math.isnan(tol):
         tol = 0.0
     diff = new - old
-    msg = f"{100 * old:.1f} → {100 * new:.1f} (Δ {100 * diff:+.1f}, allowed drop {100 * tol:.1f})"
+    msg = f"{k * old:.1f} → {k * new:.1f} (Δ {k * diff:+.1f}, allowed drop {k * tol:.1f})"
     if -diff > tol + 1e-12:
         return Finding(task, what, "FAIL", msg)
     if diff > tol + 1e-12:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.comparable import require_comparable, unique_names
+from harness.report.continual_html import continual_section
 from harness.report.flips import FLIP_KINDS, KIND_TITLES, FlipItem, TaskReport, option_probs, task_reports
 from harness.report.html_page import page
 from harness.report.item_images import TaskData, data_uri, image_budget, item_text, open_task_data, thumbnail_jpeg
@@ -219,8 +220,10 @@ def build_report(
     force: bool = False,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
+    continual: list[Run] | None = None,
 ) -> tuple[str, list[str]]:
-    """The page's HTML and the warnings (differences between the runs, when `force` let them through)."""
+    """The page's HTML and the warnings (differences between the runs, when `force` let them through). Runs that
+    form continual-learning sequences (`continual`, default: among `runs`) add the session × task matrices."""
     if max_items < 0:
         raise ValueError(f"--max-items must be 0 or more, got {max_items}")
     warnings = require_comparable(runs, force)
@@ -233,6 +236,7 @@ def build_report(
         _header(runs, names, warnings)
         + f'<p>{nav} · <a href="#gallery">flipped items</a></p>'
         + "".join(_task_section(t, names, datas[t.key]) for t in reports)
+        + continual_section(runs if continual is None else continual, seed)
         + _gallery(reports, names, datas, max_items)
         + f"<footer>harness report · {escape(time.strftime('%Y-%m-%d %H:%M'))} · right = the pick is the "
         "answer (per-item acc); McNemar: exact two-sided test on forgotten vs learned.</footer>"

@@ -28,6 +28,13 @@ METRIC_TITLES = {
     "top5": "top-5",
 }
 DIGITS = 1
+# metrics recorded in their official points, not as fractions (MME: subtask scores up to 200, summed)
+POINT_METRICS = frozenset({"perception", "cognition", "score"})
+
+
+def display_scale(metric: str) -> float:
+    """The factor a recorded value is shown with: 100 (fractions shown in %), 1 for metrics already in points."""
+    return 1.0 if metric in POINT_METRICS else 100.0
 
 
 @dataclass

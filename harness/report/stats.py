@@ -117,7 +117,7 @@ def mcnemar_exact(a_correct: ArrayLike, b_correct: ArrayLike) -> McNemar:
     return McNemar(a_only, b_only, mcnemar_exact_p(a_only, b_only))
 
 
-def _weighted_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """AUROC (Mann-Whitney, ties count 1/2) for each row of item weights (bootstrap counts); NaN for one class."""
     order = np.argsort(scores, kind="stable")
     s, pos = scores[order], labels[order].astype(bool)
@@ -139,12 +139,19 @@ def _counts(idx: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=k * n).reshape(k, n)
 
 
+def resample_counts(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
+    """[n_boot, n] occurrence counts of `n_boot` bootstrap draws of n items (the stream the paired bootstraps use)."""
+    if n == 0:
+        return np.zeros((n_boot, 0), dtype=np.int64)
+    return np.concatenate([_counts(idx, n) for idx in _resample_indices(n, n_boot, seed)])
+
+
 def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
     """AUROC of one run (equals sklearn's roc_auc_score); NaN with a single class."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
     if y.size == 0:
         return math.nan
-    return float(_weighted_auroc(y, s, np.ones((1, y.size)))[0])
+    return float(weighted_auroc(y, s, np.ones((1, y.size)))[0])
 
 
 def paired_bootstrap_auroc(
@@ -162,7 +169,7 @@ def paired_bootstrap_auroc(
     reps = []
     for idx in _resample_indices(n, n_boot, seed):
         w = _counts(idx, n)
-        reps.append(_weighted_auroc(y, sb, w) - _weighted_auroc(y, sa, w))
+        reps.append(weighted_auroc(y, sb, w) - weighted_auroc(y, sa, w))
     return _interval(est, np.concatenate(reps) if reps else np.array([]), n, n_boot, level)
 
 
@@ -174,7 +181,7 @@ def bootstrap_auroc_ci(
     n = y.size
     if n == 0:
         return DiffCI(math.nan, math.nan, math.nan, 0, n_boot, level)
-    reps = [_weighted_auroc(y, s, _counts(idx, n)) for idx in _resample_indices(n, n_boot, seed)]
+    reps = [weighted_auroc(y, s, _counts(idx, n)) for idx in _resample_indices(n, n_boot, seed)]
     return _interval(auroc(y, s), np.concatenate(reps) if reps else np.array([]), n, n_boot, level)
 
 

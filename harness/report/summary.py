@@ -7,16 +7,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.report.runs import display_scale
 
-def _fmt(metric: dict[str, Any] | None) -> str:
+
+def _fmt(metric: dict[str, Any] | None, name: str) -> str:
     if not metric or metric.get("value") is None:
         return "–"
-    v, se = metric["value"], metric.get("stderr")
-    return f"{100 * v:.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
+    v, se, k = metric["value"], metric.get("stderr"), display_scale(name)
+    return f"{k * v:.1f}" + (f" ± {k * se:.1f}" if se is not None else "")
 
 
 def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Results") -> None:
-    """One row per (run, task): n, errors, every metric in %, plus throughput."""
+    """One row per (run, task): n, errors, every metric in % (or in its official points), plus throughput."""
     names = sorted({m for r in runs for t in r["tasks"].values() for m in t["metrics"]})
     table = Table(title=title)
     for col in ("run", "task", "n", "errors", *names):
@@ -24,7 +26,7 @@ def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Re
     for r in runs:
         for task, t in r["tasks"].items():
             table.add_row(
-                r["label"], task, str(t["n"]), str(t["n_errors"]), *(_fmt(t["metrics"].get(m)) for m in names)
+                r["label"], task, str(t["n"]), str(t["n_errors"]), *(_fmt(t["metrics"].get(m), m) for m in names)
             )
     console.print(table)
     for r in runs:

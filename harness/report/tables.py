@@ -26,6 +26,7 @@ from harness.report.comparable import require_comparable, unique_names
 from harness.report.runs import (
     DIGITS,
     Run,
+    display_scale,
     expand_run_dirs,
     load_run,
     metric_title,
@@ -169,16 +170,17 @@ def _cell(
     v = run.metric(col.task, col.metric)
     if v is None:
         return Cell()
-    cell = Cell(value=100 * v)
+    k = display_scale(col.metric)
+    cell = Cell(value=k * v)
     if ci:
         from harness.report.intervals import metric_interval
 
         iv = metric_interval(run, col.task, col.metric, n_boot=n_boot, seed=seed)
         if iv is not None:
-            cell.ci_low, cell.ci_high, cell.ci_method = 100 * iv.low, 100 * iv.high, iv.method
+            cell.ci_low, cell.ci_high, cell.ci_method = k * iv.low, k * iv.high, iv.method
     bv = base.metric(col.task, col.metric) if base is not None and run is not base else None
     if delta and bv is not None:
-        cell.delta = 100 * (v - bv)
+        cell.delta = k * (v - bv)
     if significance and bv is not None and base is not None:
         from harness.report.paired import compare_metric
 

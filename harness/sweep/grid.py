@@ -44,6 +44,7 @@ def cells(spec: SweepSpec) -> list[Cell]:
                 encoder=e.path,
                 out=str(spec.out / v.label / e.label),
                 label=e.label,
+                encoder_meta=e.meta,
                 **v.options,
             )
             out.append(Cell(v, e, cfg))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import InvalidInput
 from harness.report.runs import Run, load_run
 from harness.report.table_format import render, render_csv
 from harness.report.tables import build_tables
@@ -21,9 +22,12 @@ class SweepReport:
 
 
 def cell_run(cell: Cell) -> Run:
-    """The cell's run, grouped in tables under the spec's VLM label (two models of one family are two VLMs)."""
+    """The cell's run, grouped in tables under the spec's VLM label (two models of one family are two VLMs), with
+    the spec's [[encoder]] keys as its metadata (as the file says now, even if the cell was scored before)."""
     run = load_run(cell.out)
-    run.results = {**run.results, "config": {**run.results.get("config", {}), "vlm": cell.vlm.label}}
+    config = {**run.results.get("config", {}), "vlm": cell.vlm.label}
+    meta = {**(run.results.get("encoder_meta") or {}), **cell.encoder.meta}
+    run.results = {**run.results, "config": config, "encoder_meta": meta}
     return run
 
 
@@ -49,7 +53,27 @@ def write_report(spec: SweepSpec, grid: list[Cell]) -> SweepReport:
     (spec.out / "tables.csv").write_text(render_csv(tables))
     report.written += [spec.out / "tables.md", spec.out / "tables.csv"]
     report.notes += _plot(spec, runs, report)
+    report.notes += _continual(spec, runs, report)
     return report
+
+
+def _continual(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:
+    """OUT/continual.md, .csv and continual.png when cells carry sessions (tune exports or a `session` key)."""
+    from harness.report.continual import session_of
+    from harness.report.continual_format import continual_reports, render
+    from harness.report.continual_plot import draw_sessions
+
+    if not any(session_of(r) is not None and not r.is_zero_shot for r in runs):
+        return []
+    try:
+        reports = continual_reports(runs, spec.plot_target, spec.plot_controls or None)
+    except InvalidInput as e:
+        return [f"no continual-learning report: {e}"]
+    for fmt in ("md", "csv"):
+        (spec.out / f"continual.{fmt}").write_text(render(reports, fmt))
+        report.written.append(spec.out / f"continual.{fmt}")
+    report.written += draw_sessions(reports, spec.out / "continual.png")
+    return [f"{r.seq.vlm} {r.seq.label}: {n}" for r in reports for n in r.seq.notes]
 
 
 def _plot(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:

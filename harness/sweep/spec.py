@@ -29,9 +29,10 @@ from typing import Any
 from harness.adapters.registry import VLMS
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig
+from harness.eval.encoder_meta import export_metadata, metadata_columns
 from harness.eval.encoders import ZERO_SHOT, check_unique, expand_encoders
 
-PER_CELL = {"vlm", "model", "encoder", "out", "label", "minigptv2_ckpt", "eva_ckpt"}
+PER_CELL = {"vlm", "model", "encoder", "out", "label", "minigptv2_ckpt", "eva_ckpt", "encoder_meta"}
 EVAL_KEYS = sorted({f.name for f in fields(EvalConfig)} - PER_CELL)
 VLM_KEYS = ("label", "family", "model", "minigptv2_ckpt", "eva_ckpt")
 TOP_KEYS = ("out", "eval", "vlm", "encoder", "plot")
@@ -185,4 +186,8 @@ def _encoders(raw: dict, i: int, where: Path, path: Path) -> list[EncoderEntry]:
         raise InvalidInput(f"{what}: label {raw['label']!r} with a glob path (each file is labelled by its stem)")
     if len(found) == 1 and not Path(found[0][1] or "").exists():
         raise InputNotFound(f"{what} path {raw['path']}: no such file or directory ({pattern})")
-    return [EncoderEntry(str(raw.get("label", label)), p, meta) for label, p in found]
+    # a tune export's own metadata (session, method, seed, ...) first; the spec's keys win
+    return [
+        EncoderEntry(str(raw.get("label", label)), p, {**metadata_columns(export_metadata(p)), **meta})
+        for label, p in found
+    ]

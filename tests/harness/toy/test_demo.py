@@ -49,3 +49,8 @@ def test_quick_demo_end_to_end(tmp_path):
     assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
     page = (tmp_path / "report.html").read_text()  # zero-shot vs LoRSU, items learned and forgotten
     assert page.startswith("<!DOCTYPE html>") and "toy_target" in page and "lorsu" in page
+    # the continual study: 3 sessions of each method, the matrices in the page and the plot beside it
+    sessions = sorted(p.name for p in (tmp_path / "runs" / "continual").iterdir())
+    assert sessions == [f"{m}-session-{s}" for m in ("ln", "lorsu") for s in (1, 2, 3)]
+    assert "Continual learning" in page and "toy_target·s3" in page and "BWT" in page
+    assert (tmp_path / "continual.png").stat().st_size > 10_000

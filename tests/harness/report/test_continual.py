@@ -1,0 +1,154 @@
+"""`harness cl`: the session × task matrix and the continual-learning metrics it prints equal an independent
+recomputation from samples.jsonl (1e-9), with the formulas written out here as the papers state them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from harness.cli import app
+from tests.harness.report.fixtures import hm_samples, mc_samples, write_run
+
+CLASSES = [["stop", "yield"], ["speed limit 30", "no entry"], ["priority road", "turn left"]]
+N = 60  # target items, 10 per class
+runner = CliRunner()
+
+
+def _target(correct: list[bool]) -> list[dict]:
+    samples = mc_samples("gts", correct, n_choices=4)
+    for i, s in enumerate(samples):
+        s["meta"] = {"label": [c for group in CLASSES for c in group][i % 6]}
+    return samples
+
+
+def _run(root, name, rng, p_target, p_control, meta=None, export=None):
+    target = _target([rng.random() < p_target for _ in range(N)])
+    control = mc_samples("vsr", [rng.random() < p_control for _ in range(40)], n_choices=2)
+    hm = hm_samples([i % 2 for i in range(30)], [min(0.95, max(0.05, rng.random())) for _ in range(30)])
+    path = write_run(root, name, {"gts": target, "vsr": control, "hm": hm}, encoder=None if meta is None else name)
+    results = json.loads((path / "results.json").read_text())
+    results["encoder_meta"] = meta or {}
+    results["encoder_export"] = export or {}
+    (path / "results.json").write_text(json.dumps(results))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cl")
+    rng = random.Random(7)
+    paths = [_run(root, "zero-shot", rng, 0.3, 0.8)]
+    for method, seeds in (("lorsu", (0, 1)), ("lora", (0,))):
+        for seed in seeds:
+            for s in (1, 2, 3):
+                export = {"session": s, "method": method, "task": "gts", "session_classes": CLASSES[s - 1]}
+                paths.append(_run(root, f"{method}-{seed}-s{s}", rng, 0.3 + 0.15 * s, 0.8 - 0.05 * s,
+                                  {"seed": str(seed)}, export))  # fmt: skip
+    return paths
+
+
+def _samples(path):
+    out = {}
+    for line in (path / "samples.jsonl").read_text().splitlines():
+        s = json.loads(line)
+        out.setdefault(s["task"], []).append(s)
+    return out
+
+
+def _reference(rows):
+    """R, the papers' metrics and TI/CC from the rows' samples, computed here from scratch."""
+    data = [_samples(p) for p in rows]
+    acc = [
+        [np.mean([s["pred"] == s["answer"] for s in d["gts"] if s["meta"]["label"] in g]) for g in CLASSES]
+        for d in data
+    ]
+    r = np.array(acc)
+    t = 3
+    ref = {
+        "ACC": sum(r[t][j] for j in range(t)) / t,
+        "BWT": sum(r[t][j] - r[j + 1][j] for j in range(t - 1)) / (t - 1),
+        "FWT": sum(r[j][j] - r[0][j] for j in range(1, t)) / (t - 1),
+        "F": sum(max(r[k][j] for k in range(1, t)) - r[t][j] for j in range(t - 1)) / (t - 1),
+        "MFT": sum(r[j + 1][j] for j in range(t)) / t,
+        "MFN": sum(r[t][j] for j in range(t)) / t,
+        "MAA": sum(sum(r[k][j] for j in range(k)) / k for k in range(1, t + 1)) / t,
+    }
+    gts = [np.mean([s["pred"] == s["answer"] for s in d["gts"]]) for d in data]
+    ref["TI"] = gts[-1] - gts[0]
+    vsr = [np.mean([s["pred"] == s["answer"] for s in d["vsr"]]) for d in data]
+    hm = [
+        roc_auc_score([s["meta"]["label"] for s in d["hm"]], [np.exp(s["logprobs"][0]) for s in d["hm"]]) for d in data
+    ]
+    ref["CC"] = ((vsr[-1] - vsr[0]) + (hm[-1] - hm[0])) / 2
+    return r, ref
+
+
+def _csv(paths, *extra):
+    res = runner.invoke(app, ["cl", *map(str, paths), "--format", "csv", "--n-boot", "200", *extra])
+    assert res.exit_code == 0, res.output
+    return list(csv.DictReader(io.StringIO(res.stdout)))
+
+
+def test_printed_matrix_and_metrics_equal_the_papers_formulas(runs):
+    rows = _csv(runs)
+    for method, seed, members in (("lorsu", "0", runs[1:4]), ("lorsu", "1", runs[4:7]), ("lora", "0", runs[7:10])):
+        r, ref = _reference([runs[0], *members])
+        mine = [x for x in rows if x["method"] == method and x["seed"] == seed]
+        for k, v in ref.items():
+            got = next(x for x in mine if x["section"] == "metric" and x["metric"] == k)
+            assert float(got["value"]) == pytest.approx(v, abs=1e-9), (method, seed, k)
+            assert float(got["ci95_low"]) <= float(got["value"]) <= float(got["ci95_high"]), k
+        for j in range(3):
+            for i, name in enumerate(["zero-shot", "session 1", "session 2", "session 3"]):
+                cell = next(
+                    x for x in mine if x["section"] == "matrix" and x["row"] == name and x["column"] == f"GTS·s{j + 1}"
+                )
+                assert float(cell["value"]) == pytest.approx(r[i][j], abs=1e-9)
+
+
+def test_intervals_are_reproducible_and_the_markdown_shows_everything(runs):
+    assert _csv(runs) == _csv(runs)
+    res = runner.invoke(app, ["cl", *map(str, runs), "--n-boot", "100"])
+    assert res.exit_code == 0, res.output
+    for text in ("session × task", "GTS·s3", "HM (auroc)", "BWT", "mean ± sd over orders and seeds", "Chaudhry"):
+        assert text in res.stdout, text
+
+
+@pytest.mark.parametrize("fmt", ["latex", "html"])
+def test_other_formats_and_the_plot(runs, tmp_path, fmt):
+    res = runner.invoke(
+        app, ["cl", *map(str, runs), "--format", fmt, "--n-boot", "0", "--plot", str(tmp_path / "cl.png")]
+    )
+    assert res.exit_code == 0, res.output
+    assert ("\\toprule" if fmt == "latex" else "<table>") in res.stdout
+    assert (tmp_path / "cl.png").stat().st_size > 10_000 and (tmp_path / "cl.pdf").is_file()
+
+
+def test_one_dataset_per_session(tmp_path):
+    """MLLM-style: each session trains on its own task; the matrix columns are those tasks."""
+    rng = random.Random(3)
+    paths = [_run(tmp_path, "zero-shot", rng, 0.3, 0.6)]
+    for s, task in enumerate(("gts", "vsr"), 1):
+        paths.append(_run(tmp_path, f"s{s}", rng, 0.5, 0.7, {"method": "ft", "session": str(s), "task": task}))
+    rows = _csv(paths)
+    d = [_samples(p) for p in paths]
+    acc = {t: [np.mean([s["pred"] == s["answer"] for s in x[t]]) for x in d] for t in ("gts", "vsr")}
+    bwt = acc["gts"][2] - acc["gts"][1]
+    got = next(x for x in rows if x["metric"] == "BWT")
+    assert float(got["value"]) == pytest.approx(bwt, abs=1e-9)
+
+
+def test_bad_sequences_are_named(runs, tmp_path):
+    res = runner.invoke(app, ["cl", *map(str, runs[1:4])])
+    assert res.exit_code == 2 and "no zero-shot run" in res.output
+    res = runner.invoke(app, ["cl", *map(str, [runs[0], runs[1], runs[3]])])
+    assert res.exit_code == 2 and "sessions [1, 3] are not 1..2" in res.output
+    res = runner.invoke(app, ["cl", str(runs[0])])
+    assert res.exit_code == 2 and "no run carries a session" in res.output
