@@ -27,6 +27,11 @@ CATEGORIES = {
     "tsi": ("action", "action"),
     "gts": ("class", "label"),
     "dalle": ("class", "label"),
+    "pope": ("split", "category"),
+    "mme": ("subtask", "subtask"),
+    "mmbench": ("ability", "l2_category"),
+    "seed_bench": ("dimension", "dimension"),
+    "scienceqa": ("subject", "subject"),
     "toy_control": ("question kind", "kind"),
     "toy_target": ("question kind", "kind"),
 }

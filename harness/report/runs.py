@@ -15,9 +15,27 @@ from typing import Any
 from harness.errors import InputNotFound, UnknownName
 from harness.eval.records import read_results, read_samples
 
-TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts")
-TASK_TITLES = {"vsr": "VSR", "vizwiz": "VizWiz", "hm": "HM", "dalle": "DA·E", "tsi": "TSI", "gts": "GTS"}
-PRIMARY = {"vizwiz": ("vqa_acc",), "hm": ("auroc", "acc")}
+TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts", "pope", "mme", "mmbench", "seed_bench", "scienceqa")
+TASK_TITLES = {
+    "vsr": "VSR",
+    "vizwiz": "VizWiz",
+    "hm": "HM",
+    "dalle": "DA·E",
+    "tsi": "TSI",
+    "gts": "GTS",
+    "pope": "POPE",
+    "mme": "MME",
+    "mmbench": "MMBench",
+    "seed_bench": "SEED",
+    "scienceqa": "SQA-IMG",
+}
+PRIMARY = {
+    "vizwiz": ("vqa_acc",),
+    "hm": ("auroc", "acc"),
+    "pope": ("f1", "acc"),
+    "mme": ("perception", "cognition"),
+    "mmbench": ("circular_acc",),
+}
 CLIP_PRIMARY = ("top1", "top5")
 METRIC_TITLES = {
     "acc": "acc",
@@ -26,6 +44,8 @@ METRIC_TITLES = {
     "vqa_acc": "VQA acc",
     "top1": "top-1",
     "top5": "top-5",
+    "f1": "F1",
+    "circular_acc": "circular acc",
 }
 DIGITS = 1
 # metrics recorded in their official points, not as fractions (MME: subtask scores up to 200, summed)

@@ -23,7 +23,7 @@ from harness.tasks.dataset_task import DatasetTask
 from harness.tasks.metrics import Metric, multiple_choice_metrics
 from harness.tasks.prompts import MC_SUFFIX, PromptSet
 from harness.tasks.registry import register
-from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
+from harness.tasks.sources import DatasetFormatError, parse_int, read_jsonl, resolve_root, split_file
 
 _Q = "This is an image writting '{question}'. Is this image hateful? Answer yes or no. Answer:"
 _OPTIONS = "This is an image writting '{question}'. Is this image hateful?\n{options}\n" + MC_SUFFIX
@@ -49,14 +49,7 @@ class HatefulMemes(DatasetTask):
     def __init__(self, root: Path, split: str = "test_unseen", seed: int = 0, file: Path | None = None):
         root = Path(root)
         if file is None:
-            file = root / f"{split}.jsonl"
-            if not file.is_file():
-                present = sorted(p.name for p in root.glob("*.jsonl")) if root.is_dir() else []
-                raise DatasetNotFound(
-                    f"hm: {file} not found (present: {present or 'no .jsonl files'}; pick one "
-                    f"with --tasks hm:<split> or --data hm={root}/<split>.jsonl). "
-                    f"Expected layout: {LAYOUT_HELP}"
-                )
+            file = split_file("hm", root, f"{split}.jsonl", LAYOUT_HELP)
         self.file = Path(file)
         super().__init__(root, f"Hateful Memes release ({self.file.name} + img/)", self.file.stem, seed)
 

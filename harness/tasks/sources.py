@@ -39,6 +39,20 @@ def resolve_root(task: str, path: Path | None, data_root: Path | None, folder: s
     return root
 
 
+def split_file(task: str, root: Path, name: str, layout: str) -> Path:
+    """`root/name` (one split's annotation file); when it is missing, the error lists the files of its kind
+    that are there and how to pick one."""
+    file = Path(root) / name
+    if not file.is_file():
+        ext = file.suffix
+        present = sorted(p.name for p in Path(root).glob(f"*{ext}")) if Path(root).is_dir() else []
+        raise DatasetNotFound(
+            f"{task}: {file} not found (present: {present or f'no {ext} files'}; pick one with --tasks "
+            f"{task}:<split> or --data {task}={root}/<file>{ext}). Expected layout: {layout}"
+        )
+    return file
+
+
 def stable_hash(*parts: Any) -> int:
     """A process-independent 64-bit hash (Python's `hash` is salted per process)."""
     text = "\x1f".join(str(p) for p in parts)

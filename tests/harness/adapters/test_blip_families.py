@@ -80,6 +80,22 @@ def test_visual_prefix_depends_on_the_question_for_instructblip_only(adapter):
     assert (diff > 1e-5) if adapter.family == "instructblip" else (diff < 1e-6)
 
 
+def test_a_prompt_longer_than_the_qformer_positions_is_cut_to_them(adapter):
+    if adapter.family != "instructblip":  # BLIP-2's Q-Former reads no text
+        assert "qformer_max_tokens" not in adapter.describe() and not hasattr(adapter, "qformer_inputs")
+        return
+    limit = adapter.model.config.qformer_config.max_position_embeddings
+    long = adapter.encode("Question: " + " ".join(["what color is the big shape"] * 40) + " Answer:")
+    full = adapter.processor.qformer_tokenizer(adapter.prompt_text(long))["input_ids"]
+    assert len(full) > limit  # the processor itself does not cut: the model would fail on these positions
+    short = adapter.encode("Question: what color? Answer:")
+    q = adapter.qformer_inputs([long, short])
+    assert q["qformer_input_ids"].shape[1] == limit
+    assert q["qformer_input_ids"][0].tolist() == full[: limit - 1] + [full[-1]]  # [SEP] kept at the end
+    assert q["qformer_attention_mask"][1].sum() < limit
+    assert_engine_equals_plain(adapter, family_requests(adapter, 2, "Question: " + "what? " * 150 + "{q} Answer:"), 2)
+
+
 def test_batched_generation_equals_one_at_a_time(adapter):
     assert_batched_generation_equals_one_at_a_time(adapter)
 

@@ -1,4 +1,5 @@
-"""All six tasks from one data root: registry names, describe(), determinism, the `harness tasks` listing."""
+"""All tasks from one data root: registry names, describe(), determinism, the `harness tasks` listing (the six of
+the LoRSU protocol and the general-ability suite)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from harness.report.flips import CATEGORIES
 from harness.tasks.base import ImageError
 from harness.tasks.listing import print_tasks
 from harness.tasks.registry import available, build_task
@@ -113,3 +115,31 @@ def test_bad_split_specs(data_root):
         build_task("gts:val", data_root=data_root)
     with pytest.raises(ValueError, match="either a split"):
         build_task(f"hm:dev=/{data_root}/hateful_memes/test_unseen.jsonl", data_root=data_root)
+
+
+GENERAL = ("pope", "mme", "mmbench", "seed_bench", "scienceqa")
+
+
+def test_the_general_ability_suite_loads_from_the_data_root_and_is_listed(tmp_path):
+    from tests.harness.tasks.fixtures_mc_bench import build_mmbench, build_scienceqa, build_seed_bench
+    from tests.harness.tasks.fixtures_yes_no import build_mme, build_pope
+
+    for name, builder in zip(GENERAL, (build_pope, build_mme, build_mmbench, build_seed_bench, build_scienceqa)):
+        builder(tmp_path / name)
+    counts = {}
+    for name in GENERAL:
+        task = build_task(name, data_root=tmp_path)
+        items = list(task.items())
+        d = task.describe()
+        assert d["items"] == len(items) > 0 and d["images_missing"] == 0 and d["metrics"]
+        assert task.load_image(items[0]).mode == "RGB"
+        assert all(CATEGORIES[name][1] in it.meta for it in items)  # the field `harness report` groups flips by
+        for family in ("llava", "minigptv2", "blip2"):
+            p = task.prompt(items[0], family, "options")
+            assert len(p.continuations) == len(items[0].choices) and p.instruction
+        counts[name] = len(items)
+    out = io.StringIO()
+    print_tasks(Console(file=out, width=250), tmp_path)
+    for name in GENERAL:
+        row = next(line for line in out.getvalue().splitlines() if f" {name} " in line)
+        assert f" {counts[name]} " in row, row

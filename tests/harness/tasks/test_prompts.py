@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.tasks import dalle, gts, hateful_memes, tsi, vizwiz, vsr
+from harness.tasks import dalle, gts, hateful_memes, mmbench, mme, pope, scienceqa, seed_bench, tsi, vizwiz, vsr
 from harness.tasks.base import Item
 from harness.tasks.prompts import PromptSet
 
@@ -39,6 +39,36 @@ CASES: dict[str, tuple[PromptSet, Item]] = {
     "hm": (
         hateful_memes.PROMPTS,
         Item("42953", "img/42953.png", "its their character not their color that matters", hateful_memes.CHOICES, 1),
+    ),
+    "pope": (pope.PROMPTS, Item("random-1", "x.jpg", "Is there a snowboard in the image?", pope.CHOICES, 0)),
+    "mme": (
+        mme.PROMPTS,
+        Item(
+            "existence/000000006040/1",
+            "x.jpg",
+            "Is there a train in this image? Please answer yes or no.",
+            mme.CHOICES,
+            0,
+        ),
+    ),
+    "mmbench": (
+        mmbench.PROMPTS,
+        Item("0", "x.tsv#0", "Which of the following is the capital of Ohio?", ("Columbus", "Cleveland", "Toledo"), 0),
+    ),
+    "mmbench_cn": (mmbench.PROMPTS_CN, Item("0", "x.tsv#0", "图中是什么动物?", ("猫", "狗", "马", "牛"), 0)),
+    "seed_bench": (
+        seed_bench.PROMPTS,
+        Item("101669", "x.jpg", "How many towels are in the image?", ("One", "Two", "Three", "Four"), 0),
+    ),
+    "scienceqa": (
+        scienceqa.PROMPTS,
+        Item(
+            "5",
+            "x.png",
+            "Context: Figure: Lake Superior.\nWhich word describes the lake's climate?",
+            ("cold", "dry", "tropical"),
+            0,
+        ),
     ),
 }
 
