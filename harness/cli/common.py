@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -65,3 +66,13 @@ def warn(notes: list[str]) -> None:
     """Warnings go to stderr so that `--json` / `--format csv` output on stdout stays parseable."""
     for n in notes:
         err_console.print(f"[yellow]warning:[/] {escape(n)}", highlight=False, soft_wrap=True)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """A command's output: written to `out` (its folder made) and named on stderr, else printed to stdout."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        err_console.print(f"wrote {out}", highlight=False)
+    else:
+        typer.echo(text, nl=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli.common import err_console, guarded, warn
+from harness.cli.common import emit, err_console, guarded, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -41,12 +41,7 @@ def cl_cmd(
             from harness.report.continual_plot import draw_sessions
 
             err_console.print(f"wrote {', '.join(map(str, draw_sessions(reports, plot)))}", highlight=False)
-        if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text)
-            err_console.print(f"wrote {out}", highlight=False)
-        else:
-            typer.echo(text, nl=False)
+        emit(text, out)
 
     guarded(go)
 

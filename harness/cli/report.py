@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from harness.cli.common import EXIT_GATE_FAILED, console, err_console, guarded, warn
+from harness.cli.common import EXIT_GATE_FAILED, console, emit, guarded, warn
 from harness.errors import InvalidInput
 from harness.report.runs import load_run
 from harness.report.tables import find_run, load_runs
@@ -45,12 +45,7 @@ def table_cmd(
         )
         warn([n for t in tables for n in t.notes])
         text = render(tables, fmt, standalone=standalone)
-        if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text)
-            err_console.print(f"wrote {out}", highlight=False)
-        else:
-            typer.echo(text, nl=False)
+        emit(text, out)
 
     guarded(go)
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from harness.report.continual_format import SequenceReport, columns
-from harness.report.plot import output_paths
+from harness.report.plot import save_figure
 
 
 def draw_sessions(reports: list[SequenceReport], out: Path) -> list[Path]:
@@ -44,9 +44,4 @@ def draw_sessions(reports: list[SequenceReport], out: Path) -> list[Path]:
     fig.legend(handles, legend, loc="lower center", ncol=min(4, len(legend)), fontsize=7, frameon=False)
     rows_of_legend = math.ceil(len(legend) / 4)
     fig.tight_layout(rect=(0, min(0.3, 0.05 * rows_of_legend / n_rows + 0.02), 1, 1))
-    paths = output_paths(out)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        fig.savefig(path)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out)

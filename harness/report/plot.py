@@ -92,6 +92,18 @@ def output_paths(out: Path) -> list[Path]:
     return [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
 
 
+def save_figure(fig, out: Path) -> list[Path]:
+    """Save `fig` as PNG and PDF at `out` (see `output_paths`), close it, and return the paths."""
+    import matplotlib.pyplot as plt
+
+    paths = output_paths(out)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        fig.savefig(path)
+    plt.close(fig)
+    return paths
+
+
 _OFFSETS = ((5, 4, "left"), (5, -11, "left"), (-5, 4, "right"), (-5, -11, "right"))
 
 
@@ -147,9 +159,4 @@ def draw_tradeoff(
     if points:
         ax.legend(title="VLM", fontsize=8, title_fontsize=8, loc="best")
     fig.tight_layout()
-    paths = output_paths(out)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        fig.savefig(path)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out)
