@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from harness.errors import UnknownName
 from harness.report.intervals import BOOTSTRAP, WILSON, metric_interval
-from harness.report.runs import DIGITS
+from harness.report.runs import DIGITS, display_scale
 from harness.report.tables import Cell, Table
 
 MISSING = "–"
@@ -41,7 +41,9 @@ def render(tables: list[Table], fmt: str, standalone: bool = False) -> str:
 
 
 def caption(table: Table) -> str:
-    parts = [f"{table.title}: primary metric in %", "best per VLM in bold"]
+    points = [c.title for c in table.columns if display_scale(c.metric) == 1]
+    unit = "primary metric in %" + (f" ({', '.join(points)} in official points)" if points else "")
+    parts = [f"{table.title}: {unit}", "best per VLM in bold"]
     if table.ci:
         used = {c.ci_method for g in table.groups for r in g.rows for c in r.cells if c.ci_method}
         how = [

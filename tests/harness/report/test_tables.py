@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
@@ -276,3 +278,16 @@ def test_likelihood_and_generate_runs_are_not_mixed_silently(tmp_path):
     b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(20, 5))}, encoder="b.pt", mode="generate")
     with pytest.raises(ValueError, match="tsi: scoring mode differs"):
         build_tables([load_run(a), load_run(b)])
+
+
+def test_points_metrics_are_shown_unscaled_and_the_caption_says_so(tmp_path):
+    p = write_run(tmp_path, "r", {"mme": mc_samples("mme", [True, False]), "pope": mc_samples("pope", [True, True])})
+    rec = json.loads((p / "results.json").read_text())
+    rec["tasks"]["mme"]["metrics"] = {"perception": {"value": 612.5, "stderr": None}, "cognition": {"value": 95.0}}
+    rec["tasks"]["pope"]["metrics"] = {"acc": {"value": 1.0, "stderr": 0.0}, "f1": {"value": 0.8, "stderr": None}}
+    (p / "results.json").write_text(json.dumps(rec))
+    md = render(build_tables([load_run(p)]), "md")
+    header, body = grid(md)
+    assert header[2:] == ["POPE F1", "POPE acc", "MME perception", "MME cognition"]
+    assert body[("llava", "zero-shot (baseline)")] == ["80.0", "100.0", "612.5", "95.0"]
+    assert "primary metric in % (MME perception, MME cognition in official points)" in md
