@@ -25,7 +25,8 @@ DEFINITIONS = (
     "BWT = mean_{j<T} (R[T][j] − R[j][j]); FWT = mean_{j≥2} (R[j−1][j] − R[0][j]) (Lopez-Paz & Ranzato 2017); "
     "F = mean_{j<T} (max_{1≤l<T} R[l][j] − R[T][j]) (Chaudhry et al. 2018); MFT = mean_j R[j][j], MFN = ACC, "
     "MAA = mean_k mean_{j≤k} R[k][j] (MCITlib, Guo et al. 2025); TI: target after − zero-shot, CC: mean control "
-    "change (LoRSU, Panos et al. 2025). In points; [low, high]: 95% paired bootstrap over items."
+    "change over the controls in % (LoRSU, Panos et al. 2025; controls in official points, as MME's, are left out). "
+    "In percentage points; [low, high]: 95% paired bootstrap over items."
 )
 
 

@@ -11,7 +11,8 @@ R[i][j]: the metric on session j's test column after session i (i = 0 is the zer
 - MFT = (1/T) Σ_j R[j][j]; MFN = (1/T) Σ_j R[T][j]; MAA = (1/T) Σ_k (1/k) Σ_{j≤k} R[k][j]   mean fine-tuned,
   mean final and mean average accuracy, as MCITlib reports them (Guo et al. 2025, arXiv:2508.07307)
 - TI  = target(after session T) − target(zero-shot)          target improvement (Panos et al. 2025, LoRSU)
-- CC  = (1/|C|) Σ_c (c(after session T) − c(zero-shot))       control change over the control tasks C (LoRSU)
+- CC  = (1/|C|) Σ_c (c(after session T) − c(zero-shot))       control change over the control tasks C (LoRSU);
+                                                              C holds the controls in %, not those in points (MME)
 Intervals: items are resampled with replacement per task, the same draw for every row and for every column cut
 from that task (so the pairing across sessions is kept), and each metric's 2.5/97.5 percentiles are reported.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.report.continual import Column, Sequence
+from harness.report.runs import display_scale
 from harness.report.stats import resample_counts
 
 METRICS = ("ACC", "BWT", "FWT", "F", "MFT", "MFN", "MAA", "TI", "CC")
@@ -95,7 +97,9 @@ def _metrics(seq: Sequence, draws: dict[str, np.ndarray], vectorised: bool = Fal
     if seq.target in by_task:
         v = by_task[seq.target]
         out["TI"] = v[..., -1] - v[..., 0]
-    ctl = [by_task[c] for c in seq.controls if c in by_task]
+    # a mean over controls needs one unit: controls kept in official points (MME) are left out of CC
+    in_points = {c.task for c in seq.tasks if display_scale(c.metric) == 1}
+    ctl = [by_task[c] for c in seq.controls if c in by_task and c not in in_points]
     if ctl:
         out["CC"] = np.mean([v[..., -1] - v[..., 0] for v in ctl], axis=0)
     return {k: (list(np.atleast_1d(v)) if vectorised else float(v)) for k, v in out.items()}

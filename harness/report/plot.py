@@ -2,7 +2,8 @@
 
 Each run is one point, compared with its VLM's baseline run (the zero-shot encoder unless `baseline`
 names a run label or directory): x = target metric − baseline's, y = mean over the controls of (metric −
-baseline's), both in percentage points. Upper right = improves the target without forgetting. A task is
+baseline's), both in percentage points (official points for a metric kept in them, as MME's; the controls
+must share one unit). Upper right = improves the target without forgetting. A task is
 named as in tables (`TSI`, `VizWiz`, `DA·E`, or the record name) with an optional `:metric` (`HM:acc`);
 without one, its first primary metric is used. Runs missing the target or any control are left out with
 a note, never plotted as 0. Matplotlib with the Agg backend; PNG and PDF are written side by side.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InvalidInput
-from harness.report.runs import Run, metric_title, primary_metrics, resolve_task, task_title
+from harness.report.runs import Run, display_scale, metric_title, primary_metrics, resolve_task, task_title
 from harness.report.tables import group_baseline
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -58,6 +59,12 @@ def tradeoff_points(
     ctl = [resolve_axis(c, runs) for c in controls]
     if not ctl:
         raise InvalidInput("give at least one control task (--control)")
+    if len({display_scale(a.metric) for a in ctl}) > 1:
+        points_ctl = [a.title for a in ctl if display_scale(a.metric) == 1]
+        raise InvalidInput(
+            f"the controls mix units: {', '.join(points_ctl)} in official points, the others in %; "
+            "their mean would mean nothing (pick a % metric, e.g. --control mme:acc)"
+        )
     points, notes = [], []
     for vlm in dict.fromkeys(r.vlm for r in runs):
         group = [r for r in runs if r.vlm == vlm]
@@ -76,13 +83,15 @@ def tradeoff_points(
             if missing:
                 notes.append(f"{vlm}/{run.label}: left out, no value for {', '.join(missing)} (run or baseline)")
                 continue
-            x = 100 * (run.metric(tgt.task, tgt.metric) - base.metric(tgt.task, tgt.metric))  # type: ignore[operator]
-            per = {
-                a.title: 100 * (run.metric(a.task, a.metric) - base.metric(a.task, a.metric))  # type: ignore[operator]
-                for a in ctl
-            }
+            x = _change(run, base, tgt)
+            per = {a.title: _change(run, base, a) for a in ctl}
             points.append(TradeoffPoint(vlm, run.label, str(run.path), x, sum(per.values()) / len(per), per))
     return points, tgt, ctl, notes
+
+
+def _change(run: Run, base: Run, axis: Axis) -> float:
+    """run − baseline on the axis, in percentage points (or in official points for metrics kept in them)."""
+    return display_scale(axis.metric) * (run.metric(axis.task, axis.metric) - base.metric(axis.task, axis.metric))  # type: ignore[operator]
 
 
 def output_paths(out: Path) -> list[Path]:

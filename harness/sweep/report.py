@@ -81,7 +81,7 @@ def _plot(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:
 
     tasks = list(dict.fromkeys(t for r in runs for t in r.tasks))
     target = spec.plot_target or (tasks[-1] if len(tasks) >= 2 else None)
-    controls = spec.plot_controls or [t for t in tasks if t != target]
+    controls = spec.plot_controls or [t for t in tasks if t != target and _in_percent(t, runs)]
     if target is None or not controls:
         return ["no trade-off plot: it needs a target task and at least one control task ([plot] target/controls)"]
     try:
@@ -93,3 +93,15 @@ def _plot(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:
     report.written += draw_tradeoff(points, tgt, ctl, spec.out / "tradeoff.png")
     chosen = "" if spec.plot_target else " (set [plot] target/controls to choose)"
     return [f"trade-off plot: target {target}, controls {', '.join(controls)}{chosen}", *notes]
+
+
+def _in_percent(task: str, runs: list[Run]) -> bool:
+    """Whether the task's plotted metric is in % (the default controls leave MME's official points out: a mean
+    with them would mean nothing)."""
+    from harness.report.plot import resolve_axis
+    from harness.report.runs import display_scale
+
+    try:
+        return display_scale(resolve_axis(task, runs).metric) != 1
+    except ValueError:
+        return False

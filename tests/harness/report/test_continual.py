@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -152,3 +153,24 @@ def test_bad_sequences_are_named(runs, tmp_path):
     assert res.exit_code == 2 and "sessions [1, 3] are not 1..2" in res.output
     res = runner.invoke(app, ["cl", str(runs[0])])
     assert res.exit_code == 2 and "no run carries a session" in res.output
+
+
+def test_a_control_in_official_points_is_in_the_matrix_but_not_in_cc(runs, tmp_path):
+    paths = []
+    for k, src in enumerate([runs[0], *runs[1:4]]):
+        dst = shutil.copytree(src, tmp_path / src.name)
+        mme = write_run(tmp_path / "mme", src.name, {"mme": mc_samples("mme", [True, False, k % 2 == 0, True])})
+        with (dst / "samples.jsonl").open("a") as f:
+            f.write((mme / "samples.jsonl").read_text())
+        results = json.loads((dst / "results.json").read_text())
+        task = json.loads((mme / "results.json").read_text())["tasks"]["mme"]
+        task["metrics"] = {"perception": {"value": 1500.0 - 25 * k}, "cognition": {"value": 300.0}}
+        results["tasks"]["mme"] = task
+        (dst / "results.json").write_text(json.dumps(results))
+        paths.append(dst)
+    rows = _csv(paths)
+    _, ref = _reference([runs[0], *runs[1:4]])
+    cc = next(x for x in rows if x["section"] == "metric" and x["metric"] == "CC")
+    assert float(cc["value"]) == pytest.approx(ref["CC"], abs=1e-9)  # VSR and HM only
+    col = [x for x in rows if x["section"] == "matrix" and x["column"].startswith("MME")]
+    assert [float(x["value"]) for x in col] == pytest.approx([15.0, 14.75, 14.5, 14.25])  # points / 100

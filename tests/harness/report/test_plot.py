@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.errors import InvalidInput
 from harness.report.plot import draw_tradeoff, output_paths, resolve_axis, tradeoff_points
 from harness.report.runs import load_run
+from tests.harness.report.fixtures import mc_samples, write_run
 
 runner = CliRunner()
 
@@ -76,11 +80,26 @@ def test_cli_plot(paper_runs, tmp_path):
 
 
 def test_split_keys_and_metric_suffixes_resolve(tmp_path):
-    from tests.harness.report.fixtures import mc_samples, write_run
-
     p = write_run(tmp_path, "r", {"vsr:zeroshot": mc_samples("vsr:zeroshot", [True]), "vsr": mc_samples("vsr", [1])})
     runs = [load_run(p)]
     assert (resolve_axis("vsr:zeroshot", runs).task, resolve_axis("VSR (zeroshot)", runs).task) == ("vsr:zeroshot",) * 2
     assert (resolve_axis("VSR", runs).task, resolve_axis("vsr:acc_norm", runs).metric) == ("vsr", "acc_norm")
     axis = resolve_axis("vsr:zeroshot:acc_norm", runs)
     assert (axis.task, axis.metric) == ("vsr:zeroshot", "acc_norm")
+
+
+def test_points_metrics_stay_unscaled_and_never_mix_with_percent_controls(tmp_path):
+    paths = []
+    for name, label, perception, acc in (("zs", None, 1500.0, 0.5), ("lorsu", "LoRSU", 1450.5, 0.75)):
+        p = write_run(tmp_path, name, {"mme": mc_samples("mme", [1, 0]), "vsr": mc_samples("vsr", [1, 0])}, label=label)
+        rec = json.loads((p / "results.json").read_text())
+        rec["tasks"]["mme"]["metrics"] = {"perception": {"value": perception}, "acc": {"value": acc}}
+        (p / "results.json").write_text(json.dumps(rec))
+        paths.append(p)
+    runs = [load_run(p) for p in paths]
+    points, _, _, _ = tradeoff_points(runs, "VSR", ["MME"])
+    assert [(p.x, p.y) for p in points] == [(0.0, pytest.approx(-49.5))]  # MME perception in points, not ×100
+    points, _, _, _ = tradeoff_points(runs, "VSR", ["mme:acc", "vsr"])
+    assert [p.y for p in points] == [pytest.approx(12.5)]  # (25 + 0) / 2 percentage points
+    with pytest.raises(InvalidInput, match=r"the controls mix units: MME perception in official points.*mme:acc"):
+        tradeoff_points(runs, "VSR", ["MME", "vsr"])
