@@ -151,6 +151,7 @@ def build(
     root = resolve_root("scienceqa", path, data_root, "scienceqa", LAYOUT_HELP)
     if root.is_file():  # --data scienceqa=.../problems.json
         root = root.parent
-        if root.parts[-2:] == ("data", "scienceqa"):  # the repository layout: images/ beside data/
-            root = root.parent.parent
+        for loc in (Path(d) for d in LOCATIONS if d != "."):  # a file in data/scienceqa/: the repository root
+            if root.parts[-len(loc.parts) :] == loc.parts:
+                root = root.parents[len(loc.parts) - 1]
     return ScienceQA(root, split=split or "test", seed=seed).load()
