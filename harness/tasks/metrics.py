@@ -40,11 +40,24 @@ def mean_stderr(values: Sequence[float]) -> Metric:
     return Metric(mu, math.sqrt(var / n))
 
 
+def scored(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The samples a metric counts: scored without an item error, with a known answer."""
+    return [s for s in samples if s.get("error") is None and s.get("answer", -1) >= 0]
+
+
+def accuracy_by(samples: list[dict[str, Any]], field: str) -> dict[str, Metric]:
+    """Accuracy per value of the samples' `meta[field]` (sorted by value), over the scored samples."""
+    groups: dict[str, list[float]] = {}
+    for s in scored(samples):
+        groups.setdefault(str(s["meta"][field]), []).append(float(s["pred"] == s["answer"]))
+    return {k: mean_stderr(v) for k, v in sorted(groups.items())}
+
+
 def multiple_choice_metrics(samples: list[dict[str, Any]]) -> dict[str, Metric]:
     """acc (argmax of summed log-prob) and acc_norm (sum divided by the option's character count)."""
-    scored = [s for s in samples if s.get("error") is None and s.get("answer", -1) >= 0]
-    acc = [float(s["pred"] == s["answer"]) for s in scored]
+    scored_samples = scored(samples)
+    acc = [float(s["pred"] == s["answer"]) for s in scored_samples]
     out = {"acc": mean_stderr(acc)}
-    if scored and "pred_norm" in scored[0]:
-        out["acc_norm"] = mean_stderr([float(s["pred_norm"] == s["answer"]) for s in scored])
+    if scored_samples and "pred_norm" in scored_samples[0]:
+        out["acc_norm"] = mean_stderr([float(s["pred_norm"] == s["answer"]) for s in scored_samples])
     return out

@@ -25,7 +25,7 @@ from typing import Any
 from harness.errors import InvalidInput
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, mean_stderr
+from harness.tasks.metrics import Metric, mean_stderr, scored
 from harness.tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, image_files, read_text, resolve_root
@@ -124,7 +124,7 @@ class Mme(DatasetTask):
             present = [s for s in group if s in per]
             if present:  # summed in the official order, as calculation.py does
                 out[name] = Metric(sum(per[s]["score"].value for s in present))
-        out["acc"] = mean_stderr([float(s["pred"] == s["answer"]) for s in _scored(samples)])
+        out["acc"] = mean_stderr([float(s["pred"] == s["answer"]) for s in scored(samples)])
         return out
 
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
@@ -146,7 +146,7 @@ def parse_mme(text: str) -> int:
 def subtask_metrics(samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
     """Per present subtask (official order): acc over questions, acc_plus over complete images, score."""
     by_task: dict[str, list[dict[str, Any]]] = {}
-    for s in _scored(samples):
+    for s in scored(samples):
         by_task.setdefault(s["meta"]["subtask"], []).append(s)
     out = {}
     for subtask in sorted(by_task, key=lambda t: (SUBTASKS.index(t) if t in SUBTASKS else len(SUBTASKS), t)):
@@ -160,10 +160,6 @@ def subtask_metrics(samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric
         acc_plus = mean_stderr([float(all(v)) for k, v in per_image.items() if len(v) == expected[k]])
         out[subtask] = {"acc": acc, "acc_plus": acc_plus, "score": Metric(acc.value * 100 + acc_plus.value * 100)}
     return out
-
-
-def _scored(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [s for s in samples if s.get("error") is None and s.get("answer", -1) >= 0]
 
 
 def _subtask_folders(folder: Path) -> tuple[Path, Path]:

@@ -22,7 +22,7 @@ from typing import Any
 from harness.errors import InvalidInput
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, mean_stderr
+from harness.tasks.metrics import Metric, mean_stderr, scored
 from harness.tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
@@ -125,12 +125,12 @@ class Pope(DatasetTask):
         return parse_pope(generation)
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
-        return pope_metrics(_scored(samples))
+        return pope_metrics(scored(samples))
 
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
         """The five metrics per split: {"split_f1": {"random": Metric, ...}, "split_acc": ..., ...}."""
         by_split: dict[str, list[dict[str, Any]]] = {}
-        for s in _scored(samples):
+        for s in scored(samples):
             by_split.setdefault(s["meta"]["category"], []).append(s)
         per = {k: pope_metrics(v) for k, v in sorted(by_split.items(), key=lambda kv: _split_rank(kv[0]))}
         return {f"split_{m}": {k: ms[m] for k, ms in per.items()} for m in METRICS}
@@ -165,10 +165,6 @@ def pope_metrics(samples: list[dict[str, Any]]) -> dict[str, Metric]:
         "f1": Metric(f1),
         "yes_ratio": mean_stderr([float(p) for p in said_yes]),
     }
-
-
-def _scored(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [s for s in samples if s.get("error") is None and s.get("answer", -1) >= 0]
 
 
 def _split_rank(split: str) -> tuple[int, str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, mean_stderr
+from harness.tasks.metrics import Metric, mean_stderr, scored
 from harness.tasks.prompts import PromptSet, mc_templates
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_json, resolve_root
@@ -127,9 +127,7 @@ class ScienceQA(DatasetTask):
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
         """tools/evaluate_acc.py's groups: subject, context (TXT and IMG overlap; NO is neither), grade; and topic."""
         groups: dict[str, dict[str, list[float]]] = {"subject": {}, "context": {}, "grade": {}, "topic": {}}
-        for s in samples:
-            if s.get("error") is not None or s.get("answer", -1) < 0:
-                continue
+        for s in scored(samples):
             meta, hit = s["meta"], float(s["pred"] == s["answer"])
             keys = {
                 "subject": [SUBJECTS[meta["subject"]]],

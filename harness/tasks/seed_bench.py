@@ -17,7 +17,7 @@ from PIL import Image
 from harness.errors import InvalidInput
 from harness.tasks.base import ImageError, Item, open_rgb
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, mean_stderr
+from harness.tasks.metrics import Metric, mean_stderr, scored
 from harness.tasks.prompts import PromptSet, mc_templates
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_json, resolve_root, stable_hash
@@ -123,10 +123,9 @@ class SeedBench(DatasetTask):
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
         """Accuracy per evaluation dimension (question_type), as SEED-Bench's eval.py reports it."""
         groups: dict[int, tuple[str, list[float]]] = {}
-        for s in samples:
-            if s.get("error") is None and s.get("answer", -1) >= 0:
-                name, hits = groups.setdefault(s["meta"]["question_type_id"], (s["meta"]["dimension"], []))
-                hits.append(float(s["pred"] == s["answer"]))
+        for s in scored(samples):
+            name, hits = groups.setdefault(s["meta"]["question_type_id"], (s["meta"]["dimension"], []))
+            hits.append(float(s["pred"] == s["answer"]))
         return {"dimension": {name: mean_stderr(hits) for _, (name, hits) in sorted(groups.items())}}
 
 

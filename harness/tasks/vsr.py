@@ -18,7 +18,7 @@ from harness.errors import InvalidInput
 from harness.tasks.answers import extract_true_false
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, mean_stderr
+from harness.tasks.metrics import Metric, accuracy_by
 from harness.tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
@@ -117,11 +117,7 @@ class Vsr(DatasetTask):
 
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
         """Accuracy per spatial relation."""
-        groups: dict[str, list[float]] = {}
-        for s in samples:
-            if s.get("error") is None and s.get("answer", -1) >= 0:
-                groups.setdefault(s["meta"]["relation"], []).append(float(s["pred"] == s["answer"]))
-        return {"relation": {k: mean_stderr(v) for k, v in sorted(groups.items())}}
+        return {"relation": accuracy_by(samples, "relation")}
 
 
 def _label(value: Any, where: str) -> int:
