@@ -8,9 +8,16 @@ import typer
 
 from harness.cli.common import emit, err_console, guarded, warn
 
+HELP = (
+    "Continual learning: per method the session × task matrix with ACC, BWT, FWT, forgetting and more.\n\n"
+    "Metrics: ACC, BWT, FWT, forgetting, MFT/MFN/MAA, target improvement and control change, with 95% intervals "
+    "(paired bootstrap over items), and the mean ± sd over orders and seeds. Sessions come from the checkpoints' "
+    "export metadata (`harness tune`), `--meta session=N`, or the sweep file's encoder keys (method, order, seed)."
+)
+
 
 def register(app: typer.Typer) -> None:
-    app.command("cl")(cl_cmd)
+    app.command("cl", help=HELP)(cl_cmd)
 
 
 def cl_cmd(
@@ -25,10 +32,7 @@ def cl_cmd(
     n_boot: int = typer.Option(1000, help="Bootstrap replicates for the intervals (0: none)."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
-    """Continual learning as the field reports it: per method (and order, seed) the matrix of every task after each
-    session, with ACC, BWT, FWT, forgetting, MFT/MFN/MAA, target improvement and control change (95% paired
-    bootstrap intervals), and the mean ± sd over orders and seeds. Sessions come from the checkpoints' export
-    metadata (`harness tune`) or `--meta session=N` / the sweep file's encoder keys (method, order, seed)."""
+    """The session × task matrices and their metrics (see HELP)."""
     from harness.report.continual_format import continual_reports, render
 
     def go() -> None:
