@@ -66,6 +66,12 @@ class VLMAdapter(ABC):
         `n_context` ids (all when None) are the prompt: a family whose image module reads the prompt
         (InstructBLIP's Q-Former) reads those, never the option after them."""
 
+    def train_logits(self, images: list[Image.Image], sequences: list[list[int]], n_context: list[int]) -> torch.Tensor:
+        """Logits [B, T, V] of one plain forward of each right-padded sequence, with gradients (the training
+        objective's forward; `harness.tune.vlm_objective`). The first `n_context[b]` ids of row b are its prompt
+        (what an image module such as InstructBLIP's Q-Former may read)."""
+        raise InvalidInput(f"--vlm {self.family}: this family cannot be tuned through the VLM objective")
+
     @property
     @abstractmethod
     def vision_tower(self) -> torch.nn.Module:

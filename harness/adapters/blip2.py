@@ -54,12 +54,7 @@ class Blip2Adapter(LlavaAdapter):
         """The processor's layout: the query placeholders, then the tokenized prompt (BOS included)."""
         return [self.image_token_id] * self.image_tokens + self.tokenizer(text, add_special_tokens=True).input_ids
 
-    # -- scoring -------------------------------------------------------------------------------
-    def _forward(
-        self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor, contexts: list[list[int]], **kwargs: Any
-    ) -> Any:
-        return self.model(input_ids=ids, attention_mask=mask, **self.image_inputs(images), **kwargs)
-
+    # -- scoring (the forward is LLaVA's `_forward`; InstructBLIP adds the Q-Former's prompt) ----
     @torch.inference_mode()
     def prefill(self, images: list[Image.Image], contexts: list[list[int]]) -> Prefix:
         ids, mask = left_pad(contexts, self.pad_id)

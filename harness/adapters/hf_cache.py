@@ -68,6 +68,17 @@ def left_pad(contexts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
     return ids, mask
 
 
+def right_pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and the attention mask: every row starts at position 0 (training forwards)."""
+    width = max(len(c) for c in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for b, c in enumerate(sequences):
+        ids[b, : len(c)] = torch.tensor(c, dtype=torch.long)
+        mask[b, : len(c)] = 1
+    return ids, mask
+
+
 def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
 

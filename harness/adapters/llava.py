@@ -13,7 +13,7 @@ from transformers import AutoProcessor, LlavaForConditionalGeneration
 from harness.adapters.attention import DEFAULT as DEFAULT_ATTENTION
 from harness.adapters.attention import check_attn_implementation
 from harness.adapters.base import Prefix, VLMAdapter, resolve_device
-from harness.adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from harness.adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask, right_pad
 from harness.adapters.hf_loading import check_model_dir, load_complete
 from harness.adapters.model_types import MODEL_TYPES
 from harness.adapters.tokenizer_fit import check_tokenizer_fits
@@ -140,6 +140,16 @@ class LlavaAdapter(VLMAdapter):
         x = torch.tensor([ids], device=self.device)
         out = self.model(input_ids=x, attention_mask=torch.ones_like(x), **self.image_inputs([image]))
         return torch.log_softmax(out.logits[0].float(), dim=-1)
+
+    def _forward(
+        self, images: list[Image.Image], ids: torch.Tensor, mask: torch.Tensor, contexts: list[list[int]], **kwargs: Any
+    ) -> Any:
+        return self.model(input_ids=ids, attention_mask=mask, **self.image_inputs(images), **kwargs)
+
+    def train_logits(self, images: list[Image.Image], sequences: list[list[int]], n_context: list[int]) -> torch.Tensor:
+        ids, mask = right_pad(sequences, self.pad_id)
+        contexts = [s[:n] for s, n in zip(sequences, n_context)]
+        return self._forward(images, ids.to(self.device), mask.to(self.device), contexts).logits
 
     @torch.inference_mode()
     def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:

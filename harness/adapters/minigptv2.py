@@ -19,7 +19,7 @@ from transformers import AutoTokenizer, Blip2VisionConfig, LlamaConfig, LlamaFor
 from harness.adapters.attention import DEFAULT as DEFAULT_ATTENTION
 from harness.adapters.attention import check_attn_implementation, model_attn_implementation
 from harness.adapters.base import Prefix, VLMAdapter, resolve_device
-from harness.adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask
+from harness.adapters.hf_cache import extend_from_prefix, greedy_config, left_pad, positions_from_mask, right_pad
 from harness.adapters.hf_loading import check_model_dir, load_complete
 from harness.adapters.minigptv2_loading import load_eva_vit_g, load_stage_checkpoint
 from harness.adapters.minigptv2_model import IMAGE_PLACEHOLDER, MERGE, MiniGPTv2, blank_vision_tower, eva_vit_g_config
@@ -182,6 +182,12 @@ class MiniGPTv2Adapter(VLMAdapter):
         embeds = self.model.embed(x, self._image_embeds([image]))
         out = self.model.llama_model(inputs_embeds=embeds, attention_mask=torch.ones_like(x))
         return torch.log_softmax(out.logits[0].float(), dim=-1)
+
+    def train_logits(self, images: list[Image.Image], sequences: list[list[int]], n_context: list[int]) -> torch.Tensor:
+        ids, mask = right_pad(sequences, self.pad_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        embeds = self.model.embed(ids, self._image_embeds(images))
+        return self.model.llama_model(inputs_embeds=embeds, attention_mask=mask).logits
 
     @torch.inference_mode()
     def generate(self, images: list[Image.Image], contexts: list[list[int]], max_new_tokens: int) -> list[str]:

@@ -1,4 +1,5 @@
-"""`harness tune`: update a CLIP vision encoder with LoRSU / SPU / LoRA / LN / F-FT and export it."""
+"""`harness tune`: update a vision encoder with LoRSU / SPU / LoRA / LN / F-FT, with CLIP's contrastive loss
+(`--clip`) or through a VLM's answer loss (`--vlm FAMILY --model DIR`), and export it."""
 
 from __future__ import annotations
 
@@ -15,12 +16,27 @@ def register(app: typer.Typer) -> None:
 
 def tune_cmd(
     method: str = typer.Option(..., help="lorsu | spu | lora | ln | fft."),
-    clip: str = typer.Option(
-        ...,
-        help="CLIP model: HF CLIPModel dir or cached hub id (hf:ID), or "
+    clip: str | None = typer.Option(
+        None,
+        help="The contrastive objective on a CLIP model: HF CLIPModel dir or cached hub id (hf:ID), or "
         "open_clip:NAME or open_clip:NAME@PRETRAINED (a tag or checkpoint file), e.g. "
         "open_clip:ViT-L-14-336@openai, open_clip:EVA01-g-14@eva.pt; NAME may be a config .json.",
     ),
+    vlm: str | None = typer.Option(
+        None,
+        help="The VLM objective instead: the answer tokens' cross-entropy through the frozen projector and LLM of "
+        "this family (llava, llava_next, llava_onevision, blip2, instructblip, minigptv2); its vision tower is tuned.",
+    ),
+    model: str | None = typer.Option(None, help="With --vlm: the VLM's HF directory or cached hub id."),
+    minigptv2_ckpt: str | None = typer.Option(None, help="--vlm minigptv2: the stage checkpoint (.pth)."),
+    eva_ckpt: str | None = typer.Option(None, help="--vlm minigptv2: the EVA ViT-g weights (eva_vit_g.pth)."),
+    dtype: str = typer.Option("float32", help="With --vlm: float32 | bfloat16 | float16 for the frozen VLM."),
+    prompt_format: str = typer.Option(
+        "official",
+        help="With --vlm: official (the released code's 'Based on the image, respond to this question with a short "
+        "answer: {question}' -> the class sentence) or mc (the evaluation's options prompt -> the answer letter).",
+    ),
+    answer_eos: bool = typer.Option(True, help="With --vlm: end every answer with the tokenizer's EOS (as LLaVA)."),
     task: str = typer.Option(
         ...,
         help="Harness task giving the training images and class captions, e.g. gts, "
@@ -48,14 +64,16 @@ def tune_cmd(
     epochs: int | None = typer.Option(
         None,
         help="Epochs per session. Default: paper appendix (few-shot "
-        "TSI 50 / GTS 10; offline TSI 20 / GTS 10), else 10.",
+        "TSI 50 / GTS 10; offline TSI 20 / GTS 10), else 10; 5 with --vlm (README recipe).",
     ),
     lr: float | None = typer.Option(
         None, help="Peak learning rate. Default: released (LoRSU 1e-5, SPU 7.5e-6, LoRA/LN/F-FT 1e-5)."
     ),
     batch_size: int = typer.Option(16, help="Images per step (LoRSU README 16; paper 8 few-shot / 64 offline)."),
     seed: int = typer.Option(0, help="Seed for sampling, shuffling, augmentation and adapter init."),
-    rank: int = typer.Option(32, help="LoRA rank for LoRSU and the LoRA baseline (paper 32)."),
+    rank: int | None = typer.Option(
+        None, help="LoRA rank for LoRSU and the LoRA baseline. Default: 32 (paper), 64 with --vlm (README recipe)."
+    ),
     alpha: float | None = typer.Option(None, help="LoRA alpha (scale alpha/rank). Default: = rank, as released."),
     sparsity: float | None = typer.Option(
         None, help="fc1 fraction updated per matrix (LoRSU code 0.1, paper 0.05; SPU 0.1)."
@@ -78,11 +96,13 @@ def tune_cmd(
     spu_decay_outside_mask: bool = typer.Option(
         False, help="SPU: AdamW decay reaches masked-out entries (as released; then every fc1 entry changes)."
     ),
-    weight_decay: float | None = typer.Option(None, help="Weight decay. Default: SPU 0.2 (AdamW), else 0 (Adam)."),
-    schedule: str = typer.Option(
-        "released",
+    weight_decay: float | None = typer.Option(
+        None, help="Weight decay (AdamW, inside the masks). Default: SPU 0.2, 0.01 with --vlm, else 0 (Adam)."
+    ),
+    schedule: str | None = typer.Option(
+        None,
         help="released: cosine + warm-up stepped once per epoch (epoch 1 "
-        "at min LR); per_step: the same curve stepped every batch.",
+        "at min LR; the default with --clip); per_step: the same curve stepped every batch (the default with --vlm).",
     ),
     augment: str = typer.Option("released", help="released: LoRSU's train augmentation; none: resize + crop."),
     lora_persist: bool = typer.Option(True, help="LoRA baseline: keep adapters across sessions (released)."),
@@ -92,7 +112,7 @@ def tune_cmd(
     overwrite: bool = typer.Option(False, help="Discard an existing run in --out instead of resuming."),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
-    """Update the CLIP vision encoder; write merged checkpoints per session (LoRSU layout + HF safetensors)."""
+    """Update a vision encoder (CLIP loss, or through a VLM); write merged checkpoints per session."""
     from harness.clip.data import from_task, task_split
     from harness.clip.loading import check_clip_spec
     from harness.tune.config import TuneConfig
@@ -101,8 +121,10 @@ def tune_cmd(
     def go() -> dict:
         from harness.adapters.base import resolve_device
 
+        check_objective(clip, vlm, model)
         cfg = TuneConfig(
             method=method,
+            objective="vlm" if vlm else "contrastive",
             protocol=protocol,
             sessions=sessions,
             shots=shots,
@@ -122,13 +144,24 @@ def tune_cmd(
             spu_edit_text=spu_edit_text,
             spu_decay_outside_mask=spu_decay_outside_mask,
             weight_decay=weight_decay,
-            schedule=schedule.replace("-", "_"),
+            schedule=schedule.replace("-", "_") if schedule else None,
             augment=augment,
             lora_persist=lora_persist,
             device=str(resolve_device(device)),
             amp=amp,
             workers=workers,
         )
+        if vlm:
+            from harness.tune.vlm_data import question_answers
+            from harness.tune.vlm_target import load_target
+
+            # the data (every image, every answer's tokens) is checked before --out is created
+            source = task_split(task, data_root, split, seed)
+            extra = {"minigptv2_ckpt": minigptv2_ckpt, "eva_ckpt": eva_ckpt}
+            target = load_target(vlm, model, dtype, cfg.device, answer_eos, **extra)
+            data = question_answers(source, vlm, prompt_format, limit)
+            target.check(data)
+            return tune(target, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)
         check_clip_spec(clip, "--clip")  # before the data is read: a wrong --clip fails in a second
         # every image is checked here, before --out is created and before the model loads
         data = from_task(task_split(task, data_root, split, seed), templates=template or None, limit=limit)
@@ -141,6 +174,7 @@ def tune_cmd(
         f"trainable {p.get('trainable', 0):,} of {p.get('total', 0):,} vision parameters; "
         f"{record['minutes_per_epoch']} min/epoch"
     )
+    print_cost(record)
     for s in record["sessions"]:
         tag = " (already done)" if s.get("skipped_on_resume") else ""
         last = s["epoch_losses"][-1] if s["epoch_losses"] else float("nan")
@@ -148,3 +182,34 @@ def tune_cmd(
             f"  session {s['session']}: {s['images']} images, final loss {last:.4f} -> "
             f"{out / ('session-' + str(s['session'])) / s['files']['release']}{tag}"
         )
+
+
+def check_objective(clip: str | None, vlm: str | None, model: str | None) -> None:
+    """Exactly one objective: --clip (contrastive) or --vlm with --model (through the VLM)."""
+    from harness.errors import InvalidInput
+
+    if vlm == "clip":
+        raise InvalidInput(
+            "--vlm clip has no answer loss to tune through; use --clip MODEL for the contrastive objective"
+        )
+    if bool(clip) == bool(vlm):
+        raise InvalidInput("give --clip MODEL (contrastive objective) or --vlm FAMILY --model DIR (through the VLM)")
+    if vlm and not model and vlm != "minigptv2":
+        raise InvalidInput(f"--vlm {vlm} needs --model: the VLM's HF directory or cached hub id")
+
+
+def print_cost(record: dict) -> None:
+    """What the run cost: trainable entries, FLOPs per step (forward + backward), peak memory, seconds per step."""
+    from harness.tune.cost import StepCost, cost_table
+
+    cost = record.get("cost") or {}
+    if not cost:
+        return
+    row = StepCost(
+        trainable=int(cost.get("trainable") or 0),
+        flops_per_step=cost.get("flops_per_step"),
+        peak_memory_bytes=cost.get("peak_memory_bytes"),
+        memory_kind=cost.get("memory_kind") or "",
+        seconds_per_step=cost.get("seconds_per_step"),
+    )
+    console.print(cost_table([(record["method"], row)]), markup=False)

@@ -68,10 +68,96 @@ class Projection:
     transposed: bool
 
 
-class ClipModel(nn.Module, ABC):
-    """A CLIP model behind one small interface; `net` is the family's own module."""
+class TunableTower(nn.Module, ABC):
+    """The structure the tuning methods see: a vision tower's blocks, norms and weights inside a module `net`
+    (a CLIP model, or a whole VLM whose LLM stays frozen: `harness.tune.vlm_model`)."""
 
     family: str = ""
+    net: nn.Module
+    spec: str = ""
+
+    # -- structure -----------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def visual(self) -> nn.Module:
+        """The vision tower module (without the projection for HF)."""
+
+    @abstractmethod
+    def vision_modules(self) -> list[nn.Module]:
+        """Modules whose parameters make up the vision side (tower + projection)."""
+
+    @abstractmethod
+    def blocks(self) -> list[Block]:
+        """The vision transformer blocks in order."""
+
+    @abstractmethod
+    def projection(self) -> Projection | None:
+        """The image projection (None when the tower has none that the objective reads)."""
+
+    @abstractmethod
+    def text_fc1(self) -> list[nn.Linear]:
+        """fc1 of every text transformer block (SPU can edit them)."""
+
+    def layer_norms(self) -> list[nn.LayerNorm]:
+        """Every LayerNorm of the vision tower (pre/post norms and both norms of each block)."""
+        seen: list[nn.LayerNorm] = []
+        for mod in self.vision_modules():
+            seen += [m for m in mod.modules() if isinstance(m, nn.LayerNorm)]
+        return seen
+
+    def vision_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """(name in `net`, parameter) for the vision side, names as `net.named_parameters()` gives them."""
+        ids = {id(p) for mod in self.vision_modules() for p in mod.parameters()}
+        return [(n, p) for n, p in self.net.named_parameters() if id(p) in ids]
+
+    def parameter_names(self) -> dict[int, str]:
+        return {id(p): n for n, p in self.net.named_parameters()}
+
+    def freeze(self) -> None:
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+
+    def fixed_masks(self) -> dict[int, torch.Tensor]:
+        """0/1 masks (by parameter id) of entries no method may change, e.g. EVA's k bias, zero by design."""
+        return {}
+
+    def skeleton(self) -> TunableTower:
+        """A plain CPU copy holding the current vision weights (LoRA writes merged weights into it)."""
+        import copy
+
+        return copy.deepcopy(self).to("cpu")
+
+    # -- weights in checkpoint names -----------------------------------------------------------
+    @abstractmethod
+    def release_state_dict(self) -> dict[str, torch.Tensor]:
+        """The vision tower in open_clip `model.visual.state_dict()` names (the LoRSU release layout)."""
+
+    @abstractmethod
+    def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
+        """Inverse of `release_state_dict` (strict)."""
+
+    def hf_vision_model(self) -> nn.Module | None:
+        """A transformers `CLIPVisionModelWithProjection` with these vision weights; None if no HF form."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        blocks = self.blocks()
+        return {
+            "family": self.family,
+            "spec": self.spec,
+            "image_size": self.image_size,
+            "vision_layers": len(blocks),
+            "vision_width": blocks[0].width if blocks else None,
+            "vision_heads": blocks[0].heads if blocks else None,
+        }
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+
+class ClipModel(TunableTower):
+    """A CLIP model behind one small interface; `net` is the family's own module."""
 
     def __init__(
         self,
@@ -110,72 +196,3 @@ class ClipModel(nn.Module, ABC):
     def logit_bias(self) -> torch.Tensor | None:
         """SigLIP's learned bias (its pairs are scored by a sigmoid loss); None for CLIP's softmax loss."""
         return None
-
-    # -- structure -----------------------------------------------------------------------------
-    @property
-    @abstractmethod
-    def visual(self) -> nn.Module:
-        """The vision tower module (without the projection for HF)."""
-
-    @abstractmethod
-    def vision_modules(self) -> list[nn.Module]:
-        """Modules whose parameters make up the vision side (tower + projection)."""
-
-    @abstractmethod
-    def blocks(self) -> list[Block]:
-        """The vision transformer blocks in order."""
-
-    @abstractmethod
-    def projection(self) -> Projection:
-        """The image projection."""
-
-    @abstractmethod
-    def text_fc1(self) -> list[nn.Linear]:
-        """fc1 of every text transformer block (SPU can edit them)."""
-
-    def layer_norms(self) -> list[nn.LayerNorm]:
-        """Every LayerNorm of the vision tower (pre/post norms and both norms of each block)."""
-        seen: list[nn.LayerNorm] = []
-        for mod in self.vision_modules():
-            seen += [m for m in mod.modules() if isinstance(m, nn.LayerNorm)]
-        return seen
-
-    def vision_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        """(name in `net`, parameter) for the vision side, names as `net.named_parameters()` gives them."""
-        ids = {id(p) for mod in self.vision_modules() for p in mod.parameters()}
-        return [(n, p) for n, p in self.net.named_parameters() if id(p) in ids]
-
-    def parameter_names(self) -> dict[int, str]:
-        return {id(p): n for n, p in self.net.named_parameters()}
-
-    def freeze(self) -> None:
-        for p in self.net.parameters():
-            p.requires_grad_(False)
-
-    # -- weights in checkpoint names -----------------------------------------------------------
-    @abstractmethod
-    def release_state_dict(self) -> dict[str, torch.Tensor]:
-        """The vision tower in open_clip `model.visual.state_dict()` names (the LoRSU release layout)."""
-
-    @abstractmethod
-    def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
-        """Inverse of `release_state_dict` (strict)."""
-
-    def hf_vision_model(self) -> nn.Module | None:
-        """A transformers `CLIPVisionModelWithProjection` with these vision weights; None if no HF form."""
-        return None
-
-    def describe(self) -> dict[str, Any]:
-        blocks = self.blocks()
-        return {
-            "family": self.family,
-            "spec": self.spec,
-            "image_size": self.image_size,
-            "vision_layers": len(blocks),
-            "vision_width": blocks[0].width if blocks else None,
-            "vision_heads": blocks[0].heads if blocks else None,
-        }
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.net.parameters()).device

@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
-from harness.clip.models import ClipModel
+from harness.clip.models import TunableTower
 from harness.errors import InvalidInput
 from harness.tune.config import TuneConfig
-from harness.tune.loss import TextBank
+from harness.tune.objective import Objective
 from harness.tune.params import Trainable, count_trainable
 
 
@@ -63,30 +63,44 @@ class TuneMethod(ABC):
         return True
 
     @abstractmethod
-    def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
-        """Freeze everything, then make this method's parameters trainable (scoring on `loader`)."""
+    def start_session(self, model: TunableTower, objective: Objective, loader: Iterable | None) -> None:
+        """Freeze everything, then make this method's parameters trainable (importance from `objective` on
+        `loader`)."""
 
-    def finish_session(self, model: ClipModel) -> ClipModel:
+    def finish_session(self, model: TunableTower) -> TunableTower:
         """A model with plain weights holding the update (may be `model` itself, merged in place)."""
         return model
 
     def optimizer(self) -> torch.optim.Optimizer:
-        """Adam without weight decay (LoRSU's trainer; the paper uses Adam for every method)."""
+        """Adam without weight decay (LoRSU's CLIP trainer; the paper uses Adam for every method); with weight
+        decay AdamW, whose decoupled decay `before_step` applies inside the masks only."""
         params = [t.param for t in self.trainables]
-        return torch.optim.Adam(params, lr=float(self.cfg.lr), weight_decay=0.0)
+        if float(self.cfg.weight_decay or 0.0) == 0.0:
+            return torch.optim.Adam(params, lr=float(self.cfg.lr), weight_decay=0.0)
+        return torch.optim.AdamW(params, lr=float(self.cfg.lr), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
 
     def mask_gradients(self) -> None:
         for t in self.trainables:
             t.mask_grad()
 
-    def before_step(self, lr: float) -> None:  # noqa: B027 - an optional hook, empty by default
-        """Hook before `optimizer.step()` (SPU's masked decoupled weight decay)."""
+    @torch.no_grad()
+    def before_step(self, lr: float) -> None:
+        """AdamW's decoupled weight decay, p <- p (1 - lr wd), where the mask is 1 (everywhere for `decay_all`):
+        a masked-out entry never moves."""
+        wd = float(self.cfg.weight_decay or 0.0)
+        if wd == 0.0 or lr == 0.0:
+            return
+        for t in self.trainables:
+            if t.mask is None or t.decay_all:
+                t.param.mul_(1.0 - lr * wd)
+            else:
+                t.param.mul_(1.0 - lr * wd * t.mask)
 
-    def extra_state(self, model: ClipModel) -> dict[str, torch.Tensor]:
+    def extra_state(self, model: TunableTower) -> dict[str, torch.Tensor]:
         """Tensors besides the merged vision weights needed to resume after this session."""
         return {}
 
-    def load_extra_state(self, model: ClipModel, state: dict[str, torch.Tensor]) -> None:
+    def load_extra_state(self, model: TunableTower, state: dict[str, torch.Tensor]) -> None:
         if state:
             raise InvalidInput(f"{self.name}: unexpected resume state {sorted(state)[:3]}")
 
@@ -104,20 +118,25 @@ def _group(name: str) -> str:
     return ".".join(parts[-3:])
 
 
-def vision_total(model: ClipModel) -> int:
+def vision_total(model: TunableTower) -> int:
     return sum(p.numel() for _, p in model.vision_parameters())
 
 
-def named(model: ClipModel, params: list[torch.nn.Parameter]) -> list[tuple[str, torch.nn.Parameter]]:
+def named(model: TunableTower, params: list[torch.nn.Parameter]) -> list[tuple[str, torch.nn.Parameter]]:
     names = model.parameter_names()
     return [(names.get(id(p), "?"), p) for p in params]
 
 
-def enable(model: ClipModel, entries: list[tuple[torch.nn.Parameter, torch.Tensor | None]]) -> list[Trainable]:
-    """Trainables for (parameter, mask) pairs, named as in `model.net`; sets requires_grad."""
+def enable(model: TunableTower, entries: list[tuple[torch.nn.Parameter, torch.Tensor | None]]) -> list[Trainable]:
+    """Trainables for (parameter, mask) pairs, named as in `model.net`; sets requires_grad. Entries the model fixes
+    by design (`fixed_masks`, e.g. EVA's zero k bias) are masked out whatever the method asks."""
     names = model.parameter_names()
+    fixed = model.fixed_masks()
     out = []
     for p, mask in entries:
+        if id(p) in fixed:
+            keep = fixed[id(p)].to(p.device, p.dtype)
+            mask = keep if mask is None else mask * keep
         p.requires_grad_(True)
         out.append(Trainable(names.get(id(p), "?"), p, mask))
     return out

@@ -17,6 +17,7 @@ from harness.tune.base import ParamReport
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
+from harness.tune.objective import ContrastiveObjective
 
 
 def count_parameters(model: ClipModel, cfg: TuneConfig, batch: int = 2, seed: int = 0) -> ParamReport:
@@ -29,5 +30,5 @@ def count_parameters(model: ClipModel, cfg: TuneConfig, batch: int = 2, seed: in
     )
     loader = [(pixels, torch.arange(batch), torch.zeros(batch, dtype=torch.long))]
     method = make_method(cfg)
-    method.start_session(model, TextBank(model, data, live=method.trains_text), loader)
+    method.start_session(model, ContrastiveObjective(TextBank(model, data, live=method.trains_text)), loader)
     return method.report()

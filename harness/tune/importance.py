@@ -6,22 +6,20 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from harness.clip.models import ClipModel
+from harness.clip.models import TunableTower
 from harness.errors import InvalidInput
-from harness.tune.loss import TextBank
 
-LossFn = Callable[[ClipModel, TextBank, tuple], torch.Tensor]
+LossFn = Callable[[TunableTower, tuple], torch.Tensor]
 
 
-def _with_grad(model: ClipModel, params: list[torch.nn.Parameter]) -> None:
+def _with_grad(model: TunableTower, params: list[torch.nn.Parameter]) -> None:
     model.freeze()
     for p in params:
         p.requires_grad_(True)
 
 
 def lorsu_scores(
-    model: ClipModel,
-    bank: TextBank,
+    model: TunableTower,
     loader: Iterable,
     loss_fn: LossFn,
     params: dict[str, torch.nn.Parameter],
@@ -41,8 +39,8 @@ def lorsu_scores(
     for batch in loader:
         for p in params.values():
             p.grad = None
-        loss_fn(model, bank, batch).backward()
-        bs = int(batch[0].shape[0])
+        loss_fn(model, batch).backward()
+        bs = len(batch[0])
         for k, p in params.items():
             g = p.grad.detach().float() if p.grad is not None else torch.zeros_like(scores[k])
             scores[k] += bs * (g if mode == "average" else g * g)
@@ -56,8 +54,7 @@ def lorsu_scores(
 
 
 def spu_scores(
-    model: ClipModel,
-    bank: TextBank,
+    model: TunableTower,
     loader: Iterable,
     loss_fn: LossFn,
     params: dict[str, torch.nn.Parameter],
@@ -81,11 +78,11 @@ def spu_scores(
         if not cumulative:
             for p in params.values():
                 p.grad = None
-        loss_fn(model, bank, batch).backward()
+        loss_fn(model, batch).backward()
         for k, p in params.items():
             if p.grad is not None:
                 scores[k] += p.grad.detach().float()
-        used += int(batch[0].shape[0])
+        used += len(batch[0])
         batches += 1
         if (total is None or batches > batch_fraction * total) and all(bool((s != 0).all()) for s in scores.values()):
             break

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.clip.models import ClipModel
+from harness.clip.models import TunableTower
 from harness.tune.base import TuneMethod, enable, vision_total
-from harness.tune.loss import TextBank
+from harness.tune.objective import Objective
 
 
 class LayerNormOnly(TuneMethod):
     name = "ln"
 
-    def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
+    def start_session(self, model: TunableTower, objective: Objective, loader: Iterable | None) -> None:
         self.total = vision_total(model)
         model.freeze()
         params = [p for norm in model.layer_norms() for p in norm.parameters()]

@@ -14,17 +14,16 @@ parametrized model cannot be un-parametrized without breaking the original's cla
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-from harness.clip.models import ClipModel
+from harness.clip.models import TunableTower
 from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
-from harness.tune.loss import TextBank
+from harness.tune.objective import Objective
 from harness.tune.params import attach_lora, merge_parametrizations
 
 PEFT_TARGETS = {
@@ -32,16 +31,20 @@ PEFT_TARGETS = {
     "open_clip": r"^transformer\.resblocks\.\d+\.mlp\.(c_fc|c_proj)$",
     "timm": r"^trunk\.blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(fc1|fc2))$",
     "timm_qkv_direct": r"^trunk\.blocks\.\d+\.(attn\.proj|mlp\.(fc1|fc2))$",
+    # transformers' Blip2VisionModel (EVA ViT-g of BLIP-2 / InstructBLIP / MiniGPT-v2): one fused qkv Linear
+    "hf_eva": r"^encoder\.layers\.\d+\.(self_attn\.(qkv|projection)|mlp\.(fc1|fc2))$",
 }
 
 
-def _kind(model: ClipModel) -> str:
+def _kind(model: TunableTower) -> str:
+    if model.family == "hf_eva":
+        return "hf_eva"
     if model.family in ("hf", "hf_siglip"):  # transformers towers: the same encoder.layers.N names
         return "hf"
     return "timm" if getattr(model, "is_timm", False) else "open_clip"
 
 
-def direct_weights(model: ClipModel) -> list[tuple[nn.Module, str]]:
+def direct_weights(model: TunableTower) -> list[tuple[nn.Module, str]]:
     """Attention weights read directly by the forward (no Linear call): LoRA as parametrization."""
     kind = _kind(model)
     if kind == "open_clip":
@@ -58,18 +61,18 @@ class LoRA(TuneMethod):
         super().__init__(cfg)
         self.peft: nn.Module | None = None
         self.direct: list[tuple[nn.Module, str]] = []
-        self.skeleton: ClipModel | None = None
+        self.skeleton: TunableTower | None = None
 
     @property
     def resumes_from_checkpoint(self) -> bool:
         return not self.cfg.lora_persist
 
-    def _inject(self, model: ClipModel) -> None:
+    def _inject(self, model: TunableTower) -> None:
         from peft import LoraConfig, get_peft_model
 
         self.total = vision_total(model)
         if self.cfg.lora_persist:
-            self.skeleton = copy.deepcopy(model).to("cpu")
+            self.skeleton = model.skeleton()
         self.direct = direct_weights(model)
         kind = _kind(model)
         pattern = PEFT_TARGETS["timm_qkv_direct" if kind == "timm" and self.direct else kind]
@@ -90,14 +93,14 @@ class LoRA(TuneMethod):
             "parametrized_weights": len(self.direct),
         }
 
-    def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
+    def start_session(self, model: TunableTower, objective: Objective, loader: Iterable | None) -> None:
         if self.peft is None:
             self._inject(model)
         model.freeze()
         params = [p for n, p in model.visual.named_parameters() if "lora_" in n]
         self.trainables = enable(model, [(p, None) for p in params])
 
-    def finish_session(self, model: ClipModel) -> ClipModel:
+    def finish_session(self, model: TunableTower) -> TunableTower:
         assert self.peft is not None
         if not self.cfg.lora_persist:
             self.peft.merge_and_unload()
@@ -108,7 +111,7 @@ class LoRA(TuneMethod):
         return self._merged_copy(model)
 
     @torch.no_grad()
-    def _merged_copy(self, model: ClipModel) -> ClipModel:
+    def _merged_copy(self, model: TunableTower) -> TunableTower:
         """The skeleton with every adapted weight set to base + delta."""
         assert self.skeleton is not None
         live, skel = model.visual, self.skeleton.visual
@@ -122,12 +125,12 @@ class LoRA(TuneMethod):
             getattr(skel.get_submodule(paths[id(module)]), name).copy_(getattr(module, name))
         return self.skeleton
 
-    def extra_state(self, model: ClipModel) -> dict[str, torch.Tensor]:
+    def extra_state(self, model: TunableTower) -> dict[str, torch.Tensor]:
         if not self.cfg.lora_persist:
             return {}
         return {n: p.detach().cpu().clone() for n, p in model.visual.named_parameters() if "lora_" in n}
 
-    def load_extra_state(self, model: ClipModel, state: dict[str, torch.Tensor]) -> None:
+    def load_extra_state(self, model: TunableTower, state: dict[str, torch.Tensor]) -> None:
         if self.peft is None:
             self._inject(model)
         params = dict(model.visual.named_parameters())

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from harness.clip.models import Block, ClipModel
+from harness.clip.models import Block, TunableTower
 from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import lorsu_scores
-from harness.tune.loss import TextBank, contrastive_loss
+from harness.tune.objective import Objective
 from harness.tune.params import attach_lora, merge_parametrizations, topk_mask
 
 
@@ -45,7 +45,7 @@ class LoRSU(TuneMethod):
         super().__init__(cfg)
         self._parametrized: list[tuple[nn.Module, str]] = []
 
-    def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
+    def start_session(self, model: TunableTower, objective: Objective, loader: Iterable | None) -> None:
         cfg = self.cfg
         blocks = model.blocks()
         if cfg.top_k_heads > blocks[0].heads:
@@ -59,9 +59,7 @@ class LoRSU(TuneMethod):
             params[f"{b.index}.fc1"] = b.fc1.weight
         if loader is None:
             raise InvalidInput("LoRSU needs training data to score importance")
-        scores, used = lorsu_scores(
-            model, bank, loader, contrastive_loss, params, cfg.importance_samples, cfg.lorsu_importance
-        )
+        scores, used = lorsu_scores(model, loader, objective.loss, params, cfg.importance_samples, cfg.lorsu_importance)
         entries: list[tuple[nn.Parameter, torch.Tensor | None]] = []
         heads_per_layer: list[list[int]] = []
         updated = 0
@@ -84,8 +82,8 @@ class LoRSU(TuneMethod):
             self._parametrized += b.qkv
             entries += [(lora.lora_A, lora.a_mask()), (lora.lora_B, None)]
             updated += int(rows.sum().item()) * b.width
-        if cfg.lorsu_proj_lora:
-            proj = model.projection()
+        proj = model.projection() if cfg.lorsu_proj_lora else None
+        if proj is not None:
             target = (proj.owner, proj.name)
             updated += getattr(*target).numel()
             lora = attach_lora([target], cfg.rank, float(cfg.alpha), transpose=not proj.transposed)
@@ -96,7 +94,7 @@ class LoRSU(TuneMethod):
         self.updated = updated
         self.info = {"importance_samples_used": used, "heads": heads_per_layer, "fc1_density": float(cfg.sparsity)}
 
-    def finish_session(self, model: ClipModel) -> ClipModel:
+    def finish_session(self, model: TunableTower) -> TunableTower:
         merge_parametrizations(self._parametrized)
         self._parametrized = []
         model.freeze()

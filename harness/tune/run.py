@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.clip.data import CaptionedImages, train_loader, train_transform
+from harness.clip.data import CaptionedImages
 from harness.clip.models import ClipModel
 from harness.errors import InvalidInput
 from harness.tune.config import TuneConfig
-from harness.tune.export import export_session, load_release
-from harness.tune.loss import TextBank
 from harness.tune.methods import make_method
 from harness.tune.sessions import Session, plan_sessions
+from harness.tune.target import ClipTarget, TuneTarget
 from harness.tune.trainer import train_session
 
 RECORD = "tune.json"
@@ -42,7 +41,7 @@ class OutDirMismatch(InvalidInput):
 
 
 def tune(
-    model: ClipModel | str,
+    model: ClipModel | TuneTarget | str,
     data: CaptionedImages,
     cfg: TuneConfig,
     out: str | Path,
@@ -52,22 +51,21 @@ def tune(
 ) -> dict[str, Any]:
     """Train `cfg.method` on `data` under `cfg.protocol`; returns the run record (also in tune.json).
 
-    `model` is a spec for `load_clip` or a loaded `ClipModel` (modified in place).
+    `model` is a spec for `load_clip`, a loaded `ClipModel` (modified in place; the contrastive objective) or a
+    `TuneTarget` (e.g. a VLM tuned through its answer loss, `harness.tune.vlm_target`).
     """
     cfg = cfg.resolved(task or data.name)
     if isinstance(model, str):
         from harness.clip.loading import load_clip
 
         model = load_clip(model, device=cfg.device, option="--clip")
-    else:
-        model.to(cfg.device)
+    target = model if isinstance(model, TuneTarget) else ClipTarget(model.to(cfg.device))
     out = Path(out)
     plan = plan_sessions(data, cfg.protocol, cfg.sessions, cfg.shots, cfg.seed, task or data.name)
-    record = _base_record(model, data, cfg, task, plan)
+    record = _base_record(target, data, cfg, task, plan)
     _prepare_out(out, record, overwrite)
 
     method = make_method(cfg)
-    bank: TextBank | None = None
     done: Path | None = None
     restored = False
     sessions: list[dict[str, Any]] = []
@@ -79,12 +77,10 @@ def tune(
             done = sdir
             continue
         if done is not None and not restored:
-            _restore(model, method, done)
+            _restore(target, method, done)
         restored = True
         _seed(cfg.seed + sess.index)
-        if bank is None or method.trains_text:
-            bank = TextBank(model, data, live=method.trains_text)
-        info = _run_session(model, method, bank, data, sess, cfg, len(plan), sdir, progress)
+        info = _run_session(target, method, data, sess, cfg, len(plan), sdir, progress)
         sessions.append(info)
         record.update(_summary(sessions))
         _write_json(out / RECORD, {**record, "sessions": sessions, "complete": sess is plan[-1]})
@@ -95,9 +91,8 @@ def tune(
 
 
 def _run_session(
-    model: ClipModel,
+    target: TuneTarget,
     method,
-    bank: TextBank,
     data: CaptionedImages,
     sess: Session,
     cfg: TuneConfig,
@@ -106,16 +101,16 @@ def _run_session(
     progress: bool,
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    sub = data.subset(sess.indices)
-    transform = train_transform(model.image_size, model.mean, model.std, cfg.augment)
-    loader = train_loader(sub, transform, cfg.batch_size, seed=cfg.seed + sess.index, workers=cfg.workers)
-    method.start_session(model, bank, loader)
+    model = target.model
+    loader = target.loader(data.subset(sess.indices), cfg, cfg.seed + sess.index)
+    objective = target.objective(method, data)
+    method.start_session(model, objective, loader)
     report = method.report()
     stats = train_session(
         model,
         method,
         loader,
-        bank,
+        objective,
         cfg,
         sessions=n_sessions,
         progress=progress,
@@ -124,7 +119,7 @@ def _run_session(
     plain = method.finish_session(model)
     if sdir.exists():
         shutil.rmtree(sdir)  # an incomplete earlier attempt
-    files = export_session(plain, sdir, sess.index, int(cfg.epochs or 0))
+    files = target.export(plain, sdir, sess.index, int(cfg.epochs or 0))
     extra = method.extra_state(model)
     if extra:
         torch.save(extra, sdir / "resume_state.pt")
@@ -135,6 +130,7 @@ def _run_session(
         "class_names": [data.class_names[c] for c in sess.classes],
         "images": len(sess.indices),
         "parameters": report.to_dict(),
+        "cost": {"trainable": report.trainable, **_cost(stats.to_dict())},
         "method_info": method.info,
         **stats.to_dict(),
         "files": files,
@@ -145,12 +141,11 @@ def _run_session(
     return info
 
 
-def _restore(model: ClipModel, method, sdir: Path) -> None:
+def _restore(target: TuneTarget, method, sdir: Path) -> None:
     info = json.loads((sdir / "session.json").read_text())
+    model = target.model
     if method.resumes_from_checkpoint:
-        model.load_release_state_dict(
-            {k: v.to(model.device) for k, v in load_release(sdir / info["files"]["release"]).items()}
-        )
+        target.restore(sdir / info["files"]["release"])
     extra = info["files"].get("resume_state")
     state = torch.load(sdir / extra, map_location="cpu", weights_only=True) if extra else {}
     if state:
@@ -190,8 +185,13 @@ def _seed(seed: int) -> None:
     random.seed(seed)
 
 
+def _cost(stats: dict[str, Any]) -> dict[str, Any]:
+    keys = ("flops_per_step", "seconds_per_step", "peak_memory_bytes", "memory_kind")
+    return {k: stats.get(k) for k in keys}
+
+
 def _base_record(
-    model: ClipModel, data: CaptionedImages, cfg: TuneConfig, task: str, plan: list[Session]
+    target: TuneTarget, data: CaptionedImages, cfg: TuneConfig, task: str, plan: list[Session]
 ) -> dict[str, Any]:
     import open_clip
     import peft
@@ -200,8 +200,7 @@ def _base_record(
 
     return {
         "method": cfg.method,
-        "model": model.spec,
-        "model_info": model.describe(),
+        **target.describe(),
         "task": task or data.name,
         "protocol": cfg.protocol,
         "seed": cfg.seed,
@@ -261,6 +260,7 @@ def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     mins = [sum(s["epoch_seconds"]) / len(s["epoch_seconds"]) / 60.0 for s in trained]
     return {
         "parameters": last,
+        "cost": next((s["cost"] for s in reversed(trained) if s.get("cost")), None),
         "minutes_per_epoch": round(sum(mins) / len(mins), 6) if mins else None,
         "session_losses": {str(s["session"]): s["epoch_losses"] for s in sessions},
     }

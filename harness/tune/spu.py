@@ -15,11 +15,11 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from harness.clip.models import ClipModel
+from harness.clip.models import TunableTower
 from harness.errors import InvalidInput
 from harness.tune.base import TuneMethod, enable, vision_total
 from harness.tune.importance import spu_scores
-from harness.tune.loss import TextBank, contrastive_loss, spu_importance_loss
+from harness.tune.objective import Objective
 from harness.tune.params import topk_mask
 
 
@@ -30,7 +30,7 @@ class SPU(TuneMethod):
     def trains_text(self) -> bool:
         return self.cfg.spu_edit_text
 
-    def start_session(self, model: ClipModel, bank: TextBank, loader: Iterable | None) -> None:
+    def start_session(self, model: TunableTower, objective: Objective, loader: Iterable | None) -> None:
         cfg = self.cfg
         if loader is None:
             raise InvalidInput("SPU needs training data to score importance")
@@ -38,11 +38,10 @@ class SPU(TuneMethod):
         vision_fc1 = [b.fc1 for b in model.blocks()]
         fc1s: list[nn.Linear] = vision_fc1 + (model.text_fc1() if cfg.spu_edit_text else [])
         proj = model.projection()
-        proj_w = getattr(proj.owner, proj.name)
         released = cfg.spu_importance == "released"
         params = {f"fc1.{i}": layer.weight for i, layer in enumerate(fc1s)}
         scores, used = spu_scores(
-            model, bank, loader, spu_importance_loss if released else contrastive_loss, params, cumulative=released
+            model, loader, objective.spu_loss if released else objective.loss, params, cumulative=released
         )
         entries: list[tuple[nn.Parameter, torch.Tensor | None]] = []
         updated = 0
@@ -55,8 +54,10 @@ class SPU(TuneMethod):
                 updated += (layer.weight.numel() if cfg.spu_decay_outside_mask else int(mask.sum().item())) + (
                     layer.bias.numel() if layer.bias is not None else 0
                 )
-        entries.append((proj_w, None))
-        updated += proj_w.numel()
+        if proj is not None:
+            proj_w = getattr(proj.owner, proj.name)
+            entries.append((proj_w, None))
+            updated += proj_w.numel()
         model.freeze()
         self.trainables = enable(model, entries)
         for t in self.trainables:
@@ -68,30 +69,13 @@ class SPU(TuneMethod):
             "text_fc1_edited": cfg.spu_edit_text,
         }
 
-    def optimizer(self) -> torch.optim.Optimizer:
-        # decay is applied in before_step so that it can respect the masks
-        return torch.optim.AdamW(
-            [t.param for t in self.trainables], lr=float(self.cfg.lr), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
-        )
-
-    @torch.no_grad()
-    def before_step(self, lr: float) -> None:
-        wd = float(self.cfg.weight_decay or 0.0)
-        if wd == 0.0 or lr == 0.0:
-            return
-        for t in self.trainables:
-            if t.mask is None or t.decay_all:
-                t.param.mul_(1.0 - lr * wd)
-            else:
-                t.param.mul_(1.0 - lr * wd * t.mask)
-
-    def extra_state(self, model: ClipModel) -> dict[str, torch.Tensor]:
+    def extra_state(self, model: TunableTower) -> dict[str, torch.Tensor]:
         if not self.cfg.spu_edit_text:
             return {}
         names = model.parameter_names()
         return {names[id(p)]: p.detach().cpu().clone() for layer in model.text_fc1() for p in layer.parameters()}
 
-    def load_extra_state(self, model: ClipModel, state: dict[str, torch.Tensor]) -> None:
+    def load_extra_state(self, model: TunableTower, state: dict[str, torch.Tensor]) -> None:
         params = dict(model.net.named_parameters())
         with torch.no_grad():
             for name, value in state.items():

@@ -11,7 +11,8 @@ from harness.clip.data import train_loader, train_transform
 from harness.clip.loading import load_clip
 from harness.tune.export import export_session, load_release
 from harness.tune.importance import lorsu_scores
-from harness.tune.loss import TextBank, contrastive_loss
+from harness.tune.loss import TextBank
+from harness.tune.objective import ContrastiveObjective
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import quick_cfg, session_parts, train
 
@@ -47,7 +48,7 @@ def test_fc1_mask_density_and_head_choice_follow_the_scores(clip_specs, shapes, 
         params[f"{b.index}.qkv"] = b.qkv_tensors()
         params[f"{b.index}.fc1"] = [b.fc1.weight]
     flat = {f"{k}.{i}": t for k, ts in params.items() for i, t in enumerate(ts)}
-    scores, _ = lorsu_scores(ref, TextBank(ref, data), loader, contrastive_loss, flat, cfg.importance_samples)
+    scores, _ = lorsu_scores(ref, loader, ContrastiveObjective(TextBank(ref, data)).loss, flat, cfg.importance_samples)
 
     masks = {t.name: t.mask for t in method.trainables if t.mask is not None and "lora" not in t.name}
     assert len(masks) == len(ref.blocks())

@@ -10,6 +10,7 @@ from harness.clip.data import CaptionedImages, train_loader, train_transform
 from harness.clip.models import ClipModel
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
+from harness.tune.objective import ContrastiveObjective
 from harness.tune.methods import make_method
 from harness.tune.trainer import train_session
 
@@ -33,19 +34,19 @@ def quick_cfg(method: str, **kw) -> TuneConfig:
 
 
 def session_parts(model: ClipModel, data: CaptionedImages, cfg: TuneConfig, seed: int = 0):
-    """(method, bank, loader) for one session on all of `data`, after `start_session`."""
+    """(method, objective, loader) for one session on all of `data`, after `start_session`."""
     torch.manual_seed(seed)
     method = make_method(cfg)
-    bank = TextBank(model, data, live=method.trains_text)
+    objective = ContrastiveObjective(TextBank(model, data, live=method.trains_text))
     loader = train_loader(
         data, train_transform(model.image_size, model.mean, model.std, cfg.augment), cfg.batch_size, seed=seed
     )
-    method.start_session(model, bank, loader)
-    return method, bank, loader
+    method.start_session(model, objective, loader)
+    return method, objective, loader
 
 
-def train(model, method, bank, loader, cfg) -> None:
-    train_session(model, method, loader, bank, cfg, progress=False)
+def train(model, method, objective, loader, cfg) -> None:
+    train_session(model, method, loader, objective, cfg, progress=False)
 
 
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
