@@ -4,6 +4,11 @@ exception is a bug and keeps its traceback. Torch-free and import-free, so every
 
 from __future__ import annotations
 
+import re
+
+# a whitespace run holding a line break (str.splitlines' boundaries): a wrapped library message's newlines
+_BREAK = re.compile(r"\s*[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]\s*")
+
 
 class UserError(Exception):
     """Bad input; the message names the input (option, file, key, shape) and what was expected."""
@@ -25,3 +30,9 @@ class UnknownName(InvalidInput, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def one_line(message: object) -> str:
+    """`message` as the one line a user error prints: every whitespace run holding a line break (pandas' trailing
+    newline, a traceback-like library text) becomes one space, and the ends are stripped."""
+    return _BREAK.sub(" ", str(message)).strip()

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from harness.errors import UserError
+from harness.errors import UserError, one_line
 
 console = Console()
 err_console = Console(stderr=True)  # warnings, progress and errors: stdout carries only the requested output
@@ -34,12 +34,13 @@ EXIT_CODES_HELP = (
 
 
 def guarded(fn: Callable[[], T]) -> T:
-    """Run a command body: a `UserError` prints one line naming the input and exits with its code; any other
-    exception is a bug: its traceback is printed with a request to report it, and the exit code is 3."""
+    """Run a command body: a `UserError` prints one line naming the input and exits with its code (a wrapped
+    library message's line breaks become spaces: `harness.errors.one_line`); any other exception is a bug: its
+    traceback is printed with a request to report it, and the exit code is 3."""
     try:
         return fn()
     except UserError as e:
-        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(one_line(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(e.exit_code) from e
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise

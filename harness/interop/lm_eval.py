@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.errors import UserError, one_line
 
 TASK_DIR = Path(__file__).with_name("lm_eval_tasks")
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         parser.execute(args)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         raise SystemExit(e.exit_code) from None
 
 

@@ -204,7 +204,7 @@ def _read_tsv(path: Path) -> Any:
     except pd.errors.EmptyDataError as e:
         raise DatasetFormatError(f"mmbench: {path}: empty file. Expected layout: {LAYOUT_HELP}") from e
     except pd.errors.ParserError as e:
-        raise DatasetFormatError(f"mmbench: {path}: not a readable TSV ({e})") from e
+        raise DatasetFormatError(f"mmbench: {path}: not a readable TSV ({str(e).strip()})") from e
     frame.columns = ["l2-category" if str(c).lower() == "l2-category" else str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:

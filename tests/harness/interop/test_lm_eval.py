@@ -139,6 +139,23 @@ def test_the_cli_refuses_a_foreign_cache_in_one_line(tiny_llava_dir, interop_roo
     assert line.startswith(f"error: --use_cache {cache}_rank0.db: this cache was written by model fingerprint 000000")
 
 
+def test_the_cli_prints_a_wrapped_library_message_as_one_line(monkeypatch, capsys):
+    """A user error whose message holds a library's line breaks still prints one `error:` line (issue 27, item 4)."""
+    from lm_eval._cli import HarnessCLI
+
+    from harness.errors import InvalidInput
+    from harness.interop.lm_eval import main
+
+    def fail(self, args):
+        raise InvalidInput("model_args: the library said\n  something\n")
+
+    monkeypatch.setattr(HarnessCLI, "execute", fail)
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "--model", "harness-vlm", "--tasks", "harness_vsr"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.endswith("error: model_args: the library said something\n")
+
+
 def test_check_cache_refuses_an_unfingerprinted_db():
     db = {"some-request-hash": (-1.0, True)}
     db_commit = type("D", (dict,), {"commit": lambda self: None})

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.errors import InvalidInput
 from harness.tasks.base import ImageError
 from harness.tasks.mmbench import CN_SUFFIX, PROMPTS, PROMPTS_CN, MMBench, build
@@ -232,3 +234,18 @@ def test_cli_end_to_end(tiny_llava_dir, tmp_path):
     assert rec["metrics"]["acc"]["value"] == sum(s["pred"] == s["answer"] for s in samples) / 7
     assert rec["breakdown"]["l2_category"]["coarse_perception"]["value"] == float(ok[3])
     assert set(rec["breakdown"]["category"]) == {"image_style", "physical_property_reasoning"}
+
+
+def test_a_broken_row_prints_one_error_line(tiny_llava_dir, tmp_path):
+    """pandas' tokenizer message ends in a newline; the CLI still prints the error as one line (issue 27, item 4)."""
+    root = build_mmbench(tmp_path / "data" / "mmbench", cn=False)
+    f = root / "MMBench_DEV_EN.tsv"
+    lines = f.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\n") + "\textra\textra\n"  # more cells than the header
+    f.write_text("".join(lines))
+    args = ["eval", "--tasks", "mmbench", "--data-root", str(tmp_path / "data"), "--model", str(tiny_llava_dir)]
+    res = CliRunner().invoke(app, [*args, "--device", "cpu", "--out", str(tmp_path / "run")], env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert res.stderr.endswith("\n") and res.stderr.count("\n") == 1, repr(res.stderr)
+    assert res.stderr.startswith("error: mmbench: ") and "not a readable TSV (Error tokenizing data" in res.stderr
+    assert res.stderr.rstrip().endswith("saw 16)") and not (tmp_path / "run").exists()
