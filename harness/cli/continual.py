@@ -26,11 +26,18 @@ def cl_cmd(
     ),
     target: str | None = typer.Option(None, help="The task the sessions train on (default: the exports' task)."),
     controls: str | None = typer.Option(None, help="Comma-separated control tasks (default: every other task)."),
-    fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html."),
+    fmt: str = typer.Option(
+        "md", "--format", "-f", help="md | csv | latex | html (a complete page) | html-fragment (the tables, to embed)."
+    ),
     out: Path | None = typer.Option(None, help="Write here instead of printing."),
     plot: Path | None = typer.Option(None, help="Also draw each task across sessions (PNG + PDF)."),
     n_boot: int = typer.Option(1000, help="Bootstrap replicates for the intervals (0: none)."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Report on runs that did not see the same items (each column counts the items every checkpoint scored).",
+    ),
 ) -> None:
     """The session × task matrices and their metrics (see HELP)."""
     from harness.report.continual_format import continual_reports, render
@@ -38,7 +45,8 @@ def cl_cmd(
     def go() -> None:
         loaded = _runs(runs)
         ctl = [c.strip() for c in controls.split(",") if c.strip()] if controls else None
-        reports = continual_reports(loaded, target, ctl, n_boot=n_boot, seed=seed)
+        reports = continual_reports(loaded, target, ctl, n_boot=n_boot, seed=seed, force=force)
+        warn(list(dict.fromkeys(d for r in reports for d in r.seq.differences)))
         warn([f"{r.seq.vlm} {r.seq.label}: {n}" for r in reports for n in r.seq.notes])
         text = render(reports, fmt)
         if plot:

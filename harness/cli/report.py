@@ -19,7 +19,9 @@ def table_cmd(
     baseline: str | None = typer.Option(
         None, help="Baseline run: a run directory or a label. Default: each VLM's zero-shot run (no encoder swap)."
     ),
-    fmt: str = typer.Option("md", "--format", "-f", help="md | latex | csv | html."),
+    fmt: str = typer.Option(
+        "md", "--format", "-f", help="md | latex | csv | html (a complete page) | html-fragment (the tables, to embed)."
+    ),
     out: Path | None = typer.Option(None, help="Write here instead of printing."),
     ci: bool = typer.Option(False, "--ci", help="Add ± the half-width of the 95% interval."),
     delta: bool = typer.Option(False, "--delta", help="Add Δ in points vs the baseline row."),

@@ -6,6 +6,9 @@ the user's labels: sweep [[encoder]] keys, `harness eval --meta`). Columns: ever
 metric), and one column per session for the matrix metrics (`continual_metrics`): the target task restricted to
 that session's classes when the exports name them (the LoRSU protocol: disjoint classes of one dataset), else the
 task each session trained on when they differ (one dataset per session, as MLLM continual benchmarks do).
+
+The runs must have seen the same items, as for `harness table` (`comparable.require_comparable`, refused unless
+`force`); a column holds the items every checkpoint scored, and a note says so when that narrowed it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InvalidInput
+from harness.report.comparable import require_comparable
 from harness.report.paired import auroc_inputs, item_scores
 from harness.report.runs import Run, display_scale, primary_metrics, task_sort_key, task_title
 from harness.report.stats import weighted_auroc
@@ -36,6 +40,7 @@ class Column:
     labels: np.ndarray | None = None  # [items], for "auroc"
     mask: np.ndarray | None = None  # [items] bool: the session's classes
     recorded: tuple[float | None, ...] = ()  # per row, for "recorded"
+    scored: tuple[int, ...] = ()  # per row, the items that run scored (ids: those every row scored)
 
     def values(self, weights: np.ndarray | None = None) -> np.ndarray:
         """The column's metric per row; `weights` [replicates, items] (bootstrap counts) gives [replicates, rows]."""
@@ -66,6 +71,7 @@ class Sequence:
     tasks: list[Column] = field(default_factory=list)  # every task, whole
     sessions: list[Column] = field(default_factory=list)  # one per session, for the matrix metrics ([] if unknown)
     notes: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # between the runs, let through by `force`
 
     @property
     def label(self) -> str:
@@ -85,8 +91,15 @@ def session_of(run: Run) -> int | None:
         return None
 
 
-def build_sequences(runs: list[Run], target: str | None = None, controls: list[str] | None = None) -> list[Sequence]:
-    """Every (VLM, method, order, seed) whose runs carry sessions, with its VLM's zero-shot run as row 0."""
+def row_names(seq: Sequence) -> list[str]:
+    return ["zero-shot"] + [f"session {k}" for k in range(1, len(seq.runs))]
+
+
+def build_sequences(
+    runs: list[Run], target: str | None = None, controls: list[str] | None = None, force: bool = False
+) -> list[Sequence]:
+    """Every (VLM, method, order, seed) whose runs carry sessions, with its VLM's zero-shot run as row 0. Raises
+    `comparable.IncomparableRuns` when the runs in the sequences did not see the same items, unless `force`."""
     seqs = []
     for vlm in dict.fromkeys(r.vlm for r in runs):
         group = [r for r in runs if r.vlm == vlm]
@@ -107,6 +120,10 @@ def build_sequences(runs: list[Run], target: str | None = None, controls: list[s
         raise InvalidInput(
             "no run carries a session: label session checkpoints (harness tune exports, or --meta session=N)"
         )
+    differences = require_comparable(list({id(r): r for s in seqs for r in s.runs}.values()), force)
+    for s in seqs:
+        s.differences = differences
+        s.notes[:0] = [n for c in s.tasks if (n := _narrowed(s, c))]
     return seqs
 
 
@@ -149,7 +166,8 @@ def _task_column(runs: list[Run], task: str, name: str | None = None, classes: s
         per = [auroc_inputs(s) for s in samples]
         ids = sorted(set.intersection(*(set(p) for p in per)))
         labels = np.array([per[0][i][0] for i in ids])
-        return Column(name, task, metric, tuple(ids), np.array([[p[i][1] for i in ids] for p in per]), "auroc", labels)
+        scores = np.array([[p[i][1] for i in ids] for p in per])
+        return Column(name, task, metric, tuple(ids), scores, "auroc", labels, scored=tuple(map(len, per)))
     per = [item_scores(s, metric) for s in samples] if all(samples) else [None]
     if any(p is None for p in per):
         return Column(
@@ -166,7 +184,25 @@ def _task_column(runs: list[Run], task: str, name: str | None = None, classes: s
     if classes is not None:
         cls = _item_classes(samples[0])
         mask = np.array([cls.get(i) in classes for i in ids])
-    return Column(name, task, metric, tuple(ids), np.array([[p[i] for i in ids] for p in per]), mask=mask)
+    scores = np.array([[p[i] for i in ids] for p in per])
+    return Column(name, task, metric, tuple(ids), scores, mask=mask, scored=tuple(map(len, per)))
+
+
+def _narrowed(seq: Sequence, col: Column) -> str | None:
+    """The note for a whole-task column whose checkpoints did not all score the same items."""
+    if col.kind == "recorded":
+        recs = [r.tasks[col.task] for r in seq.runs]
+        if len({rec.get("item_set_sha256") for rec in recs}) < 2:
+            return None
+        counts = ", ".join(f"{row} {rec.get('n')}" for row, rec in zip(row_names(seq), recs))
+        return (
+            f"{col.name}: the checkpoints scored other items ({counts}) and no samples pair them: each row is its own "
+            f"run's recorded {col.metric}"
+        )
+    if not col.scored or min(col.scored) == len(col.ids) == max(col.scored):
+        return None
+    counts = ", ".join(f"{row} {n}" for row, n in zip(row_names(seq), col.scored))
+    return f"{col.name}: narrowed to the {len(col.ids)} items every checkpoint scored ({counts})"
 
 
 def _item_classes(samples: list[dict[str, Any]]) -> dict[str, str]:

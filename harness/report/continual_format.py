@@ -1,6 +1,7 @@
 """The continual-learning report: per sequence the session × task matrix, the metrics with 95% intervals, and
-per method the mean ± sd over orders and seeds; as Markdown, LaTeX, HTML or long-format CSV (fractions, full
-precision: what a script reads back). Definitions and citations: `harness.report.continual_metrics`."""
+per method the mean ± sd over orders and seeds; as Markdown, LaTeX, HTML (a complete page, or with "html-fragment"
+the tables alone, to embed) or long-format CSV (fractions, full precision: what a script reads back). Definitions
+and citations: `harness.report.continual_metrics`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.errors import UnknownName
-from harness.report.continual import Column, Sequence, build_sequences
+from harness.report.continual import Column, Sequence, build_sequences, row_names
 from harness.report.continual_metrics import METRICS, Estimate, sequence_metrics
+from harness.report.html_page import page
 from harness.report.runs import Run
 
-FORMATS = ("md", "csv", "latex", "html")
+FORMATS = ("md", "csv", "latex", "html", "html-fragment")
 CHANGES = ("BWT", "FWT", "F", "TI", "CC")  # differences, printed with a sign; the others are levels
 CSV_HEADER = ["section", "vlm", "method", "order", "seed", "row", "column", "metric", "value", "ci95_low", "ci95_high"]
 DEFINITIONS = (
@@ -38,10 +40,16 @@ class SequenceReport:
 
 
 def continual_reports(
-    runs: list[Run], target: str | None = None, controls: list[str] | None = None, n_boot: int = 1_000, seed: int = 0
+    runs: list[Run],
+    target: str | None = None,
+    controls: list[str] | None = None,
+    n_boot: int = 1_000,
+    seed: int = 0,
+    force: bool = False,
 ) -> list[SequenceReport]:
+    """One report per sequence; refuses runs that did not see the same items unless `force` (`build_sequences`)."""
     out = []
-    for seq in build_sequences(runs, target, controls):
+    for seq in build_sequences(runs, target, controls, force):
         metrics, matrix = sequence_metrics(seq, n_boot, seed)
         out.append(SequenceReport(seq, metrics, matrix))
     return out
@@ -70,10 +78,6 @@ def columns(seq: Sequence) -> list[Column]:
     return seq.sessions + [c for c in seq.tasks if not any(c is s for s in seq.sessions)]
 
 
-def row_names(seq: Sequence) -> list[str]:
-    return ["zero-shot"] + [f"session {k}" for k in range(1, len(seq.runs))]
-
-
 def render(reports: list[SequenceReport], fmt: str) -> str:
     if fmt == "csv":
         return render_csv(reports)
@@ -89,13 +93,16 @@ def render(reports: list[SequenceReport], fmt: str) -> str:
     head = ["VLM", "method", "order", "seed", *METRICS]
     body = [[r.seq.vlm, r.seq.method, r.seq.order, r.seq.seed, *(_est(r.metrics[k], k) for k in METRICS)]
             for r in reports]  # fmt: skip
-    blocks.append(("Continual-learning metrics (points)", head, body, [DEFINITIONS]))
+    differ = [f"compared anyway (--force): {d}" for d in dict.fromkeys(d for r in reports for d in r.seq.differences)]
+    blocks.append(("Continual-learning metrics (points)", head, body, [DEFINITIONS, *differ]))
     summary = method_summary(reports)
     if any(n > 1 for *_, n, _ in summary):
         head = ["VLM", "method", "sequences", *METRICS]
         body = [[v, m, str(n), *(_mean_sd(s.get(k), k) for k in METRICS)] for v, m, n, s in summary]
         blocks.append(("Per method: mean ± sd over orders and seeds (points)", head, body, []))
-    return {"md": _markdown, "latex": _latex, "html": _html}[fmt](blocks)
+    if fmt == "html":
+        return page("harness cl: continual learning", f"<h1>Continual learning</h1>\n{_html(blocks)}")
+    return {"md": _markdown, "latex": _latex, "html-fragment": _html}[fmt](blocks)
 
 
 def render_csv(reports: list[SequenceReport]) -> str:
@@ -169,7 +176,7 @@ def _html(blocks) -> str:
     for title, head, body, notes in blocks:
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
         out.append(
-            f"<h3>{html.escape(title)}</h3><table><tr>"
+            f'<h3>{html.escape(title)}</h3><table class="m"><tr>'
             + "".join(f"<th>{html.escape(h)}</th>" for h in head)
             + f"</tr>{rows}</table>"
             + "".join(f'<p class="mut small">{html.escape(n)}</p>' for n in notes)

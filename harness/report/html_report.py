@@ -236,7 +236,7 @@ def build_report(
         _header(runs, names, warnings)
         + f'<p>{nav} · <a href="#gallery">flipped items</a></p>'
         + "".join(_task_section(t, names, datas[t.key]) for t in reports)
-        + continual_section(runs if continual is None else continual, seed)
+        + continual_section(runs if continual is None else continual, seed, force=force)
         + _gallery(reports, names, datas, max_items)
         + f"<footer>harness report · {escape(time.strftime('%Y-%m-%d %H:%M'))} · right = the pick is the "
         "answer (per-item acc); McNemar: exact two-sided test on forgotten vs learned.</footer>"

@@ -1,4 +1,5 @@
-"""Render `harness.report.tables.Table`s as Markdown (GitHub), LaTeX (booktabs), HTML, or long-format CSV.
+"""Render `harness.report.tables.Table`s as Markdown (GitHub), LaTeX (booktabs), HTML (a complete page, or with
+"html-fragment" the tables alone, to embed), or long-format CSV.
 
 Markdown/LaTeX/HTML show the grid: cells in % with one decimal, "–" for a missing cell, bold for the best
 per VLM group, "(baseline)" after the baseline's name, `[low, high]` for the 95% interval (Wilson for
@@ -18,13 +19,14 @@ import io
 from collections.abc import Callable
 
 from harness.errors import UnknownName
+from harness.report.html_page import page
 from harness.report.intervals import BOOTSTRAP, WILSON, metric_interval
 from harness.report.runs import DIGITS, display_scale
 from harness.report.tables import Cell, Table
 
 MISSING = "–"
 DAGGER = "†"
-FORMATS = ("md", "latex", "csv", "html")
+FORMATS = ("md", "latex", "csv", "html", "html-fragment")
 
 
 def render(tables: list[Table], fmt: str, standalone: bool = False) -> str:
@@ -33,8 +35,9 @@ def render(tables: list[Table], fmt: str, standalone: bool = False) -> str:
     if fmt == "latex":
         body = "\n\n".join(render_latex(t) for t in tables)
         return _latex_document(body) if standalone else body + "\n"
-    if fmt == "html":
-        return "\n".join(render_html(t) for t in tables) + "\n"
+    if fmt in ("html", "html-fragment"):
+        body = "\n".join(render_html(t) for t in tables) + "\n"
+        return page(f"harness table: {', '.join(t.title for t in tables)}", body) if fmt == "html" else body
     if fmt == "csv":
         return render_csv(tables)
     raise UnknownName(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -162,7 +165,7 @@ def render_html(table: Table) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in ["VLM", "Method"] + [c.title for c in table.columns])
     out = [
-        '<table class="harness-table">',
+        '<table class="harness-table m">',
         f"  <caption>{esc(caption(table))}</caption>",
         f"  <thead><tr>{head}</tr></thead>",
     ]

@@ -15,6 +15,10 @@ from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.report.comparable import IncomparableRuns
+from harness.report.continual_format import continual_reports
+from harness.report.html_report import build_report
+from harness.report.runs import load_run
 from tests.harness.report.fixtures import hm_samples, mc_samples, write_run
 
 CLASSES = [["stop", "yield"], ["speed limit 30", "no entry"], ["priority road", "turn left"]]
@@ -29,8 +33,8 @@ def _target(correct: list[bool]) -> list[dict]:
     return samples
 
 
-def _run(root, name, rng, p_target, p_control, meta=None, export=None):
-    target = _target([rng.random() < p_target for _ in range(N)])
+def _run(root, name, rng, p_target, p_control, meta=None, export=None, n=N):
+    target = _target([rng.random() < p_target for _ in range(n)])
     control = mc_samples("vsr", [rng.random() < p_control for _ in range(40)], n_choices=2)
     hm = hm_samples([i % 2 for i in range(30)], [min(0.95, max(0.05, rng.random())) for _ in range(30)])
     path = write_run(root, name, {"gts": target, "vsr": control, "hm": hm}, encoder=None if meta is None else name)
@@ -128,7 +132,7 @@ def test_other_formats_and_the_plot(runs, tmp_path, fmt):
         app, ["cl", *map(str, runs), "--format", fmt, "--n-boot", "0", "--plot", str(tmp_path / "cl.png")]
     )
     assert res.exit_code == 0, res.output
-    assert ("\\toprule" if fmt == "latex" else "<table>") in res.stdout
+    assert ("\\toprule" if fmt == "latex" else "<table") in res.stdout
     assert (tmp_path / "cl.png").stat().st_size > 10_000 and (tmp_path / "cl.pdf").is_file()
 
 
@@ -174,3 +178,55 @@ def test_a_control_in_official_points_is_in_the_matrix_but_not_in_cc(runs, tmp_p
     assert float(cc["value"]) == pytest.approx(ref["CC"], abs=1e-9)  # VSR and HM only
     col = [x for x in rows if x["section"] == "matrix" and x["column"].startswith("MME")]
     assert [float(x["value"]) for x in col] == pytest.approx([15.0, 14.75, 14.5, 14.25])  # points / 100
+
+
+def _rescored(runs, root):
+    """The first LoRSU sequence with session 2 re-scored on 50 of the 60 target items."""
+    export = {"session": 2, "method": "lorsu", "task": "gts", "session_classes": CLASSES[1]}
+    short = _run(root, "lorsu-0-s2", random.Random(5), 0.6, 0.7, {"seed": "0"}, export, n=50)
+    return [runs[0], runs[1], short, runs[3]]
+
+
+def test_runs_that_saw_other_items_are_refused_unless_forced(runs, tmp_path):
+    """As `harness table`: one check (comparable.require_comparable), --force to go on, and then the narrowing
+    to the common items is said on stderr with the counts."""
+    paths = _rescored(runs, tmp_path)
+    res = runner.invoke(app, ["cl", *map(str, paths), "--n-boot", "0"])
+    assert res.exit_code == 2 and res.stdout == "", res.output
+    assert "gts: item set" in res.stderr and "--force" in res.stderr and "vsr" not in res.stderr
+    assert "zero-shot, lorsu-0-s1, lorsu-0-s3" in res.stderr and "in lorsu-0-s2" in res.stderr
+    with pytest.raises(IncomparableRuns, match="gts: item set"):  # the sweep report's and the demo's call
+        continual_reports([load_run(p) for p in paths], n_boot=0)
+
+    res = runner.invoke(app, ["cl", *map(str, paths), "--n-boot", "0", "--force", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert "gts: item set" in res.stderr
+    assert "GTS: narrowed to the 50 items every checkpoint scored" in res.stderr
+    assert "zero-shot 60, session 1 60, session 2 50, session 3 60" in res.stderr
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    zero = _samples(runs[0])["gts"][:50]
+    cell = next(x for x in rows if x["section"] == "matrix" and x["row"] == "zero-shot" and x["column"] == "GTS")
+    assert float(cell["value"]) == pytest.approx(np.mean([s["pred"] == s["answer"] for s in zero]), abs=1e-9)
+
+
+def test_harness_report_passes_force_to_its_continual_section(runs, tmp_path):
+    loaded = [load_run(p) for p in _rescored(runs, tmp_path)]
+    html, _ = build_report(loaded[:2], max_items=0, n_boot=50, continual=loaded)
+    assert "did not see the same items" in html and "GTS·s1" not in html
+    html, _ = build_report(loaded[:2], max_items=0, n_boot=50, continual=loaded, force=True)
+    assert "GTS·s1" in html and "narrowed to the 50 items" in html
+    assert "<!DOCTYPE" not in html[20:]  # the section is embedded, not a second page
+
+
+@pytest.mark.parametrize("fmt", ["html", "html-fragment"])
+def test_html_is_a_page_and_the_fragment_embeds(runs, tmp_path, fmt):
+    out = tmp_path / "cl.html"
+    res = runner.invoke(app, ["cl", *map(str, runs), "--format", fmt, "--n-boot", "0", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    page = fmt == "html"
+    assert text.startswith("<!DOCTYPE html>") == page and ('<meta charset="utf-8">' in text) == page
+    assert ("<title>" in text) == page and ("<body>" in text) == page
+    assert "GTS·s3" in text and "<table" in text
+    if page:
+        assert text.index("<body>") < text.index("<table") < text.index("</body>")

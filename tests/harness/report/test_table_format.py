@@ -105,3 +105,19 @@ def test_cli_refuses_mismatch_unless_forced(tmp_path):
     assert res.exit_code == 2 and "limit differs" in res.output and "--force" in res.output
     res = runner.invoke(app, ["table", str(a), str(b), "--force"])
     assert res.exit_code == 0 and "warning" in res.output and "25.0" in res.output
+
+
+@pytest.mark.parametrize("fmt", ["html", "html-fragment"])
+def test_cli_html_is_a_page_and_the_fragment_embeds(paper_runs, tmp_path, fmt):
+    out = tmp_path / "table.html"
+    res = runner.invoke(app, ["table", *map(str, paper_runs.values()), "--format", fmt, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    page = fmt == "html"
+    assert text.startswith("<!DOCTYPE html>") == page and ('<meta charset="utf-8">' in text) == page
+    assert ("<title>" in text) == page and ("<body>" in text) == page
+    assert "<caption>VQA: primary metric in %" in text
+    if page:
+        assert text.index("<body>") < text.index("<table") < text.index("</table>") < text.index("</body>")
+    else:
+        assert text.lstrip().startswith("<table")
