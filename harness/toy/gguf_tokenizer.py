@@ -1,12 +1,15 @@
 """Real tokenizer vocabularies from llama.cpp's vocab-only GGUF files, as the released models tokenize.
 
 transformers reads the vocabulary, merges and special tokens (`gguf_file=`, which needs the `gguf` package, a test
-dependency). Two corrections make the ids equal the released tokenizers' (and llama.cpp's test vectors):
+dependency). Two corrections make the ids, and the saved `tokenizer.json`, equal the released tokenizers' (and
+llama.cpp's test vectors):
 
-- SentencePiece (Llama) vocabularies: SentencePiece puts its "▁" dummy prefix before every input, a leading space
-  included. transformers' GGUF conversion uses `Metaspace(prepend_scheme="first")`, which leaves it out before a
-  leading space (15 of llama.cpp's 46 Llama vectors differ). The released Llama tokenizer.json files (llava-hf's,
-  for one) normalise with `Prepend("▁")` + `Replace(" ", "▁")` and no pre-tokenizer; that is what is built here.
+- The pipeline: transformers' GGUF conversion builds the normaliser, pre-tokeniser and decoder from its own class
+  defaults, which are not what the hub files say. SentencePiece's dummy prefix is left out before a leading space
+  (`Metaspace(prepend_scheme="first")`: 15 of llama.cpp's 46 Llama vectors differ), and Qwen2 loses its NFC
+  normalisation (decomposed accents tokenise differently). Each vocabulary gets the normaliser, pre-tokeniser and
+  decoder of the published `tokenizer.json` it stands for (`PUBLISHED_PIPELINES`), so that whatever reads the saved
+  file directly (the `tokenizers` library, vLLM, TGI, transformers 4) tokenises as the release does.
 - Padding placeholders: some files fill the vocabulary up to the embedding size with user-defined `[PAD…]` tokens
   (Qwen2: 290, from 151646 on). They are dropped, so that the tokens a model adds get the ids it publishes
   (`<image>` = 151646 in LLaVA-OneVision).
@@ -25,11 +28,84 @@ from typing import Any
 from harness.errors import InvalidInput
 
 PLACEHOLDER = re.compile(r"\[PAD\d+\]")
+# Qwen2's split regex, as its tokenizer.json spells it (transformers' qwen2/tokenization_qwen2.py PRETOKENIZE_REGEX)
+QWEN2_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+def _byte_level(add_prefix_space: bool, trim_offsets: bool, use_regex: bool) -> dict[str, Any]:
+    return {
+        "type": "ByteLevel",
+        "add_prefix_space": add_prefix_space,
+        "trim_offsets": trim_offsets,
+        "use_regex": use_regex,
+    }
+
+
+# The normaliser, pre-tokeniser and decoder of the published tokenizer.json of each vocabulary, in that file's own
+# spelling, keyed by the vocabulary's family (`family`: llama.cpp's names for it).
+PUBLISHED_PIPELINES: dict[str, dict[str, Any]] = {
+    # Llama SentencePiece: the tokenizer.json of llava-hf/llava-1.5-7b-hf, Salesforce/instructblip-vicuna-7b and
+    # meta-llama/Llama-2-7b-chat-hf, written by transformers' LlamaConverter in its legacy form
+    # (convert_slow_tokenizer.py: LlamaConverter.normalizer with add_prefix_space, .pre_tokenizer None, .decoder).
+    "llama": {
+        "normalizer": {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "Prepend", "prepend": "▁"},
+                {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+            ],
+        },
+        "pre_tokenizer": None,
+        "decoder": {
+            "type": "Sequence",
+            "decoders": [
+                {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+            ],
+        },
+    },
+    # GPT-2 byte-level BPE as OPT ships it: Salesforce/blip2-opt-2.7b's tokenizer.json, converted from
+    # facebook/opt-2.7b's vocab.json + merges.txt by transformers' GPT2Converter (convert_slow_tokenizer.py: no
+    # normaliser, ByteLevel(add_prefix_space=False) pre-tokeniser, ByteLevel() decoder, the other flags their defaults).
+    "gpt2": {
+        "normalizer": None,
+        "pre_tokenizer": _byte_level(False, True, True),
+        "decoder": _byte_level(True, True, True),
+    },
+    # Qwen2: the tokenizer.json of Qwen/Qwen2-0.5B-Instruct (and the Qwen2-7B family), which
+    # llava-hf/llava-onevision-qwen2-0.5b-ov-hf saves with <image> and <video> added: NFC, then the split regex and
+    # a ByteLevel without its own regex. transformers' Qwen2Converter (convert_slow_tokenizer.py) and Qwen2Tokenizer
+    # build the same normaliser and split; the GGUF conversion drops the NFC.
+    "qwen2": {
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated", "invert": False},
+                _byte_level(False, False, False),
+            ],
+        },
+        "decoder": _byte_level(False, False, False),
+    },
+}
+
+
+def family(loaded: Any, spec: dict[str, Any]) -> str:
+    """The vocabulary's family as transformers read it: a SentencePiece model (llama.cpp's "llama" tokenizer model,
+    which transformers loads as a plain backend) or the byte-level class it picks for the file's architecture.
+    `spec`: its tokenizer.json."""
+    if spec["model"].get("byte_fallback"):
+        return "llama"
+    return {"GPT2Tokenizer": "gpt2", "Qwen2Tokenizer": "qwen2"}.get(type(loaded).__name__, type(loaded).__name__)
 
 
 def load_gguf_tokenizer(path: Path) -> Any:
     """The tokenizer of a vocab-only GGUF file, as a transformers fast tokenizer of the model's own class."""
-    from tokenizers import Tokenizer, normalizers
+    from tokenizers import Tokenizer
     from transformers import AutoTokenizer, LlamaTokenizer
 
     path = Path(path)
@@ -37,15 +113,17 @@ def load_gguf_tokenizer(path: Path) -> Any:
         raise InvalidInput(f"{path}: no GGUF tokenizer file")
     loaded = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     spec = json.loads(loaded.backend_tokenizer.to_str())
+    kind = family(loaded, spec)
+    if kind not in PUBLISHED_PIPELINES:
+        raise InvalidInput(f"{path}: a {kind!r} vocabulary, whose published tokenizer.json is not known here")
     dropped = {t["id"] for t in spec["added_tokens"] if PLACEHOLDER.fullmatch(t["content"])}
     spec["added_tokens"] = [t for t in spec["added_tokens"] if t["id"] not in dropped]
     vocab = spec["model"]["vocab"]
     spec["model"]["vocab"] = {k: v for k, v in vocab.items() if v not in dropped}
+    spec.update(PUBLISHED_PIPELINES[kind])
     backend = Tokenizer.from_str(json.dumps(spec))
     specials = {k: getattr(loaded, k) for k in ("bos_token", "eos_token", "unk_token", "pad_token")}
-    if spec["model"].get("byte_fallback"):  # a SentencePiece vocabulary (llama.cpp's "llama" tokenizer model)
-        backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
-        backend.pre_tokenizer = None
+    if kind == "llama":  # SentencePiece prepends BOS
         return LlamaTokenizer(tokenizer_object=backend, legacy=False, add_bos_token=True, **specials)
     return type(loaded)(tokenizer_object=backend, **specials)  # GPT2Tokenizer, Qwen2Tokenizer
 

@@ -1,14 +1,91 @@
 """The real vocabularies (Llama SentencePiece, GPT-2 BPE, Qwen2 BPE) read from llama.cpp's GGUF files reproduce
-every one of llama.cpp's own test vectors, and the tokens the models add land on their published ids."""
+every one of llama.cpp's own test vectors, the tokens the models add land on their published ids, and the
+tokenizer.json they save (alone or in a real-geometry model) carries the published normaliser and pre-tokeniser, so
+that the `tokenizers` library reading the file directly tokenizes as the release does."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from harness.toy.gguf_tokenizer import add_published_tokens
-from harness.toy.real_parts import VOCAB_FILES
+from harness.toy.real_parts import PUBLISHED, VOCAB_FILES
 from tests.conftest import TOKENIZERS
+
+
+def byte_level(add_prefix_space: bool, trim_offsets: bool, use_regex: bool) -> dict:
+    return {
+        "type": "ByteLevel",
+        "add_prefix_space": add_prefix_space,
+        "trim_offsets": trim_offsets,
+        "use_regex": use_regex,
+    }
+
+
+# The published tokenizer.json's normalizer, pre_tokenizer and decoder of the models each vocabulary stands for.
+PUBLISHED_PIPELINES = {
+    # llava-hf/llava-1.5-7b-hf, Salesforce/instructblip-vicuna-7b, meta-llama/Llama-2-7b-chat-hf: transformers'
+    # LlamaConverter, legacy (T:src/transformers/convert_slow_tokenizer.py LlamaConverter.normalizer/.pre_tokenizer/
+    # .decoder with add_prefix_space=True)
+    "llama-spm": {
+        "normalizer": {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "Prepend", "prepend": "\u2581"},
+                {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+            ],
+        },
+        "pre_tokenizer": None,
+        "decoder": {
+            "type": "Sequence",
+            "decoders": [
+                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+            ],
+        },
+    },
+    # Salesforce/blip2-opt-2.7b (facebook/opt-2.7b's vocab.json + merges.txt through transformers' GPT2Converter:
+    # T:src/transformers/convert_slow_tokenizer.py, ByteLevel(add_prefix_space=False), decoders.ByteLevel())
+    "gpt-2": {
+        "normalizer": None,
+        "pre_tokenizer": byte_level(False, True, True),
+        "decoder": byte_level(True, True, True),
+    },
+    # Qwen/Qwen2-0.5B-Instruct's tokenizer.json, saved by llava-hf/llava-onevision-qwen2-0.5b-ov-hf with <image> and
+    # <video> added; NFC and the split as in T:src/transformers/convert_slow_tokenizer.py Qwen2Converter
+    "qwen2": {
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {
+                        "Regex": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+                        r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+                    },
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                byte_level(False, False, False),
+            ],
+        },
+        "decoder": byte_level(False, False, False),
+    },
+}
+# Qwen2's released tokenizer composes decomposed accents (NFC) before it splits (issue 27, item 2)
+DECOMPOSED = "cafe\u0301 e\u0301 (decomposed accents)"
+DECOMPOSED_IDS = [924, 58858, 3958, 320, 450, 92734, 58470, 8]
+
+
+def pipeline(tokenizer_json) -> dict:
+    spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    return {k: spec[k] for k in ("normalizer", "pre_tokenizer", "decoder")}
 
 
 def vectors(name: str) -> list[tuple[str, list[int]]]:
@@ -53,3 +130,43 @@ def test_added_tokens_land_on_the_published_ids(vocabularies):
         add_published_tokens(
             vocabularies.tokenizer({"tokenizer": {"vocab": "llama-spm", "added": {}}}), {"<image>": 32005}
         )
+
+
+@pytest.mark.parametrize("vocab", sorted(VOCAB_FILES))
+def test_the_saved_tokenizer_json_is_the_published_one(vocabularies, vocab, tmp_path):
+    """Normalizer, pre-tokenizer and decoder as published, and the `tokenizers` library reading the saved file alone
+    reproduces every one of llama.cpp's vectors."""
+    vocabularies.tokenizer({"tokenizer": {"vocab": vocab, "added": {}}}).save_pretrained(tmp_path)
+    assert pipeline(tmp_path / "tokenizer.json") == PUBLISHED_PIPELINES[vocab]
+    direct = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    for text, want in vectors(VOCAB_FILES[vocab]):
+        assert direct.encode(text, add_special_tokens=False).ids == want, repr(text)
+
+
+def test_qwen2_composes_decomposed_accents(vocabularies, tmp_path):
+    """The tokenizer itself, the saved file through `tokenizers`, and the file re-loaded by transformers."""
+    qwen = vocabularies.tokenizer({"tokenizer": {"vocab": "qwen2", "added": {}}})
+    assert qwen.encode(DECOMPOSED, add_special_tokens=False) == DECOMPOSED_IDS
+    qwen.save_pretrained(tmp_path)
+    assert (
+        Tokenizer.from_file(str(tmp_path / "tokenizer.json")).encode(DECOMPOSED, add_special_tokens=False).ids
+        == DECOMPOSED_IDS
+    )
+    assert AutoTokenizer.from_pretrained(tmp_path).encode(DECOMPOSED, add_special_tokens=False) == DECOMPOSED_IDS
+
+
+@pytest.mark.parametrize("family", sorted(PUBLISHED))
+def test_real_geometry_models_save_the_published_pipeline(real_model, family):
+    """Every language-model tokenizer.json a real-geometry model ships (MiniGPT-v2's in its Llama folder; not
+    InstructBLIP's Q-Former tokenizer, a BERT stand-in)."""
+    saved = [p for p in real_model(family)["model"].rglob("tokenizer.json") if "qformer_tokenizer" not in p.parts]
+    assert saved
+    for path in saved:
+        assert pipeline(path) == PUBLISHED_PIPELINES[PUBLISHED[family]["tokenizer"]["vocab"]], path
+    if family == "llava_onevision":
+        model = real_model(family)["model"]
+        assert (
+            Tokenizer.from_file(str(model / "tokenizer.json")).encode(DECOMPOSED, add_special_tokens=False).ids
+            == DECOMPOSED_IDS
+        )
+        assert AutoTokenizer.from_pretrained(model).encode(DECOMPOSED, add_special_tokens=False) == DECOMPOSED_IDS
