@@ -34,7 +34,8 @@ def tune_cmd(
     prompt_format: str = typer.Option(
         "official",
         help="With --vlm: official (the released code's 'Based on the image, respond to this question with a short "
-        "answer: {question}' -> the class sentence) or mc (the evaluation's options prompt -> the answer letter).",
+        "answer: {question}' -> the class sentence), options (the evaluation's options prompt -> the answer letter) "
+        "or text (the evaluation's text-style prompt -> the option's text).",
     ),
     answer_eos: bool = typer.Option(True, help="With --vlm: end every answer with the tokenizer's EOS (as LLaVA)."),
     task: str = typer.Option(

@@ -4,8 +4,9 @@ Two prompt formats (`--prompt-format`):
 - `official`: the released LoRSU code's LLaVA fine-tuning prompt, "Based on the image, respond to this question
   with a short answer: {question}", answered with the class sentence (GTSRB: "This is a {class} traffic sign",
   `src/llava/datasets`) or, for other tasks, the correct option's text;
-- `mc`: the evaluation's own multiple-choice prompt for the family (the task's options listed as "A. …"), answered
-  with the correct option's letter, exactly what `harness eval` scores.
+- `options`: the evaluation's own multiple-choice prompt for the family (the task's options listed as "A. …"),
+  answered with the correct option's letter, exactly what `harness eval --prompt-style options` scores;
+- `text`: the evaluation's `--prompt-style text` prompt, answered with the correct option's text.
 Class indices (for continual sessions) come from `harness.clip.data.from_task`, so both objectives split a task
 into the same sessions.
 """
@@ -23,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from harness.clip.data import CaptionedImages, from_task
 from harness.errors import InvalidInput
 
-PROMPT_FORMATS = ("official", "mc")
+PROMPT_FORMATS = ("official", "options", "text")
 OFFICIAL_INSTRUCTION = "Based on the image, respond to this question with a short answer: {question}"
 OFFICIAL_ANSWERS = {"gts": "This is a {} traffic sign", "gtsrb": "This is a {} traffic sign"}
 
@@ -57,8 +58,8 @@ def question_answers(task: Any, family: str, fmt: str = "official", limit: int |
     name = getattr(task, "name", "")
     prompts = []
     for it in items:
-        if fmt == "mc":
-            prompt = task.prompt(it, family, "options")
+        if fmt != "official":
+            prompt = task.prompt(it, family, fmt)
             prompts.append((prompt.instruction, prompt.continuations[it.answer]))
         else:
             answer = OFFICIAL_ANSWERS.get(name, "{}").format(it.choices[it.answer])

@@ -31,17 +31,23 @@ def feature_blocks(config: Any, layers: int) -> int:
 
 
 class VlmTower(TunableTower):
-    """`net` is the whole VLM (parameter names are the VLM's); `tower` its vision tower."""
+    """`net` is the whole VLM (parameter names are the VLM's); `tower` its vision tower; `visual` the module holding
+    `encoder.layers` (LoRA's target names are relative to it)."""
 
     def __init__(self, net: nn.Module, tower: nn.Module, read: int, spec: str = ""):
         super().__init__()
         self.net = net
         self.tower = tower
-        self.eva = hasattr(tower, "encoder") and hasattr(tower.encoder.layers[0].self_attn, "qkv")
+        self._visual = tower if hasattr(tower, "encoder") else tower.vision_model  # 4.x-style wrappers hold it inside
+        self.eva = hasattr(self.visual.encoder.layers[0].self_attn, "qkv")
         self.family = "hf_eva" if self.eva else "hf"
         self.layers = list(self.visual.encoder.layers)
         self.read = read
         self.spec = spec
+
+    @property
+    def visual(self) -> nn.Module:
+        return self._visual
 
     @classmethod
     def of(cls, adapter: Any, spec: str = "") -> VlmTower:
@@ -49,11 +55,6 @@ class VlmTower(TunableTower):
         visual = tower if hasattr(tower, "encoder") else tower.vision_model
         config = getattr(adapter.model, "config", None)
         return cls(adapter.model, tower, feature_blocks(config, len(visual.encoder.layers)), spec)
-
-    @property
-    def visual(self) -> nn.Module:
-        """The module holding `encoder.layers` (LoRA's target names are relative to it)."""
-        return self.tower if self.eva else self.tower.vision_model
 
     def vision_modules(self) -> list[nn.Module]:
         return [self.tower]

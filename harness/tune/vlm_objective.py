@@ -38,8 +38,11 @@ class AnswerObjective(Objective):
             ctx, ans = split_continuation(
                 lambda text: a.encode(text, image), a.format_prompt(instruction), a.target_delimiter + answer
             )
-            if not ans:
-                raise InvalidInput(f"the answer {answer!r} tokenizes to nothing after the prompt: nothing to train on")
+            if not ans or not answer.strip():
+                raise InvalidInput(
+                    f"the answer {answer!r} (to {instruction[:60]!r}) is empty or tokenizes to nothing after the "
+                    f"prompt: nothing to train on"
+                )
             eos = a.tokenizer.eos_token_id
             self._ids[key] = (ctx, ans + ([eos] if self.eos and eos is not None else []))
         return self._ids[key]

@@ -14,9 +14,10 @@ from collections.abc import Collection
 from . import eva, hf_clip, hf_eva, hf_siglip, lorsu, openai_clip, openclip, timm_siglip
 from .kinds import CheckpointFormat
 
-# Detection order matters: HF EVA first (only it has `self_attn.qkv`), timm SigLIP before EVA (both timm trunks; SigLIP has no CLS token or q/v biases),
-# EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same names, told apart by TorchScript /
-# OpenAI metadata), LoRSU (unprefixed) before HF, HF SigLIP (positive SigLIP markers) before HF CLIP.
+# Detection order matters: HF EVA first (only it has `self_attn.qkv`); timm SigLIP before EVA (both timm trunks;
+# SigLIP has no CLS token or q/v biases), EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same
+# names, told apart by TorchScript / OpenAI metadata), LoRSU (unprefixed) before HF, HF SigLIP (positive SigLIP
+# markers) before HF CLIP.
 _FORMATS: list[CheckpointFormat] = [
     hf_eva.FORMAT,
     timm_siglip.FORMAT,
