@@ -15,7 +15,12 @@ def register(app: typer.Typer) -> None:
 
 
 def tune_cmd(
-    method: str = typer.Option(..., help="lorsu | spu | lora | ln | fft."),
+    method: str = typer.Option(
+        ...,
+        help="lorsu | spu | lora | ln | fft (the vision tower); with --vlm also lora-llm (LoRA on every LLM layer), "
+        "lora-llm-last (the last --last-layers) or lora-full (vision + projector + LLM), exported as PEFT adapters "
+        "for `harness eval --peft`.",
+    ),
     clip: str | None = typer.Option(
         None,
         help="The contrastive objective on a CLIP model: HF CLIPModel dir or cached hub id (hf:ID), or "
@@ -107,6 +112,9 @@ def tune_cmd(
     ),
     augment: str = typer.Option("released", help="released: LoRSU's train augmentation; none: resize + crop."),
     lora_persist: bool = typer.Option(True, help="LoRA baseline: keep adapters across sessions (released)."),
+    last_layers: int = typer.Option(
+        16, help="lora-llm-last: how many of the LLM's last layers get LoRA (released 16)."
+    ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     amp: bool = typer.Option(False, help="bf16 autocast on CUDA."),
     workers: int = typer.Option(0, help="DataLoader worker processes."),
@@ -148,6 +156,7 @@ def tune_cmd(
             schedule=schedule.replace("-", "_") if schedule else None,
             augment=augment,
             lora_persist=lora_persist,
+            last_layers=last_layers,
             device=str(resolve_device(device)),
             amp=amp,
             workers=workers,
@@ -161,6 +170,7 @@ def tune_cmd(
             extra = {"minigptv2_ckpt": minigptv2_ckpt, "eva_ckpt": eva_ckpt}
             target = load_target(vlm, model, dtype, cfg.device, answer_eos, **extra)
             data = question_answers(source, vlm, prompt_format, limit)
+            target.check_method(method)
             target.check(data)
             return tune(target, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)
         check_clip_spec(clip, "--clip")  # before the data is read: a wrong --clip fails in a second

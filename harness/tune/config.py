@@ -11,11 +11,13 @@ from typing import Any
 
 from harness.errors import InvalidInput
 
-METHODS = ("lorsu", "spu", "lora", "ln", "fft")
+TOWER_METHODS = ("lorsu", "spu", "lora", "ln", "fft")
+PEFT_METHODS = ("lora-llm", "lora-llm-last", "lora-full")  # through the VLM only; exported as PEFT adapters
+METHODS = TOWER_METHODS + PEFT_METHODS
 OBJECTIVES = ("contrastive", "vlm")
 PROTOCOLS = ("offline", "continual")
 # Released learning rates: LoRSU README (1e-5), SPU config (7.5e-6). The baselines use LoRSU's trainer.
-DEFAULT_LR = {"lorsu": 1e-5, "spu": 7.5e-6, "lora": 1e-5, "ln": 1e-5, "fft": 1e-5}
+DEFAULT_LR = {"lorsu": 1e-5, "spu": 7.5e-6, "lora": 1e-5, "ln": 1e-5, "fft": 1e-5} | dict.fromkeys(PEFT_METHODS, 1e-5)
 # Paper appendix B: few-shot 50 (TSI) / 10 (GTS) epochs; offline 20 (TSI) / 10 (GTS).
 # The official README's CL-5 recipe for the VLM objective (`lorsu_v_ppl`): rank 64, alpha 64, 5 epochs, weight decay
 # 0.01 (AdamW), warm-up then cosine to 1e-6 stepped per batch (`src/llava/train/train_llm.py`); the CLIP-loss path
@@ -52,6 +54,7 @@ class TuneConfig:
     min_lr: float | None = None  # None: 1e-6 (LoRSU trainer), 0 for SPU
     augment: str = "released"  # released: LoRSU train transform; none: resize + crop
     lora_persist: bool = True  # LoRA baseline keeps its adapters across sessions (as released)
+    last_layers: int = 16  # lora-llm-last: the LLM layers adapted (released `lora_lastlayers` default)
     device: str = "cpu"
     amp: bool = False  # bf16 autocast on CUDA
     workers: int = 0
@@ -63,13 +66,15 @@ class TuneConfig:
             raise InvalidInput(f"--protocol {self.protocol!r}: expected one of {', '.join(PROTOCOLS)}")
         if self.objective not in OBJECTIVES:
             raise InvalidInput(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.method in PEFT_METHODS and self.objective != "vlm":
+            raise InvalidInput(f"--method {self.method} adapts the LLM: it runs through the VLM (--vlm), not --clip")
         if self.schedule not in (None, "released", "per_step"):
             raise InvalidInput(f"schedule must be 'released' or 'per_step', got {self.schedule!r}")
         if self.lorsu_importance not in ("average", "squared"):
             raise InvalidInput(f"lorsu_importance must be 'average' or 'squared', got {self.lorsu_importance!r}")
         if self.spu_importance not in ("released", "contrastive"):
             raise InvalidInput(f"spu_importance must be 'released' or 'contrastive', got {self.spu_importance!r}")
-        for name in ("sessions", "shots", "batch_size", "rank", "top_k_heads", "epochs"):
+        for name in ("sessions", "shots", "batch_size", "rank", "top_k_heads", "epochs", "last_layers"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise InvalidInput(f"{name} must be >= 1, got {value}")

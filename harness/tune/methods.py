@@ -7,6 +7,7 @@ from harness.tune.config import TuneConfig
 from harness.tune.fft import FullFineTune
 from harness.tune.ln import LayerNormOnly
 from harness.tune.lora import LoRA
+from harness.tune.lora_llm import PeftLoRA
 from harness.tune.lorsu import LoRSU
 from harness.tune.spu import SPU
 
@@ -16,6 +17,9 @@ METHOD_CLASSES: dict[str, type[TuneMethod]] = {
     "lora": LoRA,
     "ln": LayerNormOnly,
     "fft": FullFineTune,
+    "lora-llm": PeftLoRA,
+    "lora-llm-last": PeftLoRA,
+    "lora-full": PeftLoRA,
 }
 
 

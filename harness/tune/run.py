@@ -26,6 +26,7 @@ import torch
 from harness.clip.data import CaptionedImages
 from harness.clip.models import ClipModel
 from harness.errors import InvalidInput
+from harness.jsonio import write_atomic
 from harness.tune.config import TuneConfig
 from harness.tune.methods import make_method
 from harness.tune.sessions import Session, plan_sessions
@@ -119,7 +120,7 @@ def _run_session(
     plain = method.finish_session(model)
     if sdir.exists():
         shutil.rmtree(sdir)  # an incomplete earlier attempt
-    files = target.export(plain, sdir, sess.index, int(cfg.epochs or 0))
+    files = target.export(plain, sdir, sess.index, int(cfg.epochs or 0), method)
     extra = method.extra_state(model)
     if extra:
         torch.save(extra, sdir / "resume_state.pt")
@@ -267,6 +268,5 @@ def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    tmp.replace(path)
+    """tune.json, session.json: strict JSON, written atomically (`harness.jsonio`: a NaN loss is null)."""
+    write_atomic(path, obj, indent=1, default=str)

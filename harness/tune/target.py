@@ -30,8 +30,11 @@ class TuneTarget(ABC):
         """Shuffled training batches of one session's samples."""
 
     @abstractmethod
-    def export(self, model: TunableTower, session_dir: Path, session: int, epoch: int) -> dict[str, str | None]:
-        """Write the session's merged tower; returns the files relative to `session_dir` (key "release" first)."""
+    def export(
+        self, model: TunableTower, session_dir: Path, session: int, epoch: int, method: Any = None
+    ) -> dict[str, str | None]:
+        """Write the session's merged tower (or `method`'s adapter); returns the files relative to `session_dir`
+        (key "release" first)."""
 
     @abstractmethod
     def restore(self, path: Path) -> None:
@@ -59,7 +62,9 @@ class ClipTarget(TuneTarget):
         transform = train_transform(m.image_size, m.mean, m.std, cfg.augment)
         return train_loader(data, transform, cfg.batch_size, seed=seed, workers=cfg.workers)
 
-    def export(self, model: TunableTower, session_dir: Path, session: int, epoch: int) -> dict[str, str | None]:
+    def export(
+        self, model: TunableTower, session_dir: Path, session: int, epoch: int, method: Any = None
+    ) -> dict[str, str | None]:
         return export_session(model, session_dir, session, epoch)
 
     def restore(self, path: Path) -> None:

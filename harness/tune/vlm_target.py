@@ -7,6 +7,7 @@ family (HF CLIP / HF SigLIP / HF EVA formats). The projector and the LLM are nev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ from torch.utils.data import DataLoader
 from harness.clip.data import CaptionedImages
 from harness.clip.models import TunableTower
 from harness.errors import InvalidInput
-from harness.tune.config import TuneConfig
+from harness.tune.config import PEFT_METHODS, TuneConfig
+from harness.tune.lora_llm import PeftLoRA
 from harness.tune.objective import Objective
 from harness.tune.target import TuneTarget
 from harness.tune.vlm_data import QuestionAnswers, pair_loader
 from harness.tune.vlm_model import VlmTower
 from harness.tune.vlm_objective import AnswerObjective
+
+PEFT_META = "harness_peft.json"
 
 
 def release_name(session: int, epoch: int) -> str:
@@ -46,13 +50,37 @@ class VlmTarget(TuneTarget):
             raise InvalidInput("the VLM objective trains on question-answer pairs (harness.tune.vlm_data)")
         return pair_loader(data, cfg.batch_size, seed, cfg.workers)
 
-    def export(self, model: TunableTower, session_dir: Path, session: int, epoch: int) -> dict[str, str | None]:
-        path = session_dir / release_name(session, epoch)
+    def export(
+        self, model: TunableTower, session_dir: Path, session: int, epoch: int, method: Any = None
+    ) -> dict[str, str | None]:
         session_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(method, PeftLoRA):
+            return self._export_adapter(method, session_dir, session)
+        path = session_dir / release_name(session, epoch)
         tmp = path.with_suffix(".tmp")
         save_file(model.release_state_dict(), str(tmp), metadata={"format": "pt", "harness": "vision tower"})
         tmp.replace(path)
         return {"release": path.name, "hf": None}
+
+    def _export_adapter(self, method: PeftLoRA, session_dir: Path, session: int) -> dict[str, str | None]:
+        """peft's own format in `peft/`, with `harness_peft.json` naming the base model it belongs to."""
+        tmp = session_dir / "peft.tmp"
+        method.save_adapter(tmp)
+        facts = self.adapter.describe()
+        meta = {"vlm": self.adapter.family, "weights_sha256": facts.get("weights_sha256"), "model": facts.get("model")}
+        meta |= {"method": method.cfg.method, "session": session}
+        (tmp / PEFT_META).write_text(json.dumps(meta, indent=1) + "\n")
+        tmp.replace(session_dir / "peft")
+        return {"release": "peft", "hf": None}
+
+    def check_method(self, method: str) -> None:
+        """Before anything is written: a PEFT method needs a transformers VLM (MiniGPT-v2 already carries the
+        release's own LoRA on its Llama)."""
+        if method in PEFT_METHODS and not hasattr(self.adapter.model, "get_decoder"):
+            raise InvalidInput(
+                f"--method {method}: --vlm {self.adapter.family} is assembled from parts whose Llama already carries "
+                f"the release's LoRA; LLM-side LoRA baselines need a transformers VLM (llava, blip2, ...)"
+            )
 
     def restore(self, path: Path) -> None:
         m = self.model

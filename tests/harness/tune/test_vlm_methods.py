@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from harness.tasks.toy_world import ToyWorldTask
-from harness.tune.config import METHODS, TuneConfig
+from harness.tune.config import TOWER_METHODS, TuneConfig
 from harness.tune.run import tune
 from harness.tune.vlm_data import question_answers
 from harness.tune.vlm_target import VlmTarget
@@ -39,7 +39,7 @@ def _changed(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]) ->
 
 
 @pytest.mark.parametrize("family", ["llava", "blip2"])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", TOWER_METHODS)
 def test_a_session_changes_the_tower_only_and_swaps_back(family, method, tiny_vlm, tmp_path):
     adapter = tiny_vlm(family)
     tower_ids = {id(p) for p in adapter.vision_tower.parameters()}
@@ -110,3 +110,39 @@ def test_continual_sessions_label_themselves_and_resume(tiny_vlm, tmp_path):
         assert info["files"]["release"].startswith(f"checkpoint_session-{s['session']}_")
     again = _run(tiny_vlm("llava"), "lorsu", tmp_path / "cl", protocol="continual")
     assert all(s.get("skipped_on_resume") for s in again["sessions"])
+
+
+@pytest.mark.parametrize("method", ["lora-llm", "lora-llm-last", "lora-full"])
+def test_llm_side_baselines_export_a_peft_adapter_for_their_base_model(method, tiny_vlm, tmp_path):
+    from peft import PeftModel
+
+    adapter = tiny_vlm("llava")
+    tower = {k: v.clone() for k, v in adapter.vision_tower.state_dict().items()}
+    task = ToyWorldTask("target", "train", size=16)
+    cfg = _cfg(method, last_layers=1)
+    record = tune(VlmTarget(adapter), question_answers(task, "llava", "official"), cfg, tmp_path / "o", task="toy")
+    peft_dir = tmp_path / "o" / "session-1" / "peft"
+    meta = json.loads((peft_dir / "harness_peft.json").read_text())
+    assert meta["vlm"] == "llava" and meta["method"] == method and meta["weights_sha256"]
+    assert (peft_dir / "adapter_model.safetensors").is_file() and (peft_dir / "adapter_config.json").is_file()
+    keys = load_file(str(peft_dir / "adapter_model.safetensors"))
+    assert any("lora_B" in k and v.abs().max() > 0 for k, v in keys.items()), "LoRA B never moved"
+    in_tower = [k for k in keys if "vision_tower" in k]
+    assert bool(in_tower) == (method == "lora-full")
+    layers = {int(k.split("layers.")[1].split(".")[0]) for k in keys if "language_model.layers." in k}
+    n = len(adapter.model.model.language_model.layers)
+    assert layers == ({n - 1} if method == "lora-llm-last" else set(range(n)))
+    fresh = tiny_vlm("llava")
+    merged = PeftModel.from_pretrained(fresh.model, str(peft_dir)).merge_and_unload()
+    assert torch.equal(merged.model.vision_tower.state_dict()["encoder.layers.0.mlp.fc1.weight"],
+                       tower["encoder.layers.0.mlp.fc1.weight"]) == (method != "lora-full")  # fmt: skip
+    assert record["parameters"]["trainable"] > 0
+
+
+def test_llm_side_baselines_are_refused_with_the_contrastive_objective_and_for_minigptv2(tiny_vlm):
+    from harness.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="runs through the VLM"):
+        TuneConfig(method="lora-llm")
+    with pytest.raises(InvalidInput, match="already carries"):
+        VlmTarget(tiny_vlm("minigptv2")).check_method("lora-llm")
