@@ -165,11 +165,10 @@ def tune_cmd(
             from harness.tune.vlm_data import question_answers
             from harness.tune.vlm_target import load_target
 
-            # the data (every image, every answer's tokens) is checked before --out is created
-            source = task_split(task, data_root, split, seed)
+            # the data (every image) is checked before the model loads, every answer's tokens before --out is made
+            data = question_answers(task_split(task, data_root, split, seed), vlm, prompt_format, limit)
             extra = {"minigptv2_ckpt": minigptv2_ckpt, "eva_ckpt": eva_ckpt}
             target = load_target(vlm, model, dtype, cfg.device, answer_eos, **extra)
-            data = question_answers(source, vlm, prompt_format, limit)
             target.check_method(method)
             target.check(data)
             return tune(target, data, cfg, out, task=task, progress=not quiet, overwrite=overwrite)

@@ -90,6 +90,12 @@ def _tune(task: Callable[[W], str], clip: Callable[[W], str] = lambda w: CLIP, m
                       "--device", "cpu", "--quiet"]  # fmt: skip
 
 
+def _tune_vlm(task: Callable[[W], str], vlm: str = "llava", model: str | None = LLAVA, method: str = "lorsu"):
+    model_args = ["--model", model] if model else []
+    return lambda w: ["tune", "--method", method, "--vlm", vlm, *model_args, "--task", task(w),
+                      "--out", str(w / "out_tune"), "--device", "cpu", "--quiet"]  # fmt: skip
+
+
 def _mcq(name: str) -> Callable[[W], str]:
     return lambda w: f"mcq_jsonl={w / name}"
 
@@ -145,6 +151,15 @@ CASES = {
     "tune-truncated-file": Case(_tune(_mcq("truncated.jsonl")), lambda w: f"{w / 'truncated.jsonl'}:1"),
     "tune-unknown-task": Case(_tune(lambda w: "nosuch"), lambda w: "unknown task 'nosuch'"),
     "tune-unknown-method": Case(_tune(_good, method="magic"), lambda w: "--method 'magic'"),
+    # tune through the VLM: the objective's options, the data and the model directory before any weight loads
+    "tune-vlm-clip": Case(_tune_vlm(_good, vlm="clip"), lambda w: "--vlm clip has no answer loss"),
+    "tune-vlm-and-clip": Case(lambda w: [*_tune_vlm(_good)(w), "--clip", CLIP], lambda w: "give --clip MODEL"),
+    "tune-vlm-without-model": Case(_tune_vlm(_good, model=None), lambda w: "--vlm llava needs --model"),
+    "tune-vlm-wrong-family": Case(_tune_vlm(_good, vlm="blip2"), lambda w: f"--model {LLAVA}: holds a 'llava'"),
+    "tune-vlm-missing-images": Case(
+        _tune_vlm(lambda w: f"mcq_jsonl={w / 'good' / 'noimage.jsonl'}"), lambda w: "images/missing.png"
+    ),
+    "tune-llm-lora-with-clip": Case(_tune(_good, method="lora-llm"), lambda w: "--method lora-llm adapts the LLM"),
     # table / compare / plot: run directories
     "table-missing-path": Case(lambda w: ["table", str(w / "nope")], lambda w: str(w / "nope")),
     "table-empty-results": Case(lambda w: ["table", str(w / "run_empty")], lambda w: "empty file"),
