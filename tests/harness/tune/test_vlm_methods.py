@@ -146,3 +146,23 @@ def test_llm_side_baselines_are_refused_with_the_contrastive_objective_and_for_m
         TuneConfig(method="lora-llm")
     with pytest.raises(InvalidInput, match="already carries"):
         VlmTarget(tiny_vlm("minigptv2")).check_method("lora-llm")
+
+
+@pytest.mark.parametrize("family", ["llava_next", "llava_onevision", "instructblip", "minigptv2"])
+def test_lorsu_through_every_other_family_exports_a_tower_that_swaps_back(family, tiny_vlm, tmp_path):
+    """Any-res tiles (images of several sizes in one batch), the Q-Former reading the prompt, MiniGPT-v2's EVA."""
+    adapter = tiny_vlm(family)
+    before = {k: v.clone() for k, v in adapter.vision_tower.state_dict().items()}
+    task = ToyWorldTask("target", "train", size=16)
+    data = question_answers(task, family, "official")
+    if family.startswith("llava_"):
+        sizes = [(40, 40), (64, 32), (32, 64)]
+        data.samples = [(task.load_image(it).resize(sizes[i % 3]), c) for i, (it, (_, c)) in
+                        enumerate(zip(task.items(), data.samples))]  # fmt: skip
+    record = tune(VlmTarget(adapter), data, _cfg("lorsu"), tmp_path / "o", task="toy", progress=False)
+    path = tmp_path / "o" / "session-1" / record["sessions"][0]["files"]["release"]
+    exported = load_file(str(path))
+    assert _changed(before, exported)
+    fresh = tiny_vlm(family)
+    fresh.swap_encoder(str(path))
+    assert all(torch.equal(v, exported[k]) for k, v in fresh.vision_tower.state_dict().items())

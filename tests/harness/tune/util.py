@@ -10,8 +10,8 @@ from harness.clip.data import CaptionedImages, train_loader, train_transform
 from harness.clip.models import ClipModel
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
-from harness.tune.objective import ContrastiveObjective
 from harness.tune.methods import make_method
+from harness.tune.objective import ContrastiveObjective
 from harness.tune.trainer import train_session
 
 # Learning rates at which each method moves a tiny random CLIP within a few CPU seconds.
