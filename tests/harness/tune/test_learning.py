@@ -8,7 +8,7 @@ import torch
 
 from harness.clip.loading import load_clip
 from harness.clip.zeroshot import class_embeddings, zero_shot_classify
-from harness.tune.config import METHODS
+from harness.tune.config import TOWER_METHODS
 from harness.tune.run import tune
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import quick_cfg
@@ -17,7 +17,7 @@ EPOCHS = {"spu": 16}  # SPU's sparse update needs a few more steps on the EVA to
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TOWER_METHODS)
 def test_training_raises_accuracy_from_near_chance(clip_specs, shapes, family, name, tmp_path):
     model = load_clip(clip_specs[family])
     w = class_embeddings(model, shapes.class_names, shapes.templates)

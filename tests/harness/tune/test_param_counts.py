@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.clip.loading import load_clip
-from harness.tune.config import METHODS
+from harness.tune.config import TOWER_METHODS
 from tests.harness.clip.fixtures import FAMILIES
 from tests.harness.tune.util import changed_entries, quick_cfg, session_parts, snapshot, train
 
@@ -26,7 +26,7 @@ def _run(spec, data, cfg):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TOWER_METHODS)
 def test_reported_counts_equal_the_entries_that_changed(clip_specs, shapes, family, name):
     cfg = quick_cfg(name)
     _, plain, method, changed, changed_plain = _run(clip_specs[family], shapes.subset(range(30)), cfg)
