@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table as RichTable
 
+from harness import jsonio
 from harness.cli.common import EXIT_GATE_FAILED, console, emit, guarded, warn
 from harness.errors import InvalidInput
 from harness.report.runs import load_run
@@ -75,7 +75,7 @@ def compare_cmd(
             raise InvalidInput(f"--metrics must be primary or all, got {metrics!r}")
         rows = compare_runs(a, b, metrics, n_boot=n_boot, seed=seed)
         if as_json:
-            typer.echo(json.dumps([comparison_dict(r) for r in rows], indent=2))
+            typer.echo(jsonio.dumps([comparison_dict(r) for r in rows], indent=2))  # strict: NaN → null
             return
         console.print(compare_table(a, b, rows))
         for r in rows:

@@ -1,6 +1,6 @@
 """Run records: `samples.jsonl` (one line per item, appended and flushed as items finish) and
 `results.json` (config, fingerprints, metrics), written atomically. Tables, compare and check read
-only these files.
+only these files. Both are strict JSON (`harness.jsonio`): an undefined metric (NaN) is written as null.
 
 Resume: re-running the same command on the same directory skips items already in samples.jsonl. A run
 killed mid-write leaves at most one partial last line, which is cut off on reopen.
@@ -11,13 +11,13 @@ size), and when the run finishes samples.jsonl is rewritten in item order, one r
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from harness.errors import InputNotFound, InvalidInput
+from harness.jsonio import dumps, finite, write_atomic
 from harness.tasks.sources import read_json, read_jsonl
 
 SCHEMA_VERSION = 1
@@ -46,7 +46,7 @@ class RunDir:
         known before the model loads)."""
         if not self.config_path.exists():
             return
-        old = read_json(self.config_path, "--out")
+        old, fingerprint = finite(read_json(self.config_path, "--out")), finite(fingerprint)  # as written: inf → null
         keys = set(fingerprint) if partial else set(old) | set(fingerprint)
         diff = sorted(k for k in keys if old.get(k) != fingerprint.get(k))
         if diff:
@@ -88,7 +88,7 @@ class RunDir:
         records = self.done()
         rank = {k: i for i, k in enumerate(order)}
         keys = sorted(records, key=lambda k: rank.get(k, len(rank)))
-        text = "".join(json.dumps(records[k], ensure_ascii=False) + "\n" for k in keys).encode()
+        text = "".join(dumps(records[k], ensure_ascii=False) + "\n" for k in keys).encode()
         if not self.samples_path.exists() or self.samples_path.read_bytes() != text:
             tmp = self.samples_path.with_name(f".samples.jsonl.{os.getpid()}.tmp")
             tmp.write_bytes(text)
@@ -100,7 +100,7 @@ class RunDir:
         """Append and flush; `rank`: to that rank's shard instead of samples.jsonl."""
         with open(self.samples_path if rank is None else self.shard_path(rank), "a", encoding="utf-8") as f:
             for s in samples:
-                f.write(json.dumps(s, ensure_ascii=False) + "\n")
+                f.write(dumps(s, ensure_ascii=False) + "\n")
             f.flush()
 
     def write_results(self, results: dict[str, Any]) -> None:
@@ -122,9 +122,8 @@ def _cut_torn_tail(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    """config.json, results.json, baselines: strict JSON (an undefined metric is null; `harness.jsonio`)."""
+    write_atomic(path, obj, indent=2, ensure_ascii=False, default=str)
 
 
 def read_results(run_dir: Path) -> dict[str, Any]:

@@ -83,7 +83,8 @@ class Run:
 
     @property
     def is_zero_shot(self) -> bool:
-        return self.results.get("encoder") is None
+        """The VLM as released: no encoder swapped in and no PEFT adapter merged."""
+        return self.results.get("encoder") is None and self.results.get("peft") is None
 
     @property
     def tasks(self) -> dict[str, dict[str, Any]]:
@@ -93,14 +94,16 @@ class Run:
         return self.results.get("config", {}).get(key)
 
     def metric(self, task: str, metric: str) -> float | None:
-        """The recorded value, or None when the task or metric is absent or NaN."""
+        """The recorded value, or None when the task or metric is absent or undefined (null in results.json; NaN in
+        files written before harness.jsonio)."""
         m = self.tasks.get(task, {}).get("metrics", {}).get(metric)
         v = m.get("value") if m else None
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
     def stderr(self, task: str, metric: str) -> float | None:
         m = self.tasks.get(task, {}).get("metrics", {}).get(metric)
-        return float(m["stderr"]) if m and m.get("stderr") is not None else None
+        se = m.get("stderr") if m else None
+        return None if se is None or (isinstance(se, float) and math.isnan(se)) else float(se)
 
     def samples(self, task: str) -> list[dict[str, Any]]:
         """This task's samples ([] when samples.jsonl is absent)."""

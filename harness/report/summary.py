@@ -14,12 +14,12 @@ WIDE_LIMIT = 5  # more distinct metrics than this: one cell per (run, task) list
 
 
 def _fmt(metric: dict[str, Any] | None, name: str) -> str:
-    if not metric or metric.get("value") is None:
+    if not metric:
         return "–"
-    v, se, k = metric["value"], metric.get("stderr"), display_scale(name)
-    if math.isnan(v):
+    v, se, k = metric.get("value"), metric.get("stderr"), display_scale(name)
+    if v is None or math.isnan(v):  # NaN in memory, null in results.json (harness.jsonio)
         return "undefined"  # e.g. POPE's precision when nothing was answered "yes"
-    return f"{k * v:.1f}" + (f" ± {k * se:.1f}" if se is not None else "")
+    return f"{k * v:.1f}" + (f" ± {k * se:.1f}" if se is not None and not math.isnan(se) else "")
 
 
 def print_summary(console: Console, runs: list[dict[str, Any]], title: str = "Results") -> None:

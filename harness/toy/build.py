@@ -17,6 +17,7 @@ import torch
 
 from harness.errors import InvalidInput
 from harness.eval.environment import environment
+from harness.jsonio import dumps
 from harness.toy.train_clip import ClipSpec, train_clip
 from harness.toy.train_llava import LlavaSpec, train_llava
 
@@ -79,11 +80,11 @@ def build_world(out_dir: Path = MODELS_DIR, seed: int = 0, log: Callable[[str], 
         "eval_items": EVAL_ITEMS,
         "specs": {"clip": asdict(ClipSpec(seed=seed)), "llava": asdict(LlavaSpec(seed=seed))},
     }
-    (out_dir / "build.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out_dir / "build.json").write_text(dumps(meta, indent=2) + "\n")
     import shutil
 
     shutil.rmtree(out_dir / "_eval", ignore_errors=True)
-    log(json.dumps(metrics, indent=1))
+    log(dumps(metrics, indent=1))
     return meta
 
 

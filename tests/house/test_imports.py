@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("harness", "benchmarks")
 # DESIGN.md's layers, lowest first: a module may import its own layer and the ones below, never above.
 LAYERS = (
-    ("harness.errors",),
+    ("harness.errors", "harness.jsonio"),
     ("harness.adapters", "harness.tasks"),
     ("harness.eval",),
     ("harness.clip", "harness.report", "harness.interop"),

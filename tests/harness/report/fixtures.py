@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.jsonio import dumps
 from harness.tasks.hateful_memes import auroc, p_yes
 from harness.tasks.metrics import mean_stderr, multiple_choice_metrics
 from harness.tasks.vqa_accuracy import vqa_accuracy
@@ -219,9 +220,9 @@ def write_run(
         "environment": {},
         "finished": "2025-01-01T00:00:00+0000",
     }
-    (run / "results.json").write_text(json.dumps(results, indent=2))
+    (run / "results.json").write_text(dumps(results, indent=2))
     if write_samples:
-        (run / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for t in tasks.values() for s in t))
+        (run / "samples.jsonl").write_text("".join(dumps(s) + "\n" for t in tasks.values() for s in t))
     return run
 
 

@@ -14,7 +14,7 @@ from harness.report.paired import compare_runs, item_scores
 from harness.report.runs import load_run
 from harness.report.stats import paired_bootstrap_auroc, paired_bootstrap_diff
 from tests.harness.report.conftest import HM_LABELS, HM_LORSU, HM_ZS
-from tests.harness.report.fixtures import mc_samples, pattern, write_run
+from tests.harness.report.fixtures import hm_samples, mc_samples, pattern, write_run
 
 runner = CliRunner()
 
@@ -88,3 +88,24 @@ def test_compare_without_samples_reports_values_only(tmp_path):
     b = write_run(tmp_path, "b", {"tsi": mc_samples("tsi", pattern(20, 15))}, encoder="b.pt", write_samples=False)
     (row,) = compare_runs(load_run(a), load_run(b))
     assert (row.a, row.b, row.diff, row.mcnemar) == (0.5, 0.75, None, None) and "no samples" in row.note
+
+
+def _strict(text: str):
+    def refuse(token: str):
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_compare_json_is_strict_when_a_metric_is_undefined(tmp_path):
+    """One class only: AUROC and its paired interval are undefined, written as null (issue 27, item 5)."""
+    a = write_run(tmp_path, "a", {"hm": hm_samples([1, 1, 1, 1], [0.6, 0.4, 0.5, 0.3])})
+    b = write_run(tmp_path, "b", {"hm": hm_samples([1, 1, 1, 1], [0.7, 0.2, 0.5, 0.9])}, encoder="b.pt")
+    _strict((a / "results.json").read_text())  # the fixture writes as the runner does
+    res = runner.invoke(app, ["compare", str(a), str(b), "--json", "--metrics", "all", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    rows = {r["metric"]: r for r in _strict(res.stdout)}
+    assert (
+        rows["auroc"]["a"] is None and rows["auroc"]["diff"] is None and rows["auroc"]["ci95"] in (None, [None, None])
+    )
+    assert rows["acc"]["a"] == 0.5 and rows["acc"]["ci95"][0] is not None

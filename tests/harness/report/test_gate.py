@@ -162,3 +162,18 @@ def test_check_run_api(tmp_path):
     base = make_baseline(load_run(_run(tmp_path, "b", 30)))
     report = check_run(load_run(_run(tmp_path, "n", 21)), base)
     assert not report.passed and [(f.task, f.what) for f in report.failures] == [("tsi", "acc"), ("tsi", "acc_norm")]
+
+
+def test_an_undefined_metric_is_null_in_the_baseline_and_not_gated(tmp_path):
+    """One class only: AUROC is undefined; the baseline file is strict JSON with null there (issue 27, item 5)."""
+    run = write_run(tmp_path, "one_class", {"hm": hm_samples([1, 1, 1, 1], [0.6, 0.4, 0.5, 0.3])})
+    path = tmp_path / "b.json"
+    assert runner.invoke(app, ["check", str(run), "--baseline", str(path), "--update"]).exit_code == 0
+
+    def refuse(token: str):
+        raise ValueError(f"not JSON: {token}")
+
+    auroc = json.loads(path.read_text(), parse_constant=refuse)["tasks"]["hm"]["metrics"]["auroc"]
+    assert auroc["value"] is None and auroc["n_neg"] == 0
+    res = _check(run, path)
+    assert res.exit_code == 0 and "undefined in the baseline: not gated" in res.output, res.output

@@ -54,3 +54,11 @@ def test_many_metrics_are_listed_per_row_in_their_units():
         "cognition 100.0",
         "acc 62.5 ± 10.0",
     ]
+
+
+def test_null_read_back_from_results_json_is_undefined_too():
+    """results.json writes an undefined metric as null (harness.jsonio); a finished run re-printed from it still
+    says "undefined", and a metric the task does not have stays "–"."""
+    lines = _text([_run({"pope": {"acc": (0.5, None), "precision": (None, None)}, "vsr": {"acc_norm": (0.5, None)}})])
+    pope = next(line for line in lines if " pope " in line)
+    assert "undefined" in pope and "–" in pope and "50.0" in pope

@@ -220,3 +220,36 @@ def test_cli_end_to_end(tiny_llava_dir, tmp_path):
     words = ["yes" if s["pred"] == 0 else "no" for s in samples]
     assert rec["metrics"]["yes_ratio"]["value"] == words.count("yes") / 4
     assert rec["metrics"]["acc"]["value"] == sum(s["pred"] == s["answer"] for s in samples) / 4
+
+
+def _strict(text: str) -> Any:
+    def refuse(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_undefined_metrics_are_null_in_strict_json(tiny_llava_dir, tmp_path, monkeypatch):
+    """No "yes" answer: precision is undefined. results.json (jq, JavaScript) holds null there, not NaN, and the
+    summary prints "undefined", for the run and for its re-run read back from results.json (issue 27, item 5)."""
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    monkeypatch.setattr(Pope, "extract_answer", lambda self, item, generation: 1)  # always "no"
+    build_pope(tmp_path / "data" / "pope")
+    args = ["eval", "--tasks", "pope:random", "--data-root", str(tmp_path / "data"), "--model", str(tiny_llava_dir)]
+    args += ["--device", "cpu", "--mode", "generate", "--max-new-tokens", "2", "--out", str(tmp_path / "run")]
+    for _ in range(2):  # the second finds the run finished and prints it from results.json
+        res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        assert "undefined" in next(line for line in res.stdout.splitlines() if "pope:random" in line), res.stdout
+    assert "already finished" in res.stdout
+    results = _strict((tmp_path / "run" / "results.json").read_text())
+    m = results["tasks"]["pope:random"]["metrics"]
+    assert (
+        m["precision"] == {"value": None, "stderr": None} and m["recall"]["value"] == 0.0 and m["acc"]["value"] == 0.5
+    )
+    assert results["tasks"]["pope:random"]["breakdown"]["split_precision"]["random"]["value"] is None
+    assert all(_strict(x)["pred"] == 1 for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines())
+    _strict((tmp_path / "run" / "config.json").read_text())
