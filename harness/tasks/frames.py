@@ -39,9 +39,9 @@ def middle_frame(video: Path, fps: float = 2.0) -> Image.Image:
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0)
+        base = stream.time_base  # read while open: PyAV 18 refuses a closed container's stream attributes
     if not pts:
         raise InvalidInput("no video frames")
-    base = stream.time_base
     if base is None:
         raise InvalidInput("the video stream has no time base")
     times = [float((p - pts[0]) * base) for p in pts]

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,21 @@ def _provide_lmms_eval() -> None:
     this test session and its subprocesses import it from there."""
     if importlib.util.find_spec("lmms_eval") is None:
         if not (LMMS_EVAL_DIR / "lmms_eval").is_dir():
-            subprocess.run(
-                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(LMMS_EVAL_DIR), LMMS_EVAL],
-                check=True,
-            )
+            with tempfile.TemporaryDirectory(prefix="harness-pip-") as tmp:
+                pip = [*_pip(Path(tmp)), "install", "-q", "--no-deps", "--target", str(LMMS_EVAL_DIR), LMMS_EVAL]
+                subprocess.run(pip, check=True)
         sys.path.append(str(LMMS_EVAL_DIR))
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(LMMS_EVAL_DIR)) if p)
+
+
+def _pip(tmp: Path) -> list[str]:
+    """This interpreter's pip, or where it has none (a uv venv) the pip of a throwaway venv made from it: `--target`
+    writes plain files, whichever environment's pip writes them."""
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    env = tmp / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    return [str(env / "bin" / "python"), "-m", "pip"]
 
 
 _provide_lmms_eval()
