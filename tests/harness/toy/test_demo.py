@@ -54,3 +54,13 @@ def test_quick_demo_end_to_end(tmp_path):
     assert sessions == [f"{m}-session-{s}" for m in ("ln", "lorsu") for s in (1, 2, 3)]
     assert "Continual learning" in page and "toy_target·s3" in page and "BWT" in page
     assert (tmp_path / "continual.png").stat().st_size > 10_000
+
+    # every method's sessions move the scores: a row of the matrix that equals zero-shot throughout shows nothing
+    def accs(run: str) -> dict[str, float]:
+        tasks = json.loads((tmp_path / "runs" / run / "results.json").read_text())["tasks"]
+        return {t: r["metrics"]["acc"]["value"] for t, r in tasks.items()}
+
+    zero = accs("zero-shot")
+    for method in ("lorsu", "ln"):
+        rows = [accs(f"continual/{method}-session-{s}") for s in (1, 2, 3)]
+        assert any(row != zero for row in rows), (method, zero, rows)
