@@ -89,6 +89,12 @@ def eval_cmd(
         None, help="MiniGPT-v2 stage checkpoint (minigptv2_checkpoint.pth: llama_proj + LoRA)."
     ),
     eva_ckpt: Path | None = typer.Option(None, help="MiniGPT-v2's EVA ViT-g weights (LAVIS eva_vit_g.pth)."),
+    peft: Path | None = typer.Option(
+        None,
+        help="PEFT adapter directory (PeftModel.save_pretrained: adapter_config.json + adapter_model.safetensors, "
+        "e.g. a harness tune lora-llm export) merged into the VLM's weights before any --encoder swap. An adapter "
+        "for another base model (family, weights, a module or shape that does not fit) is refused.",
+    ),
     mode: str = typer.Option(
         "likelihood",
         help="likelihood: score every option; generate: greedy answer with "
@@ -127,6 +133,7 @@ def eval_cmd(
         overwrite=overwrite,
         minigptv2_ckpt=str(minigptv2_ckpt) if minigptv2_ckpt else None,
         eva_ckpt=str(eva_ckpt) if eva_ckpt else None,
+        peft=str(peft) if peft else None,
         mode=mode,
         max_new_tokens=max_new_tokens,
         choices=str(choices) if choices else None,

@@ -33,7 +33,10 @@ def score_cell(
     progress: bool,
     dist: Dist,
     on_items: Callable[[int], Any] | None = None,
+    peft: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Score every task of `plan` into the cell's run directory; `swap` and `peft` are the encoder swap's and the
+    merged PEFT adapter's reports (None without)."""
     tasks, choices_used = plan.tasks, plan.choices_used
     label = run_label(cfg)
     fingerprint = {
@@ -97,14 +100,14 @@ def score_cell(
         if n_err > cfg.max_errors:
             if dist.is_main:
                 run.merge(order)
-                write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
+                write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now, peft)
             raise TooManyErrors(
                 f"task {key}: {n_err} items could not be scored (limit --max-errors "
                 f"{cfg.max_errors}); see 'error' in {run.samples_path}"
             )
     if dist.is_main:
         run.merge(order)
-        results = write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now)
+        results = write_results(run, cfg, run_id, label, model_info, swap, task_results, started, scored_now, peft)
     dist.barrier()
     if not dist.is_main:
         results = {"run_dir": str(run.path), "label": label, "tasks": task_results, "rank": dist.rank}

@@ -33,6 +33,7 @@ class EvalConfig:
     overwrite: bool = False
     minigptv2_ckpt: str | None = None
     eva_ckpt: str | None = None
+    peft: str | None = None  # a PEFT adapter directory merged into the VLM's weights before the encoder swap
     mode: str = "likelihood"
     max_new_tokens: int = GENERATE_MAX_NEW_TOKENS
     choices: str | None = None

@@ -2,7 +2,8 @@
 
 `harness tune` writes `OUT/tune.json` (method, task, seed, protocol, sessions) and `OUT/session-S/session.json`
 (the session's classes) beside each session's checkpoint; a checkpoint elsewhere may still name its session in
-its file name (`..._session-3_...`). Torch-free: read before anything loads."""
+its file name (`..._session-3_...`). A PEFT adapter export (`--peft OUT/session-S/peft`, LoRA-LLM and LoRA-full)
+says the same through its session folder and its `harness_peft.json`. Torch-free: read before anything loads."""
 
 from __future__ import annotations
 
@@ -50,6 +51,29 @@ def export_label(path: str) -> str:
     if "method" in meta and "session" in meta:
         return f"{meta['method']}-session-{meta['session']}"
     return Path(path).stem
+
+
+def peft_metadata(path: str | Path | None) -> dict[str, Any]:
+    """What a PEFT adapter directory says about itself: `harness_peft.json`'s method and session, then, for a
+    `harness tune` export (`OUT/session-S/peft`), its session folder and tune record as `export_metadata` reads them."""
+    if not path:
+        return {}
+    p = Path(path).expanduser().resolve()
+    record = _json(p / "harness_peft.json")
+    out: dict[str, Any] = {k: record[k] for k in ("method", "session") if isinstance(record.get(k), str | int)}
+    if (p.parent / "session.json").is_file() or SESSION_IN_NAME.search(p.parent.name):
+        out.update(export_metadata(p.parent))
+    return out
+
+
+def peft_label(path: str) -> str:
+    """`<method>-session-<s>` for a session export, else the directory's name (with its parent's when it is only
+    `peft` or `adapter`)."""
+    meta = peft_metadata(path)
+    if "method" in meta and "session" in meta:
+        return f"{meta['method']}-session-{meta['session']}"
+    p = Path(path).expanduser().resolve()
+    return f"{p.parent.name}-{p.name}" if p.name in ("peft", "adapter") and p.parent.name else p.name
 
 
 def _json(path: Path) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Everything `harness eval` can check before a model loads: the tasks' data, the encoder file, the
-`--choices` file and an existing run in `--out`. A 7B model takes minutes to load; a typo should not."""
+"""Everything `harness eval` can check before a model loads: the tasks' data, the encoder file, the `--peft`
+adapter directory, the `--choices` file and an existing run in `--out`. A 7B model takes minutes to load; a typo
+should not."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.adapters.model_types import MODEL_TYPES
+from harness.adapters.peft_merge import check_peft_dir, peft_sha256
 from harness.adapters.weights import sha256_file
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig, check_settings
@@ -44,9 +46,12 @@ def plan_eval(cfg: EvalConfig) -> Plan:
         from harness.adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
 
         check_encoder_file(cfg.encoder)
+    if cfg.peft:
+        check_peft_dir(cfg.peft, cfg.vlm)
     choices_used = apply_choices(tasks, cfg.choices)
-    if cfg.out and not cfg.overwrite:
-        RunDir(Path(cfg.out)).check(known_fingerprint(cfg, tasks, choices_used), partial=True)
+    if cfg.out and not cfg.overwrite:  # with or without an adapter: a run made with the other is refused here
+        known = {"peft_sha256": None, **known_fingerprint(cfg, tasks, choices_used)}
+        RunDir(Path(cfg.out)).check(known, partial=True)
     return Plan(tasks, choices_used)
 
 
@@ -59,7 +64,8 @@ def check_model(cfg: EvalConfig) -> None:
 
 
 def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dict[str, Any] | None) -> dict[str, Any]:
-    """The fingerprint fields known before the model loads (the rest come from the adapter and the swap)."""
+    """The fingerprint fields known before the model loads (the rest come from the adapter and the swap). The PEFT
+    adapter's sha256 is there only with `--peft`, so runs without one keep their fingerprint and directory."""
     return {
         "vlm": cfg.vlm,
         "tasks": {k: t.version for k, t in tasks.items()},
@@ -71,6 +77,7 @@ def known_fingerprint(cfg: EvalConfig, tasks: dict[str, Task], choices_used: dic
         "mode": cfg.mode,
         "max_new_tokens": cfg.max_new_tokens if cfg.mode == "generate" else None,
         "choices": choices_used,
+        **({"peft_sha256": peft_sha256(cfg.peft)} if cfg.peft else {}),
     }
 
 

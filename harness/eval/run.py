@@ -11,13 +11,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.adapters.peft_merge import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 from harness.eval.config import EvalConfig
-from harness.eval.encoder_meta import export_metadata, metadata_columns
+from harness.eval.encoder_meta import export_metadata, metadata_columns, peft_label, peft_metadata
 from harness.eval.environment import environment
 from harness.eval.records import RunDir
+from harness.jsonio import dumps
 from harness.tasks.base import Item
 
 DEFAULT_RUNS = Path("results/runs")
+PEFT_FILES = (ADAPTER_CONFIG, ADAPTER_WEIGHTS)
 
 
 def task_key(spec: str) -> str:
@@ -26,7 +29,14 @@ def task_key(spec: str) -> str:
 
 
 def run_label(cfg: EvalConfig) -> str:
-    return cfg.label or (Path(cfg.encoder).stem if cfg.encoder else "zero-shot")
+    """`--label`, else the encoder file's stem (`zero-shot` without), with `+<adapter>` for a `--peft` adapter
+    (alone when there is no encoder)."""
+    if cfg.label:
+        return cfg.label
+    encoder = Path(cfg.encoder).stem if cfg.encoder else None
+    if cfg.peft:
+        return f"{encoder}+{peft_label(cfg.peft)}" if encoder else peft_label(cfg.peft)
+    return encoder or "zero-shot"
 
 
 def take(items: Iterable[Item], limit: int | None) -> list[Item]:
@@ -75,8 +85,9 @@ def write_results(
     task_results: dict,
     started: float,
     scored_now: int,
+    peft: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """results.json (atomically) with the config, model facts, swap report, metrics and timing."""
+    """results.json (atomically) with the config, model facts, swap report, merged adapter, metrics and timing."""
     wall = time.perf_counter() - started
     results = {
         "run_id": run_id,
@@ -84,9 +95,15 @@ def write_results(
         "config": asdict(cfg),
         "model": model_info,
         "encoder": {"path": cfg.encoder, "sha256": swap["sha256"], "swap_report": swap} if swap else None,
-        # what the checkpoint's export says (session, method, its classes), then the user's labels on top
+        "peft": {**peft, "export": peft_metadata(cfg.peft)} if peft else None,
+        # what the adapter's and the checkpoint's exports say (session, method, its classes; the checkpoint's
+        # win), then the user's labels on top
         "encoder_export": export_metadata(cfg.encoder),
-        "encoder_meta": {**metadata_columns(export_metadata(cfg.encoder)), **cfg.encoder_meta},
+        "encoder_meta": {
+            **metadata_columns(peft_metadata(cfg.peft)),
+            **metadata_columns(export_metadata(cfg.encoder)),
+            **cfg.encoder_meta,
+        },
         "tasks": task_results,
         "timing": {
             "wall_seconds": round(wall, 3),
@@ -101,6 +118,14 @@ def write_results(
     return results
 
 
+def _mtime(path: Path) -> float:
+    """A file's modification time; +inf when it is missing (the plan then names it)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:40]
 
@@ -108,7 +133,7 @@ def _slug(text: str) -> str:
 def finished_results(cfg: EvalConfig) -> dict[str, Any] | None:
     """The results of a finished run of exactly this config in `cfg.out`, so a re-run can skip it unloaded.
     None when there is none, it is partial (a task missing, or items that errored: a re-run retries those),
-    its config differs, or the encoder file changed since."""
+    its config differs, or the encoder file or the PEFT adapter changed since."""
     if not cfg.out or cfg.overwrite:
         return None
     run = RunDir(Path(cfg.out))
@@ -118,11 +143,17 @@ def finished_results(cfg: EvalConfig) -> dict[str, Any] | None:
         results = json.loads(run.results_path.read_text())
     except ValueError:
         return None
-    if results.get("config") != json.loads(json.dumps(asdict(cfg), default=str)):
+    want = json.loads(dumps(asdict(cfg), default=str))  # as written: strict JSON
+    recorded = results.get("config")
+    if isinstance(recorded, dict):  # a setting added since the run was written (such as peft) reads as None
+        recorded = {**{k: None for k in want if k not in recorded}, **recorded}
+    if recorded != want:
         return None
     tasks = results.get("tasks") or {}
     if set(tasks) != {task_key(t) for t in cfg.tasks} or any(t.get("n_errors") for t in tasks.values()):
         return None
     if cfg.encoder and Path(cfg.encoder).stat().st_mtime > run.results_path.stat().st_mtime:
+        return None
+    if cfg.peft and any(_mtime(Path(cfg.peft) / f) > run.results_path.stat().st_mtime for f in PEFT_FILES):
         return None
     return {**results, "run_dir": str(run.path), "skipped": True}

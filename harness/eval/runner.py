@@ -20,7 +20,7 @@ Evaluator = Callable[[EvalConfig, Plan, bool], dict[str, Any]]
 # `harness.adapters.registry` is scored through its adapter; CLIP classifies zero-shot.
 VLM_EVALUATOR = "harness.eval.vlm:evaluate_vlm"
 VLM_CELLS_EVALUATOR = "harness.eval.vlm:evaluate_vlm_cells"
-LOAD_KEYS = ("vlm", "model", "dtype", "device", "minigptv2_ckpt", "eva_ckpt")
+LOAD_KEYS = ("vlm", "model", "dtype", "device", "minigptv2_ckpt", "eva_ckpt", "peft")
 EVALUATORS: dict[str, str] = {"clip": "harness.clip.evaluate:evaluate_clip"}
 
 

@@ -1,5 +1,6 @@
-"""Multiple-choice evaluation through a VLM adapter: load once, then for each encoder (cell) put the tower
-back to its original weights, swap the encoder in and score every task (see `harness.eval.cell`)."""
+"""Multiple-choice evaluation through a VLM adapter: load once (and merge a `--peft` adapter into the weights), then
+for each encoder (cell) put the tower back to its loaded weights, swap the encoder in and score every task (see
+`harness.eval.cell`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness.adapters.peft_merge import merge_peft
 from harness.adapters.registry import load_vlm
 from harness.eval import dist as dist_mod
 from harness.eval.cell import score_cell
@@ -37,6 +39,8 @@ def evaluate_vlm_cells(
         eva_ckpt=first.eva_ckpt,
     )
     model_info = adapter.describe()  # hashes the weights: once per load, not per cell
+    # before any swap, so the tower snapshot holds the merged tower and the swap replaces what it names
+    peft = merge_peft(adapter, first.peft, model_info.get("weights_sha256")) if first.peft else None
     snapshot = TowerSnapshot(adapter.vision_tower) if len(cells) > 1 else None
     swapped, out = False, []
     for cfg, plan in cells:
@@ -46,6 +50,6 @@ def evaluate_vlm_cells(
         if cfg.encoder:
             swap = adapter.swap_encoder(cfg.encoder, cfg.allow_partial, cfg.interpolate_pos).to_dict()
             swapped = True
-        out.append(score_cell(adapter, cfg, plan, model_info, swap, started, progress, dist, on_items))
+        out.append(score_cell(adapter, cfg, plan, model_info, swap, started, progress, dist, on_items, peft))
         started = time.perf_counter()
     return out

@@ -1,5 +1,6 @@
-"""What the lm-eval and lmms-eval models share: load the adapter (and swap the encoder) from harness-style
-options, score grouped log-likelihood requests through the engine, generate greedily, fingerprint the model."""
+"""What the lm-eval and lmms-eval models share: load the adapter (merge a PEFT adapter, swap the encoder) from
+harness-style options, score grouped log-likelihood requests through the engine, generate greedily, fingerprint
+the model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from PIL import Image
 
+from harness.adapters.peft_merge import check_peft_dir, merge_peft
 from harness.adapters.registry import VLMS, load_vlm
 from harness.errors import InvalidInput
 from harness.eval.engine import Engine, Request
@@ -27,6 +29,7 @@ OPTIONS = (
     "batch_size",
     "minigptv2_ckpt",
     "eva_ckpt",
+    "peft",
     "prompt_style",
     "allow_partial",
     "interpolate_pos",
@@ -72,6 +75,7 @@ class Backend:
         batch_size: int | str = 8,
         minigptv2_ckpt: str | None = None,
         eva_ckpt: str | None = None,
+        peft: str | None = None,
         prompt_style: str = "options",
         allow_partial: bool = False,
         interpolate_pos: bool = False,
@@ -85,24 +89,31 @@ class Backend:
             from harness.adapters.checkpoints import check_encoder_file
 
             check_encoder_file(encoder)  # before the model loads
+        if peft:
+            check_peft_dir(peft, vlm, "model_args peft")
         self.adapter = load_vlm(vlm, model, dtype, str(device), minigptv2_ckpt=minigptv2_ckpt, eva_ckpt=eva_ckpt)
+        self.info = self.adapter.describe()
+        weights = self.info.get("weights_sha256")
+        self.peft = merge_peft(self.adapter, peft, weights, "model_args peft") if peft else None  # before the swap
         self.swap = self.adapter.swap_encoder(encoder, allow_partial, interpolate_pos).to_dict() if encoder else None
         self.engine = Engine(self.adapter, batch_size)
         self.max_gen_toks = int(max_gen_toks)
         self.prompt_style = prompt_style
-        self.info = self.adapter.describe()
         self.fingerprint = {
             "vlm": vlm,
             **model_fingerprint(self.info, self.swap),
+            **({"peft_sha256": self.peft["sha256"]} if self.peft else {}),
             "harness_version": harness_version(),
         }
         self.fingerprint_sha256 = digest(self.fingerprint)
 
     def model_info(self) -> dict[str, Any]:
-        """For the framework's results: the adapter's facts, the swap report and the fingerprint."""
+        """For the framework's results: the adapter's facts, the swap report, the merged PEFT adapter and the
+        fingerprint."""
         return {
             "harness_model": self.info,
             "harness_encoder_swap": self.swap,
+            "harness_peft": self.peft,
             "harness_fingerprint": self.fingerprint,
             "harness_fingerprint_sha256": self.fingerprint_sha256,
         }

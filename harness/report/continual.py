@@ -80,7 +80,9 @@ class Sequence:
 
 
 def run_meta(run: Run) -> dict[str, Any]:
-    return {**(run.results.get("encoder_export") or {}), **(run.results.get("encoder_meta") or {})}
+    """What the run's PEFT adapter export and encoder export say of themselves, then its labels on top."""
+    peft = (run.results.get("peft") or {}).get("export") or {}
+    return {**peft, **(run.results.get("encoder_export") or {}), **(run.results.get("encoder_meta") or {})}
 
 
 def session_of(run: Run) -> int | None:

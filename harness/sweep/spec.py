@@ -4,9 +4,9 @@
     [eval]                              # any `harness eval` option by its long name, `_` for `-`
     tasks = ["toy_control", "toy_target"]
     limit = 200
-    [[vlm]]                             # label (default: the family), family, model, family options
-    family = "llava"
-    model = "llava-hf/llava-1.5-7b-hf"
+    [[vlm]]                             # label (default: the family), family, model, family options,
+    family = "llava"                    # peft (a PEFT adapter directory merged into its weights; the label
+    model = "llava-hf/llava-1.5-7b-hf"  # then defaults to <family>-<adapter label>)
     [[encoder]]                         # label, path (none: the original tower; a glob: one per file,
     label = "zero-shot"                 # labelled by its stem) and free metadata shown as table columns
     [[encoder]]
@@ -29,12 +29,12 @@ from typing import Any
 from harness.adapters.registry import VLMS
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig
-from harness.eval.encoder_meta import export_metadata, metadata_columns
+from harness.eval.encoder_meta import export_metadata, metadata_columns, peft_label
 from harness.eval.encoders import ZERO_SHOT, check_unique, expand_encoders
 
-PER_CELL = {"vlm", "model", "encoder", "out", "label", "minigptv2_ckpt", "eva_ckpt", "encoder_meta"}
+PER_CELL = {"vlm", "model", "encoder", "out", "label", "minigptv2_ckpt", "eva_ckpt", "peft", "encoder_meta"}
 EVAL_KEYS = sorted({f.name for f in fields(EvalConfig)} - PER_CELL)
-VLM_KEYS = ("label", "family", "model", "minigptv2_ckpt", "eva_ckpt")
+VLM_KEYS = ("label", "family", "model", "minigptv2_ckpt", "eva_ckpt", "peft")
 TOP_KEYS = ("out", "eval", "vlm", "encoder", "plot")
 PLOT_KEYS = ("target", "controls")
 EVAL_TYPES: dict[str, tuple[type, ...]] = {
@@ -56,7 +56,7 @@ class VlmEntry:
     label: str
     family: str
     model: str | None
-    options: dict[str, str] = field(default_factory=dict)  # minigptv2_ckpt, eva_ckpt
+    options: dict[str, str] = field(default_factory=dict)  # minigptv2_ckpt, eva_ckpt, peft
 
 
 @dataclass
@@ -166,8 +166,9 @@ def _vlm(raw: dict, i: int, where: Path, path: Path) -> VlmEntry:
     model = raw.get("model")
     if isinstance(model, str) and (_path(model, where).exists() or model.startswith((".", "/", "~"))):
         model = _existing(model, where, f"{what} model")
-    options = {k: _existing(raw[k], where, f"{what} {k}") for k in ("minigptv2_ckpt", "eva_ckpt") if k in raw}
-    return VlmEntry(str(raw.get("label", family)), family, model, options)
+    options = {k: _existing(raw[k], where, f"{what} {k}") for k in ("minigptv2_ckpt", "eva_ckpt", "peft") if k in raw}
+    label = f"{family}-{peft_label(options['peft'])}" if "peft" in options else family
+    return VlmEntry(str(raw.get("label", label)), family, model, options)
 
 
 def _encoders(raw: dict, i: int, where: Path, path: Path) -> list[EncoderEntry]:

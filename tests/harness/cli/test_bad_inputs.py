@@ -66,7 +66,24 @@ def _world(root: Path) -> W:
         shutil.copy(MODELS_DIR / family / "config.json", root / f"noweights_{family}" / "config.json")
     (root / "novideos").mkdir()
     (root / "a_file").write_text("x")
+    _peft_dirs(root)
     return w
+
+
+def _peft_dirs(root: Path) -> None:
+    """PEFT adapter directories that are refused before the model loads (the weights: a valid safetensors file)."""
+    header = json.dumps({"x.lora_A.weight": {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]}}).encode()
+    weights = len(header).to_bytes(8, "little") + header + bytes(4)
+    config = json.dumps({"peft_type": "LORA", "r": 1, "target_modules": ["x"]})
+    for name, files in (
+        ("peft_noconfig", {"adapter_model.safetensors": weights}),
+        ("peft_bin", {"adapter_config.json": config, "adapter_model.bin": b"pickle"}),
+        ("peft_blip2", {"adapter_config.json": config, "adapter_model.safetensors": weights,
+                        "harness_peft.json": json.dumps({"vlm": "blip2"})}),
+    ):  # fmt: skip
+        (root / name).mkdir()
+        for file, data in files.items():
+            (root / name / file).write_bytes(data if isinstance(data, bytes) else data.encode())
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,20 @@ CASES = {
     "eval-missing-data-root": Case(
         lambda w: ["eval", "--tasks", "tsi", "--data-root", str(w / "nope"), "--out", str(w / "out_eval")],
         lambda w: f"--data-root {w / 'nope'}",
+    ),
+    # eval --peft: the adapter directory before the model loads
+    "eval-peft-missing-dir": Case(
+        lambda w: [*_eval(_good)(w), "--peft", str(w / "nope")], lambda w: f"--peft {w / 'nope'}: no such directory"
+    ),
+    "eval-peft-without-config": Case(
+        lambda w: [*_eval(_good)(w), "--peft", str(w / "peft_noconfig")], lambda w: "no adapter_config.json"
+    ),
+    "eval-peft-pickled-weights": Case(
+        lambda w: [*_eval(_good)(w), "--peft", str(w / "peft_bin")], lambda w: "holds adapter_model.bin (a pickle"
+    ),
+    "eval-peft-other-family": Case(
+        lambda w: [*_eval(_good)(w), "--peft", str(w / "peft_blip2")],
+        lambda w: "an adapter for --vlm blip2 (harness_peft.json), not --vlm llava",
     ),
     # tune: --clip, data, images; no --out before the data is validated
     "tune-missing-clip": Case(_tune(_good, lambda w: str(w / "noclip")), lambda w: f"--clip '{w / 'noclip'}'"),
