@@ -14,6 +14,10 @@ llama.cpp's test vectors):
   (Qwen2: 290, from 151646 on). They are dropped, so that the tokens a model adds get the ids it publishes
   (`<image>` = 151646 in LLaVA-OneVision).
 
+BERT's WordPiece vocabulary (llama.cpp's bert-bge file: bert-base-uncased's 30,522 tokens, which the BGE models
+share) is a GGUF architecture transformers does not read: `load_wordpiece_gguf` reads it with the `gguf` package,
+undoes llama.cpp's respelling of the pieces and builds transformers' `BertTokenizer` on it.
+
 The tokens a model adds (`<image>`, `<pad>`, …) are added with `add_published_tokens`, each checked to land on its
 published id.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +96,24 @@ PUBLISHED_PIPELINES: dict[str, dict[str, Any]] = {
         },
         "decoder": _byte_level(False, False, False),
     },
+    # BERT uncased WordPiece: the tokenizer.json of bert-base-uncased (google-bert/bert-base-uncased) and of
+    # BAAI/bge-small-en-v1.5, which llama.cpp's bert-bge file was converted from; transformers' BertConverter
+    # (convert_slow_tokenizer.py) and BertTokenizer build it the same way: lower-casing, which with strip_accents None
+    # also strips accents, Chinese characters split out, BERT's pre-tokeniser and a WordPiece decoder.
+    "bert": {
+        "normalizer": {
+            "type": "BertNormalizer",
+            "clean_text": True,
+            "handle_chinese_chars": True,
+            "strip_accents": None,
+            "lowercase": True,
+        },
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+    },
 }
+# bert-base-uncased's WordPiece model settings (its tokenizer.json "model", as BertConverter writes it)
+BERT_WORDPIECE = {"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
 
 
 def family(loaded: Any, spec: dict[str, Any]) -> str:
@@ -111,6 +133,8 @@ def load_gguf_tokenizer(path: Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"{path}: no GGUF tokenizer file")
+    if gguf_architecture(path) == "bert":
+        return load_wordpiece_gguf(path)
     loaded = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     spec = json.loads(loaded.backend_tokenizer.to_str())
     kind = family(loaded, spec)
@@ -126,6 +150,60 @@ def load_gguf_tokenizer(path: Path) -> Any:
     if kind == "llama":  # SentencePiece prepends BOS
         return LlamaTokenizer(tokenizer_object=backend, legacy=False, add_bos_token=True, **specials)
     return type(loaded)(tokenizer_object=backend, **specials)  # GPT2Tokenizer, Qwen2Tokenizer
+
+
+def gguf_architecture(path: Path) -> str:
+    """The file's `general.architecture`, read from its header alone (gguf-py's writer puts it first; reading the
+    whole file takes seconds for the larger vocabularies). Empty when the first key is another."""
+    with open(path, "rb") as f:
+        magic, _version, _tensors, _keys, size = struct.unpack("<4sIQQQ", f.read(32))
+        key = f.read(size).decode("utf-8", "replace")
+        (kind,) = struct.unpack("<I", f.read(4))
+        if magic != b"GGUF" or key != "general.architecture" or kind != 8:  # 8: a string value
+            return ""
+        (size,) = struct.unpack("<Q", f.read(8))
+        return f.read(size).decode("utf-8")
+
+
+def wordpiece_spelling(token: str) -> str:
+    """A piece of llama.cpp's BERT vocabulary in WordPiece's own spelling. llama.cpp's converter (convert_hf_to_gguf.py,
+    `BertModel.set_vocab`'s `phantom`) keeps the `[…]` tokens, drops a continuation's "##" and puts "▁" before every
+    word-initial piece; this undoes it."""
+    if token.startswith("▁"):
+        return token[1:]
+    if token.startswith("[") and token.endswith("]"):
+        return token
+    return "##" + token
+
+
+def load_wordpiece_gguf(path: Path) -> Any:
+    """BERT's WordPiece tokenizer from llama.cpp's vocab-only file: transformers' `BertTokenizer` (lower-cased,
+    [CLS] $A [SEP]) over the file's vocabulary and special tokens, checked to carry the published pipeline."""
+    from gguf import GGUFReader
+    from transformers import BertTokenizer
+
+    fields = GGUFReader(path).fields
+    pieces = [wordpiece_spelling(t) for t in fields["tokenizer.ggml.tokens"].contents()]
+    vocab = {piece: i for i, piece in enumerate(pieces)}
+    if len(vocab) != len(pieces):
+        raise InvalidInput(f"{path}: {len(pieces) - len(vocab)} pieces spell alike once llama.cpp's '▁' is undone")
+
+    def role(key: str) -> str:
+        return pieces[fields[f"tokenizer.ggml.{key}_token_id"].contents()]
+
+    specials = {"unk": "unknown", "sep": "seperator", "pad": "padding", "cls": "cls", "mask": "mask"}  # llama.cpp's
+    tok = BertTokenizer(
+        vocab=vocab,
+        do_lower_case=True,
+        tokenize_chinese_chars=True,
+        strip_accents=None,
+        **{f"{k}_token": role(v) for k, v in specials.items()},
+    )
+    spec = json.loads(tok.backend_tokenizer.to_str())
+    model = {k: spec["model"].get(k) for k in BERT_WORDPIECE}
+    if {k: spec[k] for k in PUBLISHED_PIPELINES["bert"]} != PUBLISHED_PIPELINES["bert"] or model != BERT_WORDPIECE:
+        raise InvalidInput(f"{path}: transformers' BertTokenizer no longer builds bert-base-uncased's pipeline")
+    return tok
 
 
 def add_published_tokens(tok: Any, added: dict[str, int]) -> None:

@@ -1,10 +1,10 @@
 """The published configurations of BLIP-2, InstructBLIP and MiniGPT-v2 the harness is tested against, with sources.
 
 As in `published_llava`: full-size values as the hub (or the MiniGPT-v2 release) publishes them; "T:" is
-github.com/huggingface/transformers; `derived` marks what no published file states. Two parts cannot be had
-offline and are stood in for, each named in `stand_ins`: OPT's id numbering (OPT renumbers the GPT-2 byte-level
-BPE in fairseq-dictionary order; the test model keeps GPT-2's ids with OPT's special-token conventions) and
-InstructBLIP's Q-Former tokenizer (bert-base-uncased WordPiece; a trained WordPiece stands in).
+github.com/huggingface/transformers; `derived` marks what no published file states. One part cannot be had
+offline and is stood in for, named in `stand_ins`: OPT's id numbering (OPT renumbers the GPT-2 byte-level BPE in
+fairseq-dictionary order; the test model keeps GPT-2's ids with OPT's special-token conventions). InstructBLIP's
+Q-Former tokenizer is bert-base-uncased's own WordPiece vocabulary (llama.cpp's bert-bge file).
 """
 
 from __future__ import annotations
@@ -144,9 +144,20 @@ INSTRUCTBLIP: dict[str, Any] = {
     "image_tokens": 32,
     # T:tests/models/instructblip/test_modeling_instructblip.py::test_inference_vicuna_7b (after 32 x 32001)
     "example": {"prompt": "What is unusual about this image?", "ids": [2, 1724, 338, 22910, 1048, 445, 1967, 29973]},
-    "stand_ins": {
-        "qformer tokenizer": "bert-base-uncased is not available offline: a WordPiece trained here",
-        "fields": ["qformer_config.vocab_size"],
+    # google-bert/bert-base-uncased with [DEC] added as BOS (30522), truncated on the left
+    # (T:src/transformers/models/instructblip/convert_instructblip_original_to_pytorch.py); BERT's 512 positions
+    # (bert-base-uncased tokenizer_config.json model_max_length). The vocabulary: llama.cpp's bert-bge file.
+    "qformer_tokenizer": {
+        "vocab": "bert-bge",
+        "added": {"[DEC]": 30522},
+        "bos": "[DEC]",
+        "truncation_side": "left",
+        "model_max_length": 512,
+    },
+    # the example prompt in bert-base-uncased's vocab.txt numbering, as the Q-Former reads it ([CLS] 101, [SEP] 102)
+    "qformer_example": {
+        "prompt": "What is unusual about this image?",
+        "ids": [101, 2054, 2003, 5866, 2055, 2023, 3746, 1029, 102],
     },
     "sources": {
         "config": "huggingface.co/Salesforce/instructblip-vicuna-7b config.json (hub commit 92cb457)",

@@ -25,4 +25,7 @@ def build_real(family: str, out: Path, vocabularies: Vocabularies, seed: int = 0
     stage and EVA checkpoints)."""
     entry = PUBLISHED[family]
     torch.manual_seed(seed)
-    return BUILDERS[family](Path(out), entry, vocabularies.tokenizer(entry), seed)
+    extra = {}
+    if "qformer_tokenizer" in entry:  # InstructBLIP's Q-Former reads the prompt with its own (BERT) tokenizer
+        extra["qformer_tok"] = vocabularies.tokenizer({"tokenizer": entry["qformer_tokenizer"]})
+    return BUILDERS[family](Path(out), entry, vocabularies.tokenizer(entry), seed, **extra)

@@ -3,7 +3,6 @@ BLIP-2 and InstructBLIP, 448 px from a 224 px EVA file for MiniGPT-v2), 32 queri
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from transformers import (
 
 from harness.toy.real_parts import QFORMER, TEXT, VISION, ids, save, shrunk
 from harness.toy.tiny_minigptv2 import TinyMiniGPTv2Spec, build_tiny_minigptv2
-from harness.toy.tokenizer import train_wordpiece_tokenizer
 
 EVA = {**VISION, "num_hidden_layers": 2}
 
@@ -65,13 +63,13 @@ def _blip2(out: Path, entry: dict[str, Any], tok: Any, seed: int) -> dict[str, P
     return save(Blip2ForConditionalGeneration(config), processor, out, seed)
 
 
-def _instructblip(out: Path, entry: dict[str, Any], tok: Any, seed: int) -> dict[str, Path]:
+def _instructblip(out: Path, entry: dict[str, Any], tok: Any, seed: int, qformer_tok: Any) -> dict[str, Path]:
+    """`qformer_tok`: bert-base-uncased's WordPiece with [DEC] (entry["qformer_tokenizer"]), 30523 tokens as the
+    published Q-Former's vocab_size."""
     cfg = entry["config"]
-    with tempfile.TemporaryDirectory() as tmp:
-        qtok = train_wordpiece_tokenizer(Path(tmp))  # stands in for bert-base-uncased (entry["stand_ins"])
     config = InstructBlipConfig(
         vision_config=InstructBlipVisionConfig(**shrunk(cfg["vision_config"], EVA)),
-        qformer_config=InstructBlipQFormerConfig(**_qformer(cfg, EVA["hidden_size"], vocab_size=len(qtok))),
+        qformer_config=InstructBlipQFormerConfig(**_qformer(cfg, EVA["hidden_size"])),
         text_config=LlamaConfig(**shrunk(cfg["text_config"], TEXT, **ids(tok))),
         num_query_tokens=cfg["num_query_tokens"],
         image_token_index=cfg["image_token_index"],
@@ -80,7 +78,7 @@ def _instructblip(out: Path, entry: dict[str, Any], tok: Any, seed: int) -> dict
     processor = InstructBlipProcessor(
         image_processor=_image_processor(entry),
         tokenizer=tok,
-        qformer_tokenizer=qtok,
+        qformer_tokenizer=qformer_tok,
         num_query_tokens=entry["processor"]["num_query_tokens"],
     )
     return save(InstructBlipForConditionalGeneration(config), processor, out, seed)

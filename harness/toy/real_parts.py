@@ -19,6 +19,7 @@ VOCAB_FILES = {
     "llama-spm": "ggml-vocab-llama-spm.gguf",
     "gpt-2": "ggml-vocab-gpt-2.gguf",
     "qwen2": "ggml-vocab-qwen2.gguf",
+    "bert-bge": "ggml-vocab-bert-bge.gguf",  # bert-base-uncased's WordPiece: InstructBLIP's Q-Former
 }
 TEXT = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4}
 VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2}
@@ -27,7 +28,7 @@ SIZE_KEYS = ("model_type", "projection_dim", "ffn_dim", "word_embed_proj_dim")
 
 
 class Vocabularies:
-    """The three GGUF vocabularies of a folder, each read once (Qwen2's takes ~25 s) and copied per model."""
+    """The GGUF vocabularies of a folder, each read once (Qwen2's takes ~25 s) and copied per model."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -44,9 +45,14 @@ class Vocabularies:
         for role in ("bos", "eos", "unk", "pad"):
             if role in spec:
                 setattr(tok, f"{role}_token", spec[role])
-        tok.update_post_processor()  # the BOS it prepends is the one set (InstructBLIP's is </s>)
+        if spec["vocab"] != "bert-bge":  # BERT's template is [CLS] $A [SEP] whatever its BOS ([DEC] for the Q-Former)
+            tok.update_post_processor()  # the BOS it prepends is the one set (InstructBLIP's is </s>)
         if "padding_side" in spec:
             tok.padding_side = spec["padding_side"]
+        for key in ("truncation_side", "model_max_length"):  # saved in tokenizer_config.json as published
+            if key in spec:
+                setattr(tok, key, spec[key])
+                tok.init_kwargs[key] = spec[key]
         return tok
 
 
