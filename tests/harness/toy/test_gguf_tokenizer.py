@@ -1,4 +1,4 @@
-"""The real vocabularies (Llama SentencePiece, GPT-2 BPE, Qwen2 BPE) read from llama.cpp's GGUF files reproduce
+"""The real vocabularies (Llama SentencePiece, GPT-2 BPE, Qwen2 BPE, BERT uncased WordPiece) read from llama.cpp's GGUF files reproduce
 every one of llama.cpp's own test vectors, the tokens the models add land on their published ids, and the
 tokenizer.json they save (alone or in a real-geometry model) carries the published normaliser and pre-tokeniser, so
 that the `tokenizers` library reading the file directly tokenizes as the release does."""
@@ -77,7 +77,23 @@ PUBLISHED_PIPELINES = {
         },
         "decoder": byte_level(False, False, False),
     },
+    # google-bert/bert-base-uncased's tokenizer.json (and BAAI/bge-small-en-v1.5's, which llama.cpp's bert-bge file
+    # was converted from): T:src/transformers/convert_slow_tokenizer.py BertConverter with do_lower_case=True
+    "bert-bge": {
+        "normalizer": {
+            "type": "BertNormalizer",
+            "clean_text": True,
+            "handle_chinese_chars": True,
+            "strip_accents": None,
+            "lowercase": True,
+        },
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+    },
 }
+# bert-base-uncased's vocab.txt numbering: [CLS] 101, [SEP] 102, "what" 2054, "is" 2003, "unusual" 5866, "about" 2055,
+# "this" 2023, "image" 3746, "?" 1029
+QFORMER_EXAMPLE = ("What is unusual about this image?", [101, 2054, 2003, 5866, 2055, 2023, 3746, 1029, 102])
 # Qwen2's released tokenizer composes decomposed accents (NFC) before it splits (issue 27, item 2)
 DECOMPOSED = "cafe\u0301 e\u0301 (decomposed accents)"
 DECOMPOSED_IDS = [924, 58858, 3958, 320, 450, 92734, 58470, 8]
@@ -112,7 +128,8 @@ def test_the_sentencepiece_correction_is_needed():
 
 def test_sizes_and_special_tokens(vocabularies):
     sizes = {v: len(vocabularies.tokenizer({"tokenizer": {"vocab": v, "added": {}}})) for v in VOCAB_FILES}
-    assert sizes == {"llama-spm": 32000, "gpt-2": 50257, "qwen2": 151646}  # Qwen2's 290 [PAD] fillers dropped
+    # Qwen2's 290 [PAD] fillers dropped; BERT's 30,522 WordPiece tokens as bert-base-uncased's vocab.txt
+    assert sizes == {"llama-spm": 32000, "gpt-2": 50257, "qwen2": 151646, "bert-bge": 30522}
     llama = vocabularies.tokenizer({"tokenizer": {"vocab": "llama-spm", "added": {}}})
     assert (llama.bos_token_id, llama.eos_token_id, llama.unk_token_id) == (1, 2, 0)
     assert llama("Hello").input_ids == [1, 15043]  # BOS added, "▁Hello"
@@ -158,7 +175,7 @@ def test_qwen2_composes_decomposed_accents(vocabularies, tmp_path):
 @pytest.mark.parametrize("family", sorted(PUBLISHED))
 def test_real_geometry_models_save_the_published_pipeline(real_model, family):
     """Every language-model tokenizer.json a real-geometry model ships (MiniGPT-v2's in its Llama folder; not
-    InstructBLIP's Q-Former tokenizer, a BERT stand-in)."""
+    InstructBLIP's Q-Former tokenizer, checked in its own test)."""
     saved = [p for p in real_model(family)["model"].rglob("tokenizer.json") if "qformer_tokenizer" not in p.parts]
     assert saved
     for path in saved:
@@ -170,3 +187,32 @@ def test_real_geometry_models_save_the_published_pipeline(real_model, family):
             == DECOMPOSED_IDS
         )
         assert AutoTokenizer.from_pretrained(model).encode(DECOMPOSED, add_special_tokens=False) == DECOMPOSED_IDS
+
+
+def test_bert_wordpiece_lowercases_strips_accents_and_wraps_in_cls_sep(vocabularies):
+    """bert-base-uncased's rules: lower-casing, accents stripped (uncased, strip_accents unset), [CLS] $A [SEP], the
+    special tokens at vocab.txt's ids."""
+    bert = vocabularies.tokenizer({"tokenizer": {"vocab": "bert-bge", "added": {}}})
+    text, ids = QFORMER_EXAMPLE
+    assert bert(text).input_ids == ids
+    assert bert("WHAT IS UNUSUAL ABOUT THIS IMAGE?").input_ids == ids
+    assert bert.encode("Caf\u00e9 na\u00efve", add_special_tokens=False) == bert.encode(
+        "cafe naive", add_special_tokens=False
+    )
+    roles = ("pad", "unk", "cls", "sep", "mask")
+    assert [getattr(bert, f"{r}_token_id") for r in roles] == [0, 100, 101, 102, 103]
+
+
+def test_real_geometry_instructblip_qformer_reads_bert_base_uncased(real_model):
+    """The Q-Former tokenizer InstructBLIP's processor saves: bert-base-uncased's vocabulary with [DEC] (30522) as its
+    BOS, truncated on the left, the prompt in vocab.txt's ids; its vocabulary size is the Q-Former's."""
+    from transformers import InstructBlipConfig, InstructBlipProcessor
+
+    model = real_model("instructblip")["model"]
+    qtok = InstructBlipProcessor.from_pretrained(model).qformer_tokenizer
+    text, ids = QFORMER_EXAMPLE
+    assert qtok(text).input_ids == ids
+    assert qtok.convert_tokens_to_ids("[DEC]") == 30522 and qtok.bos_token == "[DEC]"
+    assert qtok.truncation_side == "left" and len(qtok) == 30523
+    assert InstructBlipConfig.from_pretrained(model).qformer_config.vocab_size == 30523
+    assert pipeline(next(model.rglob("qformer_tokenizer/tokenizer.json"))) == PUBLISHED_PIPELINES["bert-bge"]
