@@ -1,4 +1,4 @@
-"""Class names: the 22 action captions (TSI and DA·E) and the 43 GTSRB CLIP class names.
+"""Class names: the 22 action captions (TSI and DA·E), the 43 GTSRB and the 10 EuroSAT CLIP class names.
 
 TSI actions map to captions as in the LoRSU paper's appendix table. That table lists Maketea.Boilwater
 twice; here it is "boiling water in a black kettle" (the caption that is otherwise unused; "making tea"
@@ -113,3 +113,19 @@ GTSRB_CLASSNAMES: tuple[str, ...] = (
     "white circle with gray strike bar indicating no passing for cars has ended",
     "white circle with gray strike bar indicating no passing for trucks has ended",
 )
+
+# EuroSAT RGB's class folders in sorted order (the class index of torchvision, CoOp's splits and LoRSU) → CLIP's
+# class names. CLIP_benchmark's en_classnames.json and LoRSU list the names in this order; CLIP's data/prompts.md
+# lists the same ten in another order.
+EUROSAT_CLASSES: dict[str, str] = {
+    "AnnualCrop": "annual crop land",
+    "Forest": "forest",
+    "HerbaceousVegetation": "brushland or shrubland",
+    "Highway": "highway or road",
+    "Industrial": "industrial buildings or commercial buildings",
+    "Pasture": "pasture land",
+    "PermanentCrop": "permanent crop land",
+    "Residential": "residential buildings or homes or apartments",
+    "River": "river",
+    "SeaLake": "lake or sea",
+}

@@ -61,3 +61,19 @@ def multiple_choice_metrics(samples: list[dict[str, Any]]) -> dict[str, Metric]:
     if scored_samples and "pred_norm" in scored_samples[0]:
         out["acc_norm"] = mean_stderr([float(s["pred_norm"] == s["answer"]) for s in scored_samples])
     return out
+
+
+def mean_class_accuracy(samples: list[dict[str, Any]], field: str, pred: str = "pred") -> Metric:
+    """The mean over classes (`meta[field]`) of each class's accuracy, every class weighted equally (the mean of
+    the row-normalised confusion matrix's diagonal, FGVC-Aircraft's official metric), over the scored samples.
+    Its standard error is sqrt(Σ se_c²) / C when every class has at least two samples, else None."""
+    groups: dict[str, list[float]] = {}
+    for s in scored(samples):
+        groups.setdefault(str(s["meta"][field]), []).append(float(s[pred] == s["answer"]))
+    if not groups:
+        return Metric(float("nan"), None)
+    per = [mean_stderr(v) for v in groups.values()]
+    value = sum(m.value for m in per) / len(per)
+    if any(m.stderr is None for m in per):
+        return Metric(value, None)
+    return Metric(value, math.sqrt(sum((m.stderr or 0.0) ** 2 for m in per)) / len(per))
