@@ -1,7 +1,7 @@
-"""The real vocabularies (Llama SentencePiece, GPT-2 BPE, Qwen2 BPE, BERT uncased WordPiece) read from llama.cpp's GGUF files reproduce
-every one of llama.cpp's own test vectors, the tokens the models add land on their published ids, and the
-tokenizer.json they save (alone or in a real-geometry model) carries the published normaliser and pre-tokeniser, so
-that the `tokenizers` library reading the file directly tokenizes as the release does."""
+"""The real vocabularies (Llama SentencePiece, GPT-2 BPE, Qwen2 BPE, BERT uncased WordPiece) read from llama.cpp's
+GGUF files reproduce every one of llama.cpp's own test vectors, the tokens the models add land on their published
+ids, and the tokenizer.json they save (alone or in a real-geometry model) carries the published normaliser and
+pre-tokeniser, so that the `tokenizers` library reading the file directly tokenizes as the release does."""
 
 from __future__ import annotations
 
