@@ -7,8 +7,9 @@ line, as in torchvision's `FGVCAircraft` and LoRSU's class order). The root may 
 `fgvc-aircraft-2013b/` folder or a folder holding it (LoRSU's `<dataroot>/fgvc_aircraft/`).
 
 Every image ends in a 20-pixel copyright banner; the release README asks users to crop it, so `load_image`
-cuts the bottom 20 rows (torchvision and LoRSU do not). Metrics: acc, acc_norm and the official mean
-per-class accuracy `mean_class_acc` (each variant weighted equally).
+cuts the bottom 20 rows (torchvision and LoRSU do not). Metrics: those of every `ChoiceTask` (acc, acc_norm) and
+the benchmark's official mean per-class accuracy `mean_class_acc` (each variant weighted equally; LoRSU's
+eval_aircraftvqa reports plain accuracy, an exact letter match of the generation).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from harness.errors import InvalidInput
 from harness.tasks.base import ImageError, Item, open_rgb
 from harness.tasks.choice_task import ChoiceTask, Record
 from harness.tasks.choices import N_CHOICES
-from harness.tasks.metrics import Metric, mean_class_accuracy, multiple_choice_metrics
+from harness.tasks.metrics import Metric, mean_class_accuracy
 from harness.tasks.prompts import PromptSet, mc_templates
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, read_text, resolve_root, split_file
@@ -45,7 +46,7 @@ class FgvcAircraft(ChoiceTask):
     name = "aircraft"
     prompts = PROMPTS
     question = QUESTION
-    metric_names = ("acc", "acc_norm", "mean_class_acc")
+    metric_names = (*ChoiceTask.metric_names, "mean_class_acc")
 
     def __init__(self, root: Path, split: str = "test", seed: int = 0):
         if split not in SPLITS:
@@ -95,7 +96,7 @@ class FgvcAircraft(ChoiceTask):
         return image.crop((0, 0, width, height - BANNER_ROWS))
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
-        return {**multiple_choice_metrics(samples), "mean_class_acc": mean_class_accuracy(samples, "variant")}
+        return {**super().metrics(samples), "mean_class_acc": mean_class_accuracy(samples, "variant")}
 
 
 def _find_data(root: Path) -> Path:

@@ -49,7 +49,7 @@ def test_test_split_items_ids_and_class_names(data):
     assert {VARIANTS[it.meta["class_id"]] for it in items} >= {"Cessna 172", "F/A-18", "F-16A/B", "BAE 146-200"}
     info = task.describe()
     assert info["split"] == "test" and info["items"] == 12 and info["images_missing"] == 0
-    assert info["metrics"] == ["acc", "acc_norm", "mean_class_acc"]
+    assert info["metrics"][:2] == ["acc", "acc_norm"] and info["metrics"][-1] == "mean_class_acc"
 
 
 @pytest.mark.parametrize("split", ["train", "val", "trainval"])
@@ -162,7 +162,7 @@ def _eval(args: list[str], out) -> tuple[dict, list[dict]]:
 def test_cli_likelihood_choices_and_generate(tiny_llava_dir, data, tmp_path):
     common = ["--tasks", "aircraft", "--data-root", str(data.parent.parent), "--model", str(tiny_llava_dir)]
     rec, samples = _eval([*common, "--limit", "6", "--seed", "1"], tmp_path / "a")
-    assert rec["n"] == 6 and set(rec["metrics"]) == {"acc", "acc_norm", "mean_class_acc"}
+    assert rec["n"] == 6 and set(rec["metrics"]) >= {"acc", "acc_norm", "mean_class_acc"}
     assert [s["id"] for s in samples] == [it.id for it in build(path=data).items()][:6]
     right: dict[str, list[bool]] = {}
     for s in samples:
