@@ -1,12 +1,14 @@
 """EuroSAT RGB fixtures: the release's `2750/<Class>/<Class>_<n>.jpg` tree with a few 64×64 JPEGs per class, in
-the zip's and torchvision's layouts, and CoOp's `split_zhou_EuroSAT.json` written as dassl's write_json does."""
+the zip's and torchvision's layouts, and CoOp's `split_zhou_EuroSAT.json` written as dassl's write_json does.
+Self-contained (no import of `fixtures.py`), so `fixtures.build_all_fixtures` may import it."""
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
-from tests.harness.tasks.fixtures import write_image
+from PIL import Image
 
 # images per class folder: uneven, so CoOp's rounding shows (hand-checked splits in test_eurosat.py)
 COUNTS = {
@@ -36,11 +38,22 @@ COOP_NAMES = {
 }
 
 
+def write_jpeg(path: Path, seed: int, size: int = 64) -> Path:
+    """A deterministic `size`×`size` RGB JPEG (a seeded colour with a few seeded pixels), as the release's."""
+    rng = random.Random(seed)
+    im = Image.new("RGB", (size, size), tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(16):
+        im.putpixel((rng.randrange(size), rng.randrange(size)), tuple(rng.randrange(256) for _ in range(3)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, format="JPEG")
+    return path
+
+
 def build_eurosat(root: Path, counts: dict[str, int] | None = None) -> Path:
     """`root/2750/<Class>/<Class>_<n>.jpg`, n = 1..count, as the EuroSAT RGB zip unpacks; returns `root`."""
     for k, (folder, n) in enumerate((counts or COUNTS).items()):
         for i in range(1, n + 1):
-            write_image(root / "2750" / folder / f"{folder}_{i}.jpg", 1000 * k + i, size=64)
+            write_jpeg(root / "2750" / folder / f"{folder}_{i}.jpg", 1000 * k + i)
     return root
 
 

@@ -18,13 +18,13 @@ from harness.tasks.eurosat import QUESTION, EuroSat, build, split_sizes
 from harness.tasks.registry import build_task
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
 from tests.harness.tasks.eval_cli import eval_task
-from tests.harness.tasks.fixtures import write_image
 from tests.harness.tasks.fixtures_eurosat import (
     COUNTS,
     build_eurosat,
     build_eurosat_torchvision,
     coop_assignment,
     write_coop_split,
+    write_jpeg,
 )
 
 # CLIP_benchmark's en_classnames.json "eurosat" (LAION-AI/CLIP_benchmark@374d11f), which LoRSU's EuroSAT.class_names
@@ -123,6 +123,19 @@ def test_seeded_split_is_disjoint_complete_and_deterministic(tmp_path):
     assert parts["train"] != {f"{f}/{f}_{n}.jpg" for f, (k, _, _) in HAND_SPLIT.items() for n in range(1, k + 1)}
 
 
+def test_seeded_split_is_pinned(tmp_path):
+    """The split is part of what a score means: changing it needs a new SPLIT_SEED (and this list)."""
+    root = build_eurosat(tmp_path)
+    pinned = {
+        "train": ["Forest_1", "Forest_4", "Forest_5", "Forest_7", "Residential_1", "Residential_3", "Residential_5"]
+        + ["Residential_6"],
+        "val": ["Forest_2", "Residential_4", "Residential_7"],
+        "test": ["Forest_3", "Forest_6", "Residential_2", "Residential_8"],
+    }
+    for split, ids in pinned.items():
+        assert sorted(it.id for it in EuroSat(root, split=split).items() if it.meta["class_id"] in (1, 7)) == ids
+
+
 def test_seeded_split_sha256_is_the_documented_json(tmp_path):
     root = build_eurosat(tmp_path)
     rows = {}
@@ -133,7 +146,7 @@ def test_seeded_split_sha256_is_the_documented_json(tmp_path):
         )
     want = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
     assert task.describe()["split_sha256"] == want
-    write_image(root / "2750" / "River" / "River_99.jpg", 5, size=64)
+    write_jpeg(root / "2750" / "River" / "River_99.jpg", 5)
     assert EuroSat(root).describe()["split_sha256"] != want
 
 
@@ -212,7 +225,7 @@ def test_stray_files_and_hidden_entries_are_ignored(tmp_path):
 
 def test_an_unknown_class_folder_is_an_error_naming_it_and_the_ten(tmp_path):
     root = build_eurosat(tmp_path)
-    write_image(root / "2750" / "Farmland" / "Farmland_1.jpg", 1)
+    write_jpeg(root / "2750" / "Farmland" / "Farmland_1.jpg", 1)
     with pytest.raises(
         DatasetFormatError, match=r"2750/Farmland is not a EuroSAT RGB class folder.*AnnualCrop, Forest"
     ):
@@ -267,7 +280,7 @@ def test_missing_root_broken_json_and_unknown_split(tmp_path):
 
 def test_cli_reports_a_bad_release_as_one_line(tmp_path):
     build_eurosat(tmp_path / "data" / "eurosat")
-    write_image(tmp_path / "data" / "eurosat" / "2750" / "Farmland" / "Farmland_1.jpg", 1)
+    write_jpeg(tmp_path / "data" / "eurosat" / "2750" / "Farmland" / "Farmland_1.jpg", 1)
     args = ["eval", "--tasks", "eurosat", "--data-root", str(tmp_path / "data"), "--model", str(tmp_path / "no")]
     res = CliRunner().invoke(app, [*args, "--device", "cpu", "--out", str(tmp_path / "run")])
     assert res.exit_code == 2 and "Farmland is not a EuroSAT RGB class folder" in res.output
