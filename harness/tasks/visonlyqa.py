@@ -45,6 +45,12 @@ SYNTHETIC = (
     "syntheticgeometry__triangle", "syntheticgeometry__quadrilateral", "syntheticgeometry__length",
     "syntheticgeometry__angle", "syntheticgeometry__area", "3d__size", "3d__angle",
 )  # fmt: skip
+# LoRSU's continual sessions on VisOnlyQA_Train (VisOnlyTrain / Vis_Only_QAFT): sessions 0-3 one category each of
+# its category_list, session 4 the last three together
+LORSU_SESSIONS = (
+    ("syntheticgeometry__triangle",), ("syntheticgeometry__quadrilateral",), ("syntheticgeometry__length",),
+    ("syntheticgeometry__angle",), ("syntheticgeometry__area", "3d__size", "3d__angle"),
+)  # fmt: skip
 GROUP_DIRS = {
     "real": ("VisOnlyQA_Eval_Real", "VisOnlyQA_Eval_Real_v1.1"),  # LoRSU loads the first
     "synthetic": ("VisOnlyQA_Eval_Synthetic",),

@@ -17,7 +17,7 @@ from harness.cli import app
 from harness.errors import InvalidInput
 from harness.tasks.base import ImageError
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
-from harness.tasks.visonlyqa import VisOnlyQA, build
+from harness.tasks.visonlyqa import LORSU_SESSIONS, SYNTHETIC, VisOnlyQA, build
 from tests.harness.tasks.eval_cli import eval_task
 from tests.harness.tasks.fixtures_visonlyqa import (
     CORRUPT,
@@ -77,6 +77,9 @@ def test_splits_and_categories(root):
     train = list(build(path=root, split="train").items())
     assert [it.meta["category"] for it in train] == ["syntheticgeometry__triangle"] * 3 + ["3d__size"] * 2
     assert train[0].meta["prompt_no_reasoning"] == train[0].question + FINAL.format("True, False")
+    # LoRSU's five sessions cover the seven train categories once, in its category_list order
+    assert [c for s in LORSU_SESSIONS for c in s] == list(SYNTHETIC) and len(LORSU_SESSIONS) == 5
+    assert LORSU_SESSIONS[4] == ("syntheticgeometry__area", "3d__size", "3d__angle")
     one = list(build(path=root, split="train/3d__size").items())
     assert [it.id for it in one] == ["3d__size/CLEVR_train_000000", "3d__size/CLEVR_train_000001"]
     assert [it.answer for it in one] == [2, 0]
