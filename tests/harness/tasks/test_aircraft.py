@@ -250,3 +250,32 @@ def test_missing_root_unknown_split_and_no_data(tmp_path, data):
         ValueError, match=r"unknown split 'dev'; expected one of \('test', 'train', 'val', 'trainval'\)"
     ):
         build(path=data, split="dev")
+
+
+def test_clip_zero_shot_over_the_variants(data, tmp_path):
+    """`--vlm clip`: each image's class is its variants.txt line; top-5 equal a direct zero-shot computation on
+    the cropped images over the 100 names with the task's CLIP templates."""
+    from harness.clip.data import templates_for
+    from harness.clip.loading import load_clip
+    from harness.clip.zeroshot import zero_shot_classify
+    from harness.eval.runner import EvalConfig, run_eval
+    from harness.toy.build import MODELS_DIR
+
+    model = str(MODELS_DIR / "clip")
+    cfg = EvalConfig(vlm="clip", model=model, device="cpu", out=str(tmp_path / "c"), tasks=["aircraft"])
+    cfg.data = {"aircraft": str(data)}
+    rec = run_eval(cfg, progress=False)["tasks"]["aircraft"]
+    samples = [json.loads(x) for x in (tmp_path / "c" / "samples.jsonl").read_text().splitlines()]
+    task = build(path=data)
+    assert rec["classes"] == 100 and rec["templates"] == len(templates_for("aircraft")) and rec["n"] == 12
+    assert {s["id"]: s["answer"] for s in samples} == {i: VARIANTS.index(v) for i, v in TEST}
+    items = {it.id: it for it in task.items()}
+    direct = zero_shot_classify(
+        load_clip(model, device="cpu"),
+        [task.load_image(items[s["id"]]) for s in samples],
+        list(VARIANTS),
+        templates_for("aircraft"),
+        top_k=(1, 5),
+    )
+    assert [s["top5"] for s in samples] == [t[:5] for t in direct.topk.tolist()]
+    assert rec["metrics"]["top1"]["value"] == pytest.approx(sum(s["pred"] == s["answer"] for s in samples) / 12)
