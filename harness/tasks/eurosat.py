@@ -14,8 +14,9 @@ LoRSU evaluates on its own `eurosat_split.pkl`, which is not released.
 
 A folder under `2750/` that is not one of the ten classes is an error, as GTSRB's out-of-range ClassId: it means
 another release (EuroSAT MS, a relabelled copy), and skipping or renumbering it would silently change what is
-measured. Hidden entries and non-image files are ignored. Item ids are the file stems ("AnnualCrop_1"), the key
-of LoRSU's VQA pickle without its ".jpg".
+measured. A class folder that is absent (a partly unpacked zip) is listed in `describe()["class_folders_missing"]`;
+the other classes keep their split. Hidden entries and non-image files are ignored. Item ids are the file stems
+("AnnualCrop_1"), the key of LoRSU's VQA pickle without its ".jpg".
 """
 
 from __future__ import annotations
@@ -95,7 +96,13 @@ class EuroSat(ChoiceTask):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()  # loads the items, which sets the split's sha256
-        return {**info, "split_source": self.split_source, "split_sha256": self.split_sha256}
+        absent = [f for f in FOLDERS if not (self.images / f).is_dir()]
+        return {
+            **info,
+            "split_source": self.split_source,
+            "split_sha256": self.split_sha256,
+            "class_folders_missing": absent,
+        }
 
 
 def find_images(root: Path) -> Path:

@@ -104,6 +104,7 @@ def test_seeded_split_counts_per_class(tmp_path):
         assert _per_class(task) == {f: HAND_SPLIT[f][k] for f in COUNTS}
         assert task.describe()["items"] == (25, 10, 15)[k]
         assert task.describe()["split_source"].startswith("seeded 50/20/30")
+        assert task.describe()["class_folders_missing"] == []
 
 
 def test_seeded_split_is_disjoint_complete_and_deterministic(tmp_path):
@@ -148,6 +149,9 @@ def test_seeded_split_sha256_is_the_documented_json(tmp_path):
     assert task.describe()["split_sha256"] == want
     write_jpeg(root / "2750" / "River" / "River_99.jpg", 5)
     assert EuroSat(root).describe()["split_sha256"] != want
+    shutil.rmtree(root / "2750" / "Pasture")  # a partly unpacked release: listed, the other classes' split kept
+    info = EuroSat(root, split="train").describe()
+    assert info["class_folders_missing"] == ["Pasture"] and info["items"] == 25 - HAND_SPLIT["Pasture"][0]
 
 
 def test_every_root_form_gives_the_same_items(tmp_path):
