@@ -4,7 +4,8 @@
 prompt templates. `from_task` builds one from a harness task: the caption is `meta["caption"]` or the
 correct choice, the class index `meta["class_index"]` / `meta["class_id"]` or the caption's position
 in the task's labels. `meta["action"]` / `meta["class_key"]` (e.g. a TSI action) become class keys,
-so two classes may share a caption.
+so two classes may share a caption. Each sample keeps its item's meta (`meta`, not fingerprinted): the official
+continual sessions of some tasks are drawn by it (VSR's "obj", VisOnlyQA's "category", CounterAnimal's "imagenet_id").
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class CaptionedImages:
     class_keys: list[str] | None = None
     name: str = ""
     ids: list[str] | None = field(default=None, repr=False)
+    # each sample's task meta (e.g. VSR's "obj"): what continual sessions are drawn by; not in the fingerprint
+    meta: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.class_names)
@@ -60,6 +63,8 @@ class CaptionedImages:
             raise InvalidInput(f"every template needs a '{{}}' placeholder: {list(self.templates)}")
         if self.class_keys is not None and len(self.class_keys) != n:
             raise InvalidInput("class_keys must have one entry per class")
+        if self.meta is not None and len(self.meta) != len(self.samples):
+            raise InvalidInput("meta must have one entry per sample")
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -84,8 +89,9 @@ class CaptionedImages:
 
     def subset(self, indices: Sequence[int]) -> CaptionedImages:
         ids = [self.ids[i] for i in indices] if self.ids is not None else None
+        meta = [self.meta[i] for i in indices] if self.meta is not None else None
         return CaptionedImages(
-            [self.samples[i] for i in indices], self.class_names, self.templates, self.class_keys, self.name, ids
+            [self.samples[i] for i in indices], self.class_names, self.templates, self.class_keys, self.name, ids, meta
         )
 
     def fingerprint(self) -> str:
@@ -148,6 +154,7 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
         class_keys,
         name,
         [it.id for it in items],
+        [dict(it.meta) for it in items],
     )
 
 
