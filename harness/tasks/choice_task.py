@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from harness.tasks.base import Item
 from harness.tasks.choices import N_CHOICES, apply_choices, draw_choice_sets
 from harness.tasks.dataset_task import DatasetTask
+from harness.tasks.metrics import Metric
+from harness.tasks.official_answers import Rule, by_pick, letter_exact, official_metrics
 from harness.tasks.sources import hash_order
 
 
@@ -28,10 +31,13 @@ class ChoiceTask(DatasetTask):
 
     Items come in sha256(id) order. `meta` records the label and the choices, so samples.jsonl holds the
     choice sets; `use_choices(FILE)` replaces them with those of an exported file or a samples.jsonl.
+    Generative runs also report `official_rules` (LoRSU's exact letter match: `acc_official`).
     """
 
     question: str = ""
     n_choices = N_CHOICES
+    metric_names = ("acc", "acc_norm", "acc_official")
+    official_rules: ClassVar[Mapping[str, Rule]] = {"acc_official": by_pick(letter_exact)}
 
     def __init__(self, root: Path, layout: str, split: str, seed: int, labels: tuple[str, ...]):
         super().__init__(root, layout, split, seed)
@@ -69,6 +75,13 @@ class ChoiceTask(DatasetTask):
         self.choices_file, self.choices_missing = Path(path), missing
         self._cache = None
         return self.load()
+
+    def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
+        return {**super().metrics(samples), **self.official_metrics(samples)}
+
+    def official_metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
+        """The LoRSU code's scores of the stored generations (`official_rules`); {} for likelihood samples."""
+        return official_metrics(samples, self.official_rules)
 
     def describe(self) -> dict[str, Any]:
         return {

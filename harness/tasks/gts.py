@@ -18,6 +18,7 @@ from pathlib import Path
 from harness.errors import InvalidInput
 from harness.tasks.captions import GTSRB_CLASSNAMES
 from harness.tasks.choice_task import ChoiceTask, Record
+from harness.tasks.official_answers import by_pick, gtsrb_letter, gtsrb_letter_fixed
 from harness.tasks.prompts import PromptSet, mc_templates
 from harness.tasks.registry import register
 from harness.tasks.sources import IMAGE_SUFFIXES, DatasetFormatError, DatasetNotFound, parse_int, read_csv, resolve_root
@@ -35,6 +36,9 @@ class Gtsrb(ChoiceTask):
     name = "gts"
     prompts = PROMPTS
     question = QUESTION
+    metric_names = ("acc", "acc_norm", "acc_official", "acc_official_fixed")
+    # LoRSU's eval_gtsrbvqa accepts more forms than its other letter tasks; its "X." search is flawed
+    official_rules = {"acc_official": by_pick(gtsrb_letter), "acc_official_fixed": by_pick(gtsrb_letter_fixed)}
 
     def __init__(self, root: Path, split: str = "test", seed: int = 0):
         if split not in SPLITS:

@@ -7,7 +7,8 @@ dev_unseen, test_seen, test_unseen and the phase-1 names dev, test. The default 
 `--tasks hm:dev_seen` or `--data hm=ROOT/dev.jsonl` picks another.
 
 AUROC (scikit-learn `roc_auc_score`) uses s = P(yes) / (P(yes) + P(no)) from the two options' summed
-log-probabilities; it needs likelihood samples, so generative runs report accuracy only.
+log-probabilities; it needs likelihood samples, so generative runs report accuracy only: `acc` (the first
+yes/no word) and `acc_official` (LoRSU's exact "yes"/"no", `harness.tasks.official_answers.yes_no_exact`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harness.tasks.answers import extract_yes_no
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
 from harness.tasks.metrics import Metric, multiple_choice_metrics
+from harness.tasks.official_answers import by_pick, official_metrics, yes_no_exact
 from harness.tasks.prompts import MC_SUFFIX, PromptSet
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, parse_int, read_jsonl, resolve_root, split_file
@@ -44,7 +46,7 @@ LAYOUT_HELP = (
 class HatefulMemes(DatasetTask):
     name = "hm"
     prompts = PROMPTS
-    metric_names = ("acc", "acc_norm", "auroc")
+    metric_names = ("acc", "acc_norm", "auroc", "acc_official")
 
     def __init__(self, root: Path, split: str = "test_unseen", seed: int = 0, file: Path | None = None):
         root = Path(root)
@@ -85,7 +87,7 @@ class HatefulMemes(DatasetTask):
         return extract_yes_no(generation)
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
-        out = multiple_choice_metrics(samples)
+        out = multiple_choice_metrics(samples) | official_metrics(samples, {"acc_official": by_pick(yes_no_exact)})
         scored = [
             s for s in samples if s.get("error") is None and s["meta"].get("label") is not None and s.get("logprobs")
         ]

@@ -6,6 +6,8 @@ Layout: `<root>/{random,zeroshot}/{train,dev,test}.jsonl` as released (also unde
 is zeroshot/test (LoRSU's and MiniGPT-v2's); `--tasks vsr:random/test` (or `vsr:dev`, `vsr:random`) or
 `--data vsr=PATH/random/test.jsonl` picks another.
 Ids are "<image stem>-<8 hex of sha256(caption)>" (the rows have no id; image and caption are unique).
+Generative runs add `acc_official` (LoRSU's rule: the label word anywhere in the answer) and
+`acc_official_fixed` (one of the two words, as a word; `harness.tasks.official_answers`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from harness.errors import InvalidInput
 from harness.tasks.answers import extract_true_false
 from harness.tasks.base import Item
 from harness.tasks.dataset_task import DatasetTask
-from harness.tasks.metrics import Metric, accuracy_by
+from harness.tasks.metrics import Metric, accuracy_by, multiple_choice_metrics
+from harness.tasks.official_answers import by_pick, official_metrics, true_false_fixed, true_false_substring
 from harness.tasks.prompts import MC_SUFFIX, VQA_TAG, PromptSet
 from harness.tasks.registry import register
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound, parse_int, read_jsonl, resolve_root
@@ -50,6 +53,7 @@ LAYOUT_HELP = (
 class Vsr(DatasetTask):
     name = "vsr"
     prompts = PROMPTS
+    metric_names = ("acc", "acc_norm", "acc_official", "acc_official_fixed")
 
     def __init__(
         self, root: Path, variant: str = "zeroshot", split: str = "test", seed: int = 0, file: Path | None = None
@@ -114,6 +118,11 @@ class Vsr(DatasetTask):
 
     def extract_answer(self, item: Item, generation: str) -> int:
         return extract_true_false(generation)
+
+    def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
+        """acc (acc_norm); generative runs add LoRSU's substring rule and its fixed form (whole words, one of two)."""
+        rules = {"acc_official": true_false_substring, "acc_official_fixed": by_pick(true_false_fixed)}
+        return {**multiple_choice_metrics(samples), **official_metrics(samples, rules)}
 
     def breakdown(self, samples: list[dict[str, Any]]) -> dict[str, dict[str, Metric]]:
         """Accuracy per spatial relation."""
