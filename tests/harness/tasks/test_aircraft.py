@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
 import pytest
+from rich.console import Console
 from sklearn.metrics import balanced_accuracy_score
 from typer.testing import CliRunner
 
@@ -14,6 +16,7 @@ from harness.tasks.aircraft import FgvcAircraft, build
 from harness.tasks.answers import extract_letter
 from harness.tasks.base import ImageError, open_rgb
 from harness.tasks.choices import export_choices
+from harness.tasks.listing import print_tasks
 from harness.tasks.registry import build_task
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
 from tests.harness.tasks.fixtures_aircraft import (
@@ -279,3 +282,11 @@ def test_clip_zero_shot_over_the_variants(data, tmp_path):
     )
     assert [s["top5"] for s in samples] == [t[:5] for t in direct.topk.tolist()]
     assert rec["metrics"]["top1"]["value"] == pytest.approx(sum(s["pred"] == s["answer"] for s in samples) / 12)
+
+
+def test_harness_tasks_lists_the_items_found(data):
+    out = io.StringIO()
+    print_tasks(Console(file=out, width=250), data.parent.parent)
+    row = next(line for line in out.getvalue().splitlines() if " aircraft " in line)
+    assert " FGVC-Aircraft 2013b (data/images_variant_test.txt) / test " in row and " 12 " in row, row
+    assert "acc, acc_norm" in row and "mean_class_acc" in row
