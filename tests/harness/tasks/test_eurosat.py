@@ -189,6 +189,16 @@ def test_items_are_five_option_questions_over_the_clip_names(tmp_path):
     ]
 
 
+def test_llava_prompt_is_lorsus_eurosat_vqa_text(tmp_path):
+    """LoRSU's EuroSATVQA: the question, "\n<letter>. <option>" per choice, then the LLaVA-1.5 instruction."""
+    it = next(EuroSat(build_eurosat(tmp_path)).items())
+    lorsu = QUESTION + "".join(f"\n{'ABCDE'[k]}. {c}" for k, c in enumerate(it.choices))
+    lorsu += "\nAnswer with the option's letter from the given choices directly."
+    task = EuroSat(tmp_path)
+    assert task.prompt(it, "llava", "options").instruction == lorsu == task.generate_prompt(it, "llava")
+    assert task.prompt(it, "llava", "options").continuations == tuple("ABCDE")
+
+
 def test_choices_file_repeats_published_choice_sets(tmp_path):
     root = build_eurosat(tmp_path)
     published = list(EuroSat(root, seed=3).items())
