@@ -16,12 +16,14 @@ labels swapped (tsb0601/MMVP issues #14 and #30, lmms-eval issue #1018; lmms-lab
 back). The release's labels are kept by default, as LoRSU and the published numbers use them; the `corrected/`
 prefix (`mmvp:corrected/test`, `mmvp:corrected/lorsu_test`) applies lmms-lab-eval's four corrections.
 
-Generation (`--mode generate`): the prompt is LoRSU's (question, the release's "(a) … (b) …" line, the letter
-instruction), and `pred` follows LoRSU's eval_mmvpvqa rule exactly (`official_choice`): any "yes"/"Yes" means
-(a), else any "no"/"No" — a substring, so "not sure", "know" and "Snow" also mean (b) —, else "(a)"/"(b)" in the
-text, else an answer under 3 characters read as "(<answer>)". `acc_fixed_gen` and `pair_acc_fixed_gen` score the
-same generations by a fixed rule (`fixed_choice`): the first "(a)"/"(b)" marker, else a letter or an option's
-text as a whole word (`harness.tasks.answers.extract_letter`).
+Generation (`--mode generate`): the prompt is LoRSU's (the question, the release's "(a) … (b) …" line, the letter
+instruction). `pred` (`acc`, `pair_acc`) is the harness's parsing (`parse_choice`): the first "(a)"/"(b)" marker,
+else a letter or an option's text as a whole word (`harness.tasks.answers.extract_letter`). `acc_official` and
+`pair_acc_official` count the same generations by LoRSU's eval_mmvpvqa rule exactly (`official_choice`): any
+"yes"/"Yes" means (a), else any "no"/"No" — a substring, so "not sure", "know" and "Snow" also mean (b) —, else
+"(a)"/"(b)" in the text, else an answer under 3 characters read as "(<answer>)". `acc_official_fixed` and
+`pair_acc_official_fixed` use that rule with whole words, case-insensitive (`official_choice_fixed`). As in every
+metric here, the denominator is the scored items (LoRSU's is the split's length; its run has no unreadable image).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ LAYOUT_HELP = (
 )
 _OPTIONS = re.compile(r"^\(a\)\s*(.*?)\s*\(b\)\s*(.*?)$", re.IGNORECASE | re.DOTALL)
 _MARK = re.compile(r"\(\s*([ab])\s*\)", re.IGNORECASE)
+_WORDS = re.compile(r"[a-z]+")
 # options/text as the other multiple-choice tasks; generate renders {options} as the release's "(a) … (b) …" line
 PROMPTS = PromptSet(version="1", templates=mc_templates())
 
@@ -63,7 +66,16 @@ PROMPTS = PromptSet(version="1", templates=mc_templates())
 class Mmvp(DatasetTask):
     name = "mmvp"
     prompts = PROMPTS
-    metric_names = ("acc", "pair_acc", "acc_norm", "pair_acc_norm", "acc_fixed_gen", "pair_acc_fixed_gen")
+    metric_names = (
+        "acc",
+        "pair_acc",
+        "acc_norm",
+        "pair_acc_norm",
+        "acc_official",
+        "pair_acc_official",
+        "acc_official_fixed",
+        "pair_acc_official_fixed",
+    )
 
     def __init__(
         self, root: Path, split: str = "test", labels: str = "release", seed: int = 0, file: Path | None = None
@@ -146,16 +158,17 @@ class Mmvp(DatasetTask):
         return self.prompts.template(family, "generate").format(question=item.question, options=item.meta["options"])
 
     def extract_answer(self, item: Item, generation: str) -> int:
-        return official_choice(generation)
+        return parse_choice(generation, item.choices)
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
         out = multiple_choice_metrics(samples)
         out["pair_acc"] = pair_accuracy(samples, lambda s: s["pred"] == s["answer"])
         done = scored(samples)
         if done and "generation" in done[0]:
-            fixed = {s["id"]: fixed_choice(s["generation"] or "", s["choices"]) == s["answer"] for s in done}
-            out["acc_fixed_gen"] = mean_stderr([float(fixed[s["id"]]) for s in done])
-            out["pair_acc_fixed_gen"] = pair_accuracy(samples, lambda s: fixed[s["id"]])
+            for name, rule in (("official", official_choice), ("official_fixed", official_choice_fixed)):
+                right = {s["id"]: rule(s["generation"] or "") == s["answer"] for s in done}
+                out[f"acc_{name}"] = mean_stderr([float(right[s["id"]]) for s in done])
+                out[f"pair_acc_{name}"] = pair_accuracy(samples, lambda s, right=right: right[s["id"]])
         elif done and "pred_norm" in done[0]:
             out["pair_acc_norm"] = pair_accuracy(samples, lambda s: s["pred_norm"] == s["answer"])
         return {k: out[k] for k in self.metric_names if k in out}
@@ -173,7 +186,7 @@ class Mmvp(DatasetTask):
             "label_changes": dict(self.label_changes),
             "disputed": "Index 99/100 and 279/280 (labels swapped; tsb0601/MMVP #14, #30; lmms-eval #1018)",
             "pair_rule": "pairs with both members scored; a pair with a missing or errored member is not counted",
-            "generate": "pred by LoRSU's eval_mmvpvqa rule; acc_fixed_gen by whole-word matching",
+            "generate": "pred: markers, letters, option texts as words; acc_official: LoRSU's eval_mmvpvqa rule",
         }
 
 
@@ -202,7 +215,22 @@ def official_choice(generation: str) -> int:
     return next((i for i, m in enumerate(MARKERS) if m in answer), -1)
 
 
-def fixed_choice(generation: str, choices: tuple[str, ...] | list[str]) -> int:
+def official_choice_fixed(generation: str) -> int:
+    """LoRSU's rule with whole words: "yes" (any case) → (a), else "no" → (b), else a marker, else a lone letter."""
+    answer = generation.strip()
+    words = _WORDS.findall(answer.lower())
+    if "yes" in words:
+        return 0
+    if "no" in words:
+        return 1
+    m = _MARK.search(answer)
+    if m:
+        return "ab".index(m.group(1).lower())
+    letter = answer.strip("().").lower()
+    return "ab".index(letter) if len(answer) < 3 and letter in ("a", "b") else -1
+
+
+def parse_choice(generation: str, choices: tuple[str, ...] | list[str]) -> int:
     """The first "(a)"/"(b)" marker (any case), else a letter or an option's text as a whole word; -1 if none."""
     m = _MARK.search(generation)
     if m:

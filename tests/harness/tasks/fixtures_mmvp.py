@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from tests.harness.tasks.fixtures import write_image
 
@@ -68,3 +69,17 @@ def full_rows(n: int = 300) -> list[tuple[int, str, str, str]]:
         (i, f"Question of pair {(i + 1) // 2}?", "(a) One (b) Two", "(a)" if (i + (i + 1) // 2) % 2 else "(b)")
         for i in range(1, n + 1)
     ]
+
+
+def sample(item: Any, pred: int, error: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A recorded sample of `item` with prediction `pred` (the fields the metrics read)."""
+    return {"id": item.id, "answer": item.answer, "pred": pred, "meta": item.meta, "error": error, **extra}
+
+
+def pairs_both_right(right: dict[str, bool]) -> float:
+    """Index n and n+1 (n odd) are a pair: the share of pairs present in full with both right (the reference)."""
+    pairs: dict[int, list[bool]] = {}
+    for i, ok in right.items():
+        pairs.setdefault((int(i) + 1) // 2, []).append(ok)
+    full = [all(v) for v in pairs.values() if len(v) == 2]
+    return sum(full) / len(full)

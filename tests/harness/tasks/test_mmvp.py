@@ -3,21 +3,19 @@ generation rule on its own edge cases and the fixed rule, located errors, and `h
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.tasks.base import ImageError
-from harness.tasks.mmvp import CORRECTIONS, Mmvp, build, fixed_choice, official_choice
+from harness.tasks.mmvp import CORRECTIONS, Mmvp, build
 from harness.tasks.registry import available, build_task
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
 from tests.harness.tasks.eval_cli import eval_task
-from tests.harness.tasks.fixtures_mmvp import ROWS, build_mmvp, csv_text, full_rows
+from tests.harness.tasks.fixtures_mmvp import ROWS, build_mmvp, csv_text, full_rows, pairs_both_right, sample
 
 IDS = [str(r[0]) for r in ROWS]
 
@@ -100,10 +98,6 @@ def test_determinism_ids_and_order_independent_of_row_order(tmp_path):
     assert [(it.question, it.answer) for it in build(path=root).items()] == [(it.question, it.answer) for it in a]
 
 
-def _sample(item, pred: int, error: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"id": item.id, "answer": item.answer, "pred": pred, "meta": item.meta, "error": error, **extra}
-
-
 def test_accuracy_and_pair_accuracy_by_hand(tmp_path):
     task = build(path=build_mmvp(tmp_path / "mmvp"))
     items = {it.id: it for it in task.items()}
@@ -112,8 +106,8 @@ def test_accuracy_and_pair_accuracy_by_hand(tmp_path):
     for i, ok in right.items():
         it = items[i]
         pred = it.answer if ok else 1 - it.answer
-        samples.append(_sample(it, pred, pred_norm=1 - it.answer if i == "1" else it.answer))
-    samples.append(_sample(items["100"], items["100"].answer, error="image not found"))  # pair 50 not counted
+        samples.append(sample(it, pred, pred_norm=1 - it.answer if i == "1" else it.answer))
+    samples.append(sample(items["100"], items["100"].answer, error="image not found"))  # pair 50 not counted
     # "300" is absent (e.g. --limit): pair 150 not counted either
     m = task.metrics(samples)
     assert m["acc"].value == 9 / 12
@@ -128,88 +122,6 @@ def test_accuracy_and_pair_accuracy_by_hand(tmp_path):
 
 
 # LoRSU's eval_mmvpvqa rule on the cases its substring tests create: (generation, choice it counts)
-OFFICIAL_CASES = [
-    ("Yes", 0),
-    ("yes, it is open", 0),
-    ("No", 1),
-    ("not sure", 1),  # "no" inside "not"
-    ("I don't know", 1),  # "no" inside "know"
-    ("None of them", 1),  # "No" inside "None"
-    ("(a) Snow", 1),  # "no" inside "Snow" wins over the (a) marker
-    ("(a) Left, not right", 1),
-    ("(b) Closed", 1),
-    ("The answer is (a)", 0),
-    ("A", 0),
-    ("b", 1),
-    ("b)", 1),  # read as "(b))", which holds "(b)"
-    ("(a", 0),  # read as "((a)"
-    ("A.", -1),  # read as "(a.)"
-    ("(A)", -1),  # three characters, no lowercase marker
-    ("YES", -1),
-    ("NO", -1),  # read as "(no)"
-    ("", -1),
-    ("Closed", -1),
-    ("  B  ", 1),  # stripped first
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), OFFICIAL_CASES)
-def test_official_generation_rule(text, expected):
-    assert official_choice(text) == expected
-
-
-FIXED_CASES = [
-    ("not sure", ("Open", "Closed"), -1),
-    ("(a) Snow", ("Snow", "Grass"), 0),
-    ("(a) Left, not right", ("Left", "Right"), 0),
-    ("(A)", ("Open", "Closed"), 0),
-    ("A.", ("Open", "Closed"), 0),
-    ("b)", ("Open", "Closed"), 1),
-    ("Yes", ("Open", "Closed"), -1),
-    ("Yes", ("Yes", "No"), 0),
-    ("No, it is not.", ("Yes", "No"), 1),
-    ("Closed.", ("Open", "Closed"), 1),
-    ("It is open, not closed", ("Open", "Closed"), -1),
-    ("I don't know", ("Yes", "No"), -1),
-]
-
-
-@pytest.mark.parametrize(("text", "choices", "expected"), FIXED_CASES)
-def test_fixed_generation_rule(text, choices, expected):
-    assert fixed_choice(text, choices) == expected
-
-
-def test_generation_metrics_by_hand(tmp_path):
-    task = build(path=build_mmvp(tmp_path / "mmvp"))
-    gens = {
-        "1": "(a) Open",  # official right, fixed right
-        "2": "Closed",  # official -1, fixed right
-        "3": "I do not know",  # both wrong
-        "4": "B",
-        "5": "(b) Right",
-        "6": "(a) Left, not right",  # official (b): wrong; fixed right
-        "7": "Yes",
-        "8": "No",
-        "99": "A",
-        "100": "(b) Short",
-        "279": "(a) Standing",
-        "280": "Sitting, not standing",  # official right through "not"; fixed: both options named, -1
-        "299": "(A)",  # official -1, fixed right
-        "300": "b)",
-    }
-    samples = []
-    for it in task.items():
-        samples.append(
-            _sample(it, task.extract_answer(it, gens[it.id]), generation=gens[it.id], choices=list(it.choices))
-        )
-    assert [s["pred"] for s in samples] == [0, -1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, -1, 1]
-    m = task.metrics(samples)
-    assert set(m) == {"acc", "pair_acc", "acc_fixed_gen", "pair_acc_fixed_gen"}
-    assert m["acc"].value == 10 / 14 and m["acc_fixed_gen"].value == 12 / 14
-    # official pairs: 4, 50, 140 both right; fixed: 1, 3, 4, 50, 150
-    assert m["pair_acc"].value == 3 / 7 and m["pair_acc_fixed_gen"].value == 5 / 7
-
-
 def test_prompts(tmp_path):
     task = build(path=build_mmvp(tmp_path / "mmvp"))
     it = next(task.items())
@@ -279,39 +191,14 @@ def test_cli_bad_row_is_one_line(tiny_llava_dir, tmp_path):
     assert "Traceback" not in res.output and not (tmp_path / "run" / "config.json").exists()
 
 
-def _pairs_both_right(samples: list[dict[str, Any]], right) -> float:
-    pairs: dict[int, list[bool]] = {}
-    for s in samples:
-        pairs.setdefault((int(s["id"]) + 1) // 2, []).append(right(s))
-    full = [all(v) for v in pairs.values() if len(v) == 2]
-    return sum(full) / len(full)
-
-
 def test_cli_end_to_end_likelihood(tiny_llava_dir, tmp_path):
     build_mmvp(tmp_path / "data" / "mmvp")
     rec, samples = eval_task("mmvp", tmp_path / "data", tiny_llava_dir, tmp_path / "run", 6)
     assert rec["n"] == 6 and [s["id"] for s in samples] == IDS[:6]
     assert set(rec["metrics"]) == {"acc", "acc_norm", "pair_acc", "pair_acc_norm"}
     assert rec["metrics"]["acc"]["value"] == sum(s["pred"] == s["answer"] for s in samples) / 6
-    assert rec["metrics"]["pair_acc"]["value"] == _pairs_both_right(samples, lambda s: s["pred"] == s["answer"])
+    assert rec["metrics"]["pair_acc"]["value"] == pairs_both_right({s["id"]: s["pred"] == s["answer"] for s in samples})
     assert set(rec["breakdown"]["lorsu_half"]) == {"lorsu_train", "lorsu_test"}
-
-
-def test_cli_end_to_end_generate(tiny_llava_dir, tmp_path):
-    build_mmvp(tmp_path / "data" / "mmvp")
-    args = ["eval", "--tasks", "mmvp", "--data-root", str(tmp_path / "data"), "--model", str(tiny_llava_dir)]
-    args += ["--device", "cpu", "--mode", "generate", "--max-new-tokens", "3", "--limit", "4"]
-    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run"), "--quiet"])
-    assert res.exit_code == 0, res.output
-    rec = json.loads((tmp_path / "run" / "results.json").read_text())["tasks"]["mmvp"]
-    samples = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
-    assert rec["n"] == 4 and all("(a) " in s["prompt"] and "generation" in s for s in samples)
-    assert [s["pred"] for s in samples] == [official_choice(s["generation"]) for s in samples]
-    fixed = [fixed_choice(s["generation"], s["choices"]) == s["answer"] for s in samples]
-    assert rec["metrics"]["acc"]["value"] == sum(s["pred"] == s["answer"] for s in samples) / 4
-    assert rec["metrics"]["acc_fixed_gen"]["value"] == sum(fixed) / 4
-    by_id = dict(zip([s["id"] for s in samples], fixed, strict=True))
-    assert rec["metrics"]["pair_acc_fixed_gen"]["value"] == _pairs_both_right(samples, lambda s: by_id[s["id"]])
 
 
 def test_registered_and_built_by_spec(tmp_path):
