@@ -290,3 +290,17 @@ def test_harness_tasks_lists_the_items_found(data):
     row = next(line for line in out.getvalue().splitlines() if " aircraft " in line)
     assert " FGVC-Aircraft 2013b (data/images_variant_test.txt) / test " in row and " 12 " in row, row
     assert "acc, acc_norm" in row and "mean_class_acc" in row
+
+
+@pytest.mark.parametrize("breakage", ["unknown variant", "no variants.txt"])
+def test_cli_bad_data_is_one_line_before_any_model(data, tmp_path, breakage):
+    if breakage == "unknown variant":
+        (data / "images_variant_test.txt").write_text("0061240 Boeing 787\n")
+        want = "images_variant_test.txt:1: variant 'Boeing 787' is not in"
+    else:
+        (data / "variants.txt").unlink()
+        want = "variants.txt not found (the 100 variant names)"
+    args = ["eval", "--tasks", "aircraft", "--data-root", str(data.parent.parent), "--model", str(tmp_path / "none")]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and want in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert not (tmp_path / "run").exists()
