@@ -329,3 +329,14 @@ def test_cli_generate_mode(tiny_llava_dir, tmp_path):
     assert all(s["pred"] == task.extract_answer(by_id[s["id"]], s["generation"]) for s in samples)
     assert rec["metrics"]["acc"]["value"] == sum(s["pred"] == s["answer"] for s in samples) / 4
     assert rec["describe"]["split_source"] == "CoOp split_zhou_EuroSAT.json"
+
+
+def test_tuning_data_and_lorsus_sessions(tmp_path):
+    """`harness tune --task eurosat` reads the class ids; LoRSU's sessions: np.array_split(range(10), 5)."""
+    from harness.clip.data import from_task
+    from harness.tune.sessions import class_groups
+
+    data = from_task(EuroSat(build_eurosat(tmp_path), split="train"))
+    assert data.class_names == CLIP_NAMES and len(data) == 25
+    assert sorted(data.labels) == sorted(c for c, f in enumerate(COUNTS) for _ in range(HAND_SPLIT[f][0]))
+    assert class_groups(data, 5, 0, "eurosat") == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
