@@ -92,17 +92,31 @@ def hm_sessions(n: int, sessions: int, shots: int, seed: int) -> list[list[int]]
 
 
 def visonlyqa_session(
-    categories: Sequence[str], single: Sequence[bool], wanted: Sequence[str], shots: int, seed: int
+    categories: Sequence[str],
+    single: Sequence[bool],
+    wanted: Sequence[str],
+    shots: int,
+    seed: int,
+    rows: Sequence[int] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> list[int]:
-    """VisOnlyQA_Train: reseed once, then per category a permutation of its samples; the first `shots` (10000
-    when `shots` <= 0) of each permutation are taken and, of those, the single-answer ones kept."""
+    """VisOnlyQA_Train: reseed once, then per category a permutation of its split's rows; the first `shots` (10000
+    when `shots` <= 0) rows of each permutation are taken and, of those, the single-answer ones kept. `rows` (each
+    sample's row in its category's split) and `sizes` (each split's length, every question type counted) let a
+    copy without the multiple-answer rows draw the same rows; without them the samples given are the split."""
     rng = np.random.RandomState(seed)
     take = shots if shots > 0 else VISONLYQA_ALL
     out: list[int] = []
     for cat in wanted:
         positions = [p for p, c in enumerate(categories) if c == cat]
-        perm = rng.permutation(len(positions))
-        out += [positions[int(i)] for i in perm[: min(take, len(positions))] if single[positions[int(i)]]]
+        if rows is None or sizes is None:
+            by_row, n = dict(enumerate(positions)), len(positions)
+        else:
+            by_row, n = {rows[p]: p for p in positions}, sizes.get(cat, 0)
+        for i in rng.permutation(n)[: min(take, n)]:
+            p = by_row.get(int(i))
+            if p is not None and single[p]:
+                out.append(p)
     return out
 
 

@@ -23,7 +23,12 @@ Sample orders assumed (the code's Datasets list samples in these orders; positio
   release file's row order = the task's order. EuroSAT: the unreleased `eurosat_split.pkl`: the task's order.
 - CounterAnimal: class folders in `os.listdir` order, taken as sorted folder names ("<id> <name>", i.e. ids
   sorted as strings), images in the task's order (the unreleased pkl's lists), then the code's seeded
-  permutation of all training images before the per-session draw.
+  permutation of all training images before the per-session draw. Only the counter-background images (meta
+  "group" == "counter") are drawn from, as the code reads each class's counter-* folder; the unreleased pkl's
+  train/test split of them is not reproduced (the data given is the training set).
+- VisOnlyQA: with meta "row" (the row in its category's split) and "category_size" (the split's length, every
+  question type counted) the permutation runs over the whole split, so a copy without the multiple-answer rows
+  draws the code's rows; without them the items given are taken as the whole split.
 
 Deviations from the code, and why:
 - CounterAnimal (LLaVA objective): the released list trains class 30 twice and never 33; its second 30 is
@@ -157,7 +162,9 @@ def _sample_order(data: CaptionedImages, labels: list[int], seed: int, name: str
     if name in ("gts", "gtsrb"):
         return sorted(range(len(data)), key=lambda i: _file_name(data, i))
     if name == "counteranimal":
-        folders = sorted(range(len(data)), key=lambda i: str(labels[i]))  # stable: the task's order within a class
+        groups = [m.get("group") for m in data.meta or []]
+        pool = [i for i, g in enumerate(groups) if g == "counter"] if "counter" in groups else range(len(data))
+        folders = sorted(pool, key=lambda i: str(labels[i]))  # stable: the task's order within a class
         return [folders[p] for p in draw.permuted(len(folders), seed)]
     return list(range(len(data)))
 
@@ -236,9 +243,20 @@ def _mmvp(data: CaptionedImages, sessions: int, shots: int, seed: int, name: str
 def _visonlyqa(data: CaptionedImages, sessions: int, shots: int, seed: int, name: str) -> Planned:
     _fixed(name, sessions, len(VISONLYQA_CATEGORIES))
     cats = _meta(data, "category", name)
-    single = [m.get("question_type", "single_answer") == "single_answer" for m in data.meta or []]
+    metas = data.meta or []
+    single = [m.get("question_type", "single_answer") == "single_answer" for m in metas]
+    rows, sizes = None, None
+    if metas and all("row" in m and "category_size" in m for m in metas):
+        rows = [int(m["row"]) for m in metas]
+        sizes = {}
+        for c, r, m in zip(cats, rows, metas):
+            if sizes.setdefault(c, int(m["category_size"])) != int(m["category_size"]) or not 0 <= r < sizes[c]:
+                raise InvalidInput(f"{name}: meta 'row' / 'category_size' disagree within category {c!r}")
+        if len(set(zip(cats, rows))) != len(rows):
+            raise InvalidInput(f"{name}: two items share a meta 'row' within one category")
     return [
-        _qa(draw.visonlyqa_session(cats, single, wanted, shots, seed), data, wanted) for wanted in VISONLYQA_CATEGORIES
+        _qa(draw.visonlyqa_session(cats, single, wanted, shots, seed, rows, sizes), data, wanted)
+        for wanted in VISONLYQA_CATEGORIES
     ]
 
 

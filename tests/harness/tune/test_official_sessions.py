@@ -117,10 +117,11 @@ def _counteranimal(vlm: bool) -> tuple[CaptionedImages, list[tuple[str, list[str
     rng = np.random.RandomState(2)
     ids = sorted(CA_CLIP)
     folders = [(f"{i} animal{i}", [f"{i}_{k}.jpg" for k in range(int(rng.randint(1, 7)))]) for i in ids]
-    rows = [
-        (f"{folder}/counter-x/{img}", ids.index(int(folder.split()[0]))) for folder, imgs in folders for img in imgs
-    ]
-    meta = [{"imagenet_id": ids[c]} for _, c in rows]
+    rows, meta = [], []
+    for folder, imgs in folders:  # the common images come first in the task and are not trained on
+        for group in ("common", "counter"):
+            rows += [(f"{folder}/{group}-x/{img}", ids.index(int(folder.split()[0]))) for img in imgs]
+            meta += [{"imagenet_id": int(folder.split()[0]), "group": group}] * len(imgs)
     base = CaptionedImages(rows, [f"animal{i}" for i in ids], ("{}",), None, "counteranimal", None, meta)
     if vlm:
         base = QuestionAnswers(**base.__dict__, prompts=[("q", "a")] * len(rows))
@@ -258,6 +259,17 @@ def test_visonlyqa_takes_the_first_shots_of_a_permutation_then_keeps_single_answ
         want.append((tuple(wanted), kept))
     got = _got(data, shots=8, seed=2024)
     assert got == want and any(len(f) < 8 * len(g) for g, f in got)  # some multiple_answers were dropped
+
+    # a copy without the multiple-answer rows, each item carrying its row in the full split, draws the same
+    rows = [sum(c == cats[i] for c in cats[:i]) for i in range(400)]
+    sizes = {c: cats.count(c) for c in VISONLY}
+    keep = [i for i in range(400) if types[i] == "single_answer"]
+    meta = [{"category": cats[i], "row": rows[i], "category_size": sizes[cats[i]]} for i in keep]
+    single_only = _data([files[i] for i in keep], [0] * len(keep), ["A"], "visonlyqa", meta=meta)
+    assert _got(single_only, shots=8, seed=2024) == want
+    meta[1] = {**meta[1], "category_size": meta[1]["category_size"] + 1}
+    with pytest.raises(InvalidInput, match="disagree within category"):
+        plan_sessions(_data([files[i] for i in keep], [0] * len(keep), ["A"], "visonlyqa", meta=meta), "continual")
 
 
 def test_other_tasks_get_a_seeded_class_split_and_a_reseeded_draw_per_session():
