@@ -93,13 +93,11 @@ class CounterAnimal(ChoiceTask):
     def __init__(self, root: Path, split: str = "all", seed: int = 0):
         self.label_space, self.group = parse_split(split)
         self.folder = _detect(Path(root))
-        names = imagenet_class_names()
-        self.names = names
-        labels = (
-            tuple(dict.fromkeys(names))
-            if self.label_space == "imagenet"
-            else (tuple(names[i] for i in COUNTERANIMAL_IDS))
-        )
+        self.names = imagenet_class_names()
+        if self.label_space == "imagenet":
+            labels = tuple(dict.fromkeys(self.names))  # each repeated name once
+        else:
+            labels = tuple(self.names[i] for i in COUNTERANIMAL_IDS)
         layout = f"CounterAnimal ({self.folder.name}/<id> <name>/{{common,counter}}-<background>/)"
         super().__init__(root, layout, f"{self.label_space}/{self.group}", seed, labels)
         groups = tuple(f"acc_{g}" for g in GROUPS[1:] if self.group in ("all", g))

@@ -16,6 +16,7 @@ from harness.cli import app
 from harness.errors import InvalidInput
 from harness.tasks.base import ImageError
 from harness.tasks.choice_task import ChoiceTask
+from harness.tasks.choices import ChoicesFileError, export_choices
 from harness.tasks.counteranimal import COUNTERANIMAL_IDS, QUESTION, CounterAnimal, build, imagenet_class_names
 from harness.tasks.registry import build_task
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
@@ -91,6 +92,15 @@ def test_animals_label_space(root):
     counter = build(path=root, split="animals/counter")
     assert list(counter.items()) == [it for it in task.items() if it.meta["group"] == "counter"]
     assert _sets(task) != _sets(build(path=root))
+
+
+def test_a_group_splits_choices_file_fits_that_split(root, tmp_path):
+    counter = build(path=root, split="counter", seed=5)
+    assert export_choices(counter.items(), tmp_path / "c.jsonl", task="counteranimal") == 5
+    again = build(path=root, split="counter", seed=9).use_choices(tmp_path / "c.jsonl")
+    assert _sets(again) == _sets(counter) != _sets(build(path=root, split="counter", seed=9))
+    with pytest.raises(ChoicesFileError, match="7 items of the dataset have no choice set"):
+        build(path=root, seed=9).use_choices(tmp_path / "c.jsonl")
 
 
 @pytest.mark.parametrize("split", ["hard", "animals/easy", "imagenet20/all", "animals/counter/x"])
