@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,20 @@ LAYOUT_HELP = (
 _OPTIONS = re.compile(r"^\(a\)\s*(.*?)\s*\(b\)\s*(.*?)$", re.IGNORECASE | re.DOTALL)
 _MARK = re.compile(r"\(\s*([ab])\s*\)", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z]+")
-# options/text as the other multiple-choice tasks; generate renders {options} as the release's "(a) … (b) …" line
-PROMPTS = PromptSet(version="1", templates=mc_templates())
+
+
+@dataclass(frozen=True)
+class MmvpPrompts(PromptSet):
+    """The multiple-choice templates; `generate` fills {options} with the release's "(a) … (b) …" cell (LoRSU's
+    prompt, which its (a)/(b) scoring rule expects) instead of the lettered lines."""
+
+    def render(self, item: Item, family: str, mode: str) -> str:
+        if mode == "generate":
+            return self.template(family, mode).format(question=item.question, options=item.meta["options"])
+        return super().render(item, family, mode)
+
+
+PROMPTS = MmvpPrompts(version="1", templates=mc_templates())
 
 
 class Mmvp(DatasetTask):
@@ -152,10 +165,6 @@ class Mmvp(DatasetTask):
             return super().load_image(item)
         except ImageError as e:
             raise ImageError(f"{self.where(item)}: {e}") from e
-
-    def generate_prompt(self, item: Item, family: str) -> str:
-        """LoRSU's MMVP prompt: the question, the Options cell as released, the letter instruction."""
-        return self.prompts.template(family, "generate").format(question=item.question, options=item.meta["options"])
 
     def extract_answer(self, item: Item, generation: str) -> int:
         return parse_choice(generation, item.choices)

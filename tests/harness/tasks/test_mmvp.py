@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.tasks.base import ImageError
-from harness.tasks.mmvp import CORRECTIONS, Mmvp, build
+from harness.tasks.mmvp import CORRECTIONS, PROMPTS, Mmvp, build
 from harness.tasks.registry import available, build_task
 from harness.tasks.sources import DatasetFormatError, DatasetNotFound
 from tests.harness.tasks.eval_cli import eval_task
@@ -129,6 +129,8 @@ def test_prompts(tmp_path):
     lorsu = f"{q}\n(a) Open (b) Closed\nAnswer with the option's letter from the given choices directly."
     assert task.generate_prompt(it, "llava") == lorsu
     assert task.generate_prompt(it, "minigptv2") == "[vqa] " + lorsu
+    snap = PROMPTS.snapshot(it)  # what the prompt snapshot test stores is what the task renders
+    assert snap["llava/generate"] == lorsu and snap["blip2/generate"] == f"Question: {lorsu} Answer:"
     opts = task.prompt(it, "llava", "options")
     assert opts.continuations == ("A", "B") and opts.instruction.startswith(f"{q}\nA. Open\nB. Closed\n")
     text = task.prompt(it, "minigptv2", "text")
