@@ -2,8 +2,9 @@
 
 1. zero-shot: the toy LLaVA (its vision tower is the toy CLIP's) on the control and target domains;
 2. `tune` the toy CLIP on the target domain's training captions with LoRSU, LoRA, LN, SPU and F-FT
-   (short budgets), each writing a merged vision-tower checkpoint;
-3. swap each checkpoint into the LLaVA (`--encoder`), evaluate both domains;
+   (short budgets), each writing a merged vision-tower checkpoint; then through the VLM (the toy LLaVA's own
+   answer loss): LoRSU on its vision tower and the LLM-side baseline, LoRA on the LLM (a PEFT adapter);
+3. swap each checkpoint into the LLaVA (`--encoder`; the LoRA-LLM adapter with `--peft`), evaluate both domains;
 4. print the comparison table and write the trade-off plot;
 5. continual: LoRSU and LoRA over 3 sessions of disjoint target classes (few shots, no replay), every session's
    checkpoint evaluated, then the session × task matrix with its continual-learning metrics and plot.
@@ -38,6 +39,9 @@ class DemoPlan:
     sessions: int = 3
     shots: int = 12  # training images per class and session
     session_epochs: int | None = None  # epochs of each continual session (None: `epochs`)
+    vlm_methods: tuple[str, ...] = ("lorsu", "lora-llm")  # tuned through the VLM objective (labels: vlm_label)
+    vlm_train_images: int = 384
+    vlm_epochs: int = 2
 
 
 FULL = DemoPlan(eval_items=400, train_images=2000, epochs=4, methods=METHODS, continual=("lorsu", "lora"))
@@ -52,9 +56,13 @@ QUICK = DemoPlan(
     continual=("lorsu", "ln"),
     shots=2,
     session_epochs=4,
+    vlm_train_images=128,
 )
 # learning rates for the toy CLIP's scale (the released ones, 1e-5, are tuned for CLIP-L on real data)
 TOY_LR = {"lorsu": 1e-3, "lora": 1e-3, "ln": 3e-3, "spu": 3e-4, "fft": 1e-4}
+# through the VLM (batch 16): the toy LLaVA's answer loss; quick runs see fewer images and take LoRSU's higher rate
+TOY_VLM_LR = {"lorsu": 5e-4, "lora-llm": 1e-3}
+QUICK_VLM_LR = {"lorsu": 1e-3, "lora-llm": 1e-3}
 
 
 def zero_shot(cache: Path, plan: DemoPlan, progress: bool = True) -> dict:
@@ -98,6 +106,40 @@ def tune_method(method: str, cache: Path, plan: DemoPlan, progress: bool = True,
     return [out / f"session-{s['session']}" / s["files"]["release"] for s in record["sessions"]]
 
 
+def vlm_label(method: str) -> str:
+    """`lorsu-vlm` for a tower method tuned through the VLM (beside the CLIP-loss `lorsu`); an LLM method's own name."""
+    return method if method.startswith("lora-llm") else f"{method}-vlm"
+
+
+def tune_vlm_method(method: str, cache: Path, plan: DemoPlan, quick: bool, progress: bool = True) -> dict[str, str]:
+    """Tune through the toy LLaVA's answer-token loss on the target domain (the text-style prompts it answers);
+    returns the `evaluate_llava` keyword naming the export: `encoder` (a tower) or `peft` (an adapter)."""
+    from harness.adapters.registry import load_vlm
+    from harness.tasks.toy_world import ToyWorldTask
+    from harness.toy.build import PROMPT_STYLE
+    from harness.tune.config import TuneConfig
+    from harness.tune.run import tune
+    from harness.tune.vlm_data import question_answers
+    from harness.tune.vlm_target import VlmTarget
+
+    adapter = load_vlm("llava", str(MODELS_DIR / "llava"), "float32", "cpu")
+    data = question_answers(ToyWorldTask("target", "train", size=plan.vlm_train_images), "llava", PROMPT_STYLE)
+    cfg = TuneConfig(
+        method=method,
+        objective="vlm",
+        epochs=plan.vlm_epochs,
+        lr=(QUICK_VLM_LR if quick else TOY_VLM_LR)[method],
+        batch_size=16,
+        importance_samples=min(256, plan.vlm_train_images),
+        rank=8 if method == "lora-llm" else None,
+    )
+    out = cache / "tune" / vlm_label(method)
+    record = tune(VlmTarget(adapter), data, cfg, out, task="toy_target", progress=progress, overwrite=True)
+    session = record["sessions"][-1]
+    path = str(out / f"session-{session['session']}" / session["files"]["release"])
+    return {"peft": path} if session["files"]["release"] == "peft" else {"encoder": path}
+
+
 def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -> list[dict]:
     from harness.report.html_report import write_report
     from harness.report.plot import draw_tradeoff, tradeoff_points
@@ -129,6 +171,18 @@ def run_demo(cache: Path, quick: bool = False, console: Console | None = None) -
                 encoder=str(ckpt),
                 label=method,
                 progress=True,
+            )
+        )
+    for k, method in enumerate(plan.vlm_methods, 1):
+        console.print(
+            f"\n[bold]2/4 tune {method} through the VLM[/] ({k}/{len(plan.vlm_methods)}): the toy LLaVA's answer loss "
+            f"on toy_target:train, {'the LLM (a PEFT adapter)' if method == 'lora-llm' else 'its vision tower'}"
+        )
+        export = tune_vlm_method(method, cache, plan, quick)
+        label = vlm_label(method)
+        runs.append(
+            evaluate_llava(
+                MODELS_DIR / "llava", cache / "runs" / label, plan.eval_items, label=label, progress=True, **export
             )
         )
     console.print("\n[bold]3/4 compare[/]")

@@ -35,8 +35,10 @@ def evaluate_llava(
     encoder: str | None = None,
     label: str | None = None,
     progress: bool = False,
+    peft: str | None = None,
 ) -> dict[str, Any]:
-    """Score the toy LLaVA on both domains through the ordinary `harness eval` path."""
+    """Score the toy LLaVA on both domains through the ordinary `harness eval` path (`peft`: an adapter directory
+    merged first, as `--peft`)."""
     from harness.eval.runner import EvalConfig, run_eval
 
     return run_eval(
@@ -47,6 +49,7 @@ def evaluate_llava(
             limit=limit,
             batch_size=16,
             encoder=encoder,
+            peft=peft,
             label=label,
             out=str(out),
             prompt_style=PROMPT_STYLE,

@@ -42,11 +42,18 @@ def test_gate_catches_an_encoder_mapping_mistake(tmp_path):
 
 def test_quick_demo_end_to_end(tmp_path):
     runs = run_demo(tmp_path, quick=True)
-    assert [r["label"] for r in runs] == ["zero-shot", "lorsu", "ln"]
+    assert [r["label"] for r in runs] == ["zero-shot", "lorsu", "ln", "lorsu-vlm", "lora-llm"]
     assert (tmp_path / "tradeoff.png").stat().st_size > 0 and (tmp_path / "tradeoff.pdf").exists()
     tuned = json.loads((tmp_path / "tune" / "lorsu" / "tune.json").read_text())
     assert tuned["method"] == "lorsu" and tuned["complete"]
     assert runs[1]["encoder"]["swap_report"]["format"] == "lorsu"
+    # through the VLM: LoRSU's tower export swapped back in its own names, LoRA-LLM's adapter merged with --peft
+    assert runs[3]["encoder"]["swap_report"]["tensors_changed"] > 0 and runs[3]["peft"] is None
+    assert runs[4]["encoder"] is None and runs[4]["peft"]["modules_merged"] > 0
+    assert runs[4]["peft"]["tower_modules_merged"] == 0
+    for label in ("lorsu-vlm", "lora-llm"):
+        tuned = json.loads((tmp_path / "tune" / label / "tune.json").read_text())
+        assert tuned["objective"] == "vlm_answer_cross_entropy" and tuned["complete"], tuned
     page = (tmp_path / "report.html").read_text()  # zero-shot vs LoRSU, items learned and forgotten
     assert page.startswith("<!DOCTYPE html>") and "toy_target" in page and "lorsu" in page
     # the continual study: 3 sessions of each method, the matrices in the page and the plot beside it
