@@ -4,12 +4,13 @@ Release layout (fgvc-aircraft-2013b.tar.gz): `fgvc-aircraft-2013b/data/` holds `
 such as 1025794), `images_variant_{train,val,trainval,test}.txt` (lines "<id> <variant>", split at the first
 space because names hold spaces: "Cessna 172") and `variants.txt` (one name a line; a class's index is its
 line, as in torchvision's `FGVCAircraft` and LoRSU's class order). The root may be that `data/`, the
-`fgvc-aircraft-2013b/` folder or a folder holding it (LoRSU's `<dataroot>/fgvc_aircraft/`).
+`fgvc-aircraft-2013b/` folder or a folder holding it; `--data-root DIR` reads DIR/fgvc-aircraft-2013b, else
+LoRSU's DIR/fgvc_aircraft (which holds fgvc-aircraft-2013b/).
 
-Every image ends in a 20-pixel copyright banner; the release README asks users to crop it, so `load_image`
-cuts the bottom 20 rows (torchvision and LoRSU do not). Metrics: those of every `ChoiceTask` (acc, acc_norm) and
-the benchmark's official mean per-class accuracy `mean_class_acc` (each variant weighted equally; LoRSU's
-eval_aircraftvqa reports plain accuracy, an exact letter match of the generation).
+Every image ends in a 20-pixel banner carrying the photographer's copyright, to be cropped off before use, so
+`load_image` cuts the bottom 20 rows (torchvision's loader and LoRSU's do not). Metrics: those of every
+`ChoiceTask` (acc, acc_norm) and the benchmark's official mean per-class accuracy `mean_class_acc` (each variant
+weighted equally; LoRSU's eval_aircraftvqa reports plain accuracy, an exact letter match of the generation).
 """
 
 from __future__ import annotations
