@@ -35,8 +35,6 @@ SPLITS = ("test", "train", "val", "trainval")
 RELEASE = "fgvc-aircraft-2013b"
 LORSU_FOLDER = "fgvc_aircraft"  # LoRSU's `<dataroot>/fgvc_aircraft/fgvc-aircraft-2013b/`
 BANNER_ROWS = 20
-# CLIP's FGVC-Aircraft templates (CLIP_benchmark's `fgvc_aircraft`, LoRSU's CLIP tuning)
-CLIP_TEMPLATES = ("a photo of a {}, a type of aircraft.", "a photo of the {}, a type of aircraft.")
 LAYOUT_HELP = (
     f"{RELEASE}/data/ with images/<id>.jpg, images_variant_<split>.txt ('<id> <variant>' lines) and variants.txt; "
     f"point at {RELEASE}/, at its data/ or at a folder holding {RELEASE}/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -22,7 +23,7 @@ def data(tmp_path):
     return build_aircraft(tmp_path / "root")
 
 
-def _eval(args: list[str], out) -> tuple[dict, list[dict]]:
+def _eval(args: list[str], out: Path) -> tuple[dict, list[dict]]:
     res = CliRunner().invoke(app, ["eval", "--vlm", "llava", "--device", "cpu", "--quiet", "--out", str(out), *args])
     assert res.exit_code == 0, res.output
     record = json.loads((out / "results.json").read_text())["tasks"]["aircraft"]
