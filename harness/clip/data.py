@@ -37,6 +37,12 @@ TASK_TEMPLATES: dict[str, tuple[str, ...]] = {
     "gtsrb": GTSRB_TEMPLATES,
     "tsi": ACTION_TEMPLATES,
     "dalle": ACTION_TEMPLATES,
+    # LoRSU's CLIP training templates (src/clip_ft/datasets/eurosat.py)
+    "eurosat": (
+        "a centered satellite photo of {}.",
+        "a centered satellite photo of a {}.",
+        "a centered satellite photo of the {}.",
+    ),
 }
 DEFAULT_TEMPLATES = ("{}",)
 

@@ -32,6 +32,10 @@ CATEGORIES = {
     "mmbench": ("ability", "l2_category"),
     "seed_bench": ("dimension", "dimension"),
     "scienceqa": ("subject", "subject"),
+    "aircraft": ("variant", "label"),
+    "eurosat": ("class", "label"),
+    "counteranimal": ("class", "label"),
+    "visonlyqa": ("category", "category"),
     "toy_control": ("question kind", "kind"),
     "toy_target": ("question kind", "kind"),
 }

@@ -75,6 +75,10 @@ def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
     return math.sqrt(max(var, 0.0))
 
 
+# metrics where lower is better (CounterAnimal's drop, common − counter): a rise is the regression
+LOWER_IS_BETTER = frozenset({"drop"})
+
+
 def statistical_tolerance(
     metric: str, value: float, n: int, confidence: float = 0.95, n_pos: int | None = None, n_neg: int | None = None
 ) -> float:
@@ -286,9 +290,12 @@ def _check_metric(
         if tolerance_pp is not None
         else statistical_tolerance(metric, old, n, confidence, entry.get("n_pos"), entry.get("n_neg"))
     )
+    if metric in LOWER_IS_BETTER and tolerance_pp is None:  # a difference of two accuracies: its own recorded SE
+        se = entry.get("stderr")
+        tol = NormalDist().inv_cdf(confidence) * math.sqrt(2) * se if se is not None else 0.0
     if math.isnan(tol):
         tol = 0.0
-    diff = new - old
+    diff = (old - new) if metric in LOWER_IS_BETTER else (new - old)
     msg = f"{k * old:.1f} → {k * new:.1f} (Δ {k * diff:+.1f}, allowed drop {k * tol:.1f})"
     if -diff > tol + 1e-12:
         return Finding(task, what, "FAIL", msg)

@@ -15,7 +15,24 @@ from typing import Any
 from harness.errors import InputNotFound, UnknownName
 from harness.eval.records import read_results, read_samples
 
-TASK_ORDER = ("vsr", "vizwiz", "hm", "dalle", "tsi", "gts", "pope", "mme", "mmbench", "seed_bench", "scienceqa")
+TASK_ORDER = (
+    "vsr",
+    "vizwiz",
+    "hm",
+    "dalle",
+    "tsi",
+    "gts",
+    "aircraft",
+    "eurosat",
+    "counteranimal",
+    "mmvp",
+    "visonlyqa",
+    "pope",
+    "mme",
+    "mmbench",
+    "seed_bench",
+    "scienceqa",
+)
 TASK_TITLES = {
     "vsr": "VSR",
     "vizwiz": "VizWiz",
@@ -28,6 +45,11 @@ TASK_TITLES = {
     "mmbench": "MMBench",
     "seed_bench": "SEED",
     "scienceqa": "SQA-IMG",
+    "aircraft": "Aircraft",
+    "eurosat": "EuroSAT",
+    "counteranimal": "CounterAnimal",
+    "mmvp": "MMVP",
+    "visonlyqa": "VisOnlyQA",
 }
 PRIMARY = {
     "vizwiz": ("vqa_acc",),
@@ -35,6 +57,9 @@ PRIMARY = {
     "pope": ("f1", "acc"),
     "mme": ("perception", "cognition"),
     "mmbench": ("circular_acc",),
+    "aircraft": ("acc", "mean_class_acc"),
+    "counteranimal": ("acc_common", "acc_counter", "drop"),
+    "mmvp": ("acc", "pair_acc"),
 }
 CLIP_PRIMARY = ("top1", "top5")
 METRIC_TITLES = {
@@ -46,6 +71,13 @@ METRIC_TITLES = {
     "top5": "top-5",
     "f1": "F1",
     "circular_acc": "circular acc",
+    "mean_class_acc": "mean class acc",
+    "pair_acc": "pair acc",
+    "acc_common": "acc common",
+    "acc_counter": "acc counter",
+    "drop": "drop (common − counter)",
+    "acc_official": "official acc",
+    "acc_official_fixed": "official acc (fixed)",
 }
 DIGITS = 1
 # metrics recorded in their official points, not as fractions (MME: subtask scores up to 200, summed)

@@ -130,6 +130,8 @@ def _run_session(
         "classes": list(sess.classes),
         "class_names": [data.class_names[c] for c in sess.classes],
         "images": len(sess.indices),
+        "group": list(sess.group),  # the official session key (objects, categories, actions), where there is one
+        "item_ids": [data.ids[i] for i in sess.indices] if data.ids is not None else None,
         "parameters": report.to_dict(),
         "cost": {"trainable": report.trainable, **_cost(stats.to_dict())},
         "method_info": method.info,

@@ -26,7 +26,14 @@ from harness.errors import InvalidInput
 
 PROMPT_FORMATS = ("official", "options", "text")
 OFFICIAL_INSTRUCTION = "Based on the image, respond to this question with a short answer: {question}"
-OFFICIAL_ANSWERS = {"gts": "This is a {} traffic sign", "gtsrb": "This is a {} traffic sign"}
+# the released training answers per dataset (src/llava/datasets/vqa_datasets.py *VQAFT); others: the option's text
+OFFICIAL_ANSWERS = {
+    "gts": "This is a {} traffic sign",
+    "gtsrb": "This is a {} traffic sign",
+    "aircraft": "The type of this aircraft is {}.",
+    "eurosat": "It shows a {}.",
+    "counteranimal": "This is a {}.",
+}
 
 
 @dataclass

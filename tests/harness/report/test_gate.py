@@ -177,3 +177,25 @@ def test_an_undefined_metric_is_null_in_the_baseline_and_not_gated(tmp_path):
     assert auroc["value"] is None and auroc["n_neg"] == 0
     res = _check(run, path)
     assert res.exit_code == 0 and "undefined in the baseline: not gated" in res.output, res.output
+
+
+class _Drop:
+    """A run whose only metric is CounterAnimal's drop (common − counter accuracy)."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def metric(self, task: str, metric: str) -> float:
+        return self.value
+
+
+def test_a_smaller_drop_is_an_improvement_and_a_larger_one_fails():
+    """Lower is better for `drop`; its tolerance is z·√2 times the recorded standard error of the difference."""
+    from harness.report.gate import _check_metric
+
+    entry = {"value": 0.30, "stderr": 0.02}
+    tol = NormalDist().inv_cdf(0.95) * math.sqrt(2) * 0.02  # 0.0465
+    check = lambda v: _check_metric(_Drop(v), "counteranimal", "drop", entry, 100, None, 0.95).status  # noqa: E731
+    assert check(0.30 - tol - 0.01) == "improved" and check(0.30 + tol + 0.01) == "FAIL"
+    assert check(0.30 + tol - 0.01) == "ok" and check(0.30 - tol + 0.01) == "ok"
+    assert _check_metric(_Drop(0.33), "counteranimal", "drop", entry, 100, 2.0, 0.95).status == "FAIL"  # 3 > 2 points

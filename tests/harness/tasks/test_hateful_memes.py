@@ -123,7 +123,7 @@ def test_generative_mode_reports_accuracy_only(tmp_path):
         for it, g in zip(items[:2], ["Yes.", "no"])
     ]
     m = task.metrics(samples)
-    assert set(m) == {"acc"} and m["acc"].value == 0.5
+    assert set(m) == {"acc", "acc_official"} and m["acc"].value == 0.5 and m["acc_official"].value == 0.5
     assert (
         task.generate_prompt(items[0], "minigptv2")
         == task.generate_prompt(items[0], "llava")

@@ -108,6 +108,12 @@ def test_continual_sessions_label_themselves_and_resume(tiny_vlm, tmp_path):
     for s in record["sessions"]:
         info = json.loads((tmp_path / "cl" / f"session-{s['session']}" / "session.json").read_text())
         assert info["files"]["release"].startswith(f"checkpoint_session-{s['session']}_")
+        # the items drawn: as many ids as images, every one of the session's classes, no item in two sessions
+        assert len(info["item_ids"]) == info["images"] == len(set(info["item_ids"]))
+    ids = [
+        set(json.loads((tmp_path / "cl" / f"session-{k}" / "session.json").read_text())["item_ids"]) for k in (1, 2, 3)
+    ]
+    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])
     again = _run(tiny_vlm("llava"), "lorsu", tmp_path / "cl", protocol="continual")
     assert all(s.get("skipped_on_resume") for s in again["sessions"])
 
