@@ -78,7 +78,9 @@ class FgvcAircraft(ChoiceTask):
                     id=image_id,
                     image=str(self.data / "images" / f"{image_id}.jpg"),
                     label=variant,
-                    meta={"class_id": index[variant], "variant": variant},
+                    # row: the position in the split file (torchvision's index), the order LoRSU's few-shot
+                    # draws run in; items themselves come in ChoiceTask's sha256 order
+                    meta={"class_id": index[variant], "variant": variant, "row": len(out)},
                 )
             )
         return out

@@ -52,6 +52,8 @@ def test_test_split_items_ids_and_class_names(data):
 def test_other_splits(data, split):
     items = list(build_task(f"aircraft:{split}", data={"aircraft": data}).items())
     assert {it.id: it.meta["variant"] for it in items} == dict(SPLITS[split])
+    # meta "row" is the line's place in the split file (torchvision's order); the items are in sha256 order
+    assert [it.id for it in sorted(items, key=lambda it: it.meta["row"])] == [i for i, _ in SPLITS[split]]
     assert all(it.choices[it.answer] == it.meta["variant"] for it in items)
 
 
