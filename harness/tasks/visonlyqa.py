@@ -97,9 +97,11 @@ class VisOnlyQA(DatasetTask):
         items: list[Item] = []
         self._rows, seen, dropped = {}, Counter[str](), Counter[str]()
         for group, category, shards in self.files:
+            first, position = len(items), 0  # position: the row in the category's whole split, every type counted
             for file in shards:
                 for k, row in enumerate(read_rows(file)):
                     where = f"{file} row {k + 1} (id {row['id']!r})"
+                    position += 1
                     if row["question_type"] != SINGLE:
                         dropped[str(row["question_type"])] += 1
                         continue
@@ -108,6 +110,9 @@ class VisOnlyQA(DatasetTask):
                     item_id = base if seen[base] == 1 else f"{base}#{seen[base]}"
                     self._rows[item_id] = (file, k, where)
                     items.append(self._item(item_id, group, category, row, where))
+                    items[-1].meta["row"] = position - 1
+            for item in items[first:]:  # so a session draw permutes the whole split, as the released code does
+                item.meta["category_size"] = position
         self.dropped = dict(sorted(dropped.items()))
         return items
 

@@ -83,6 +83,9 @@ def test_splits_and_categories(root):
     one = list(build(path=root, split="train/3d__size").items())
     assert [it.id for it in one] == ["3d__size/CLEVR_train_000000", "3d__size/CLEVR_train_000001"]
     assert [it.answer for it in one] == [2, 0]
+    # each item's row in its category's whole split (every question type counted) and that split's length, so the
+    # released code's per-category permutation can be replayed (harness.tune.official_sessions.visonlyqa_rows)
+    assert [(it.meta["row"], it.meta["category_size"]) for it in train] == [(0, 3), (1, 3), (2, 3), (0, 2), (1, 2)]
     assert len(list(build(path=root, split="real/geometry__length").items())) == 2
     with pytest.raises(DatasetNotFound, match=r"no category '3d__size' in .*VisOnlyQA_Eval_Real.*geometry__length"):
         build(path=root, split="real/3d__size")
