@@ -25,7 +25,23 @@ from torch.utils.data import DataLoader, Dataset
 from harness.errors import InvalidInput
 from harness.tasks.captions import GTSRB_CLASSNAMES
 
-ImageRef = str | Path | Image.Image
+
+@dataclass(frozen=True)
+class TaskImage:
+    """A file the task opens its own way (FGVC-Aircraft's banner crop, MMVP's located errors): read through the
+    task's `load_image` when a batch needs it, so training sees what evaluation sees."""
+
+    task: Any
+    item: Any
+
+    def __fspath__(self) -> str:  # the file, for names and sizes (fingerprints, official sample orders)
+        return str(self.item.image)
+
+    def open(self) -> Image.Image:
+        return self.task.load_image(self.item).convert("RGB")
+
+
+ImageRef = str | Path | Image.Image | TaskImage
 GTSRB_TEMPLATES = (
     'a zoomed in photo of a "{}" traffic sign.',
     'a centered photo of a "{}" traffic sign.',
@@ -37,7 +53,8 @@ TASK_TEMPLATES: dict[str, tuple[str, ...]] = {
     "gtsrb": GTSRB_TEMPLATES,
     "tsi": ACTION_TEMPLATES,
     "dalle": ACTION_TEMPLATES,
-    # LoRSU's CLIP training templates (src/clip_ft/datasets/eurosat.py)
+    # LoRSU's CLIP training templates (src/clip_ft/datasets/fgvc_aircraft.py, eurosat.py; CLIP_benchmark's too)
+    "aircraft": ("a photo of a {}, a type of aircraft.", "a photo of the {}, a type of aircraft."),
     "eurosat": (
         "a centered satellite photo of {}.",
         "a centered satellite photo of a {}.",
@@ -90,6 +107,8 @@ class CaptionedImages:
         ref = self.samples[i][0]
         if isinstance(ref, Image.Image):
             return ref.convert("RGB")
+        if isinstance(ref, TaskImage):
+            return ref.open()
         with Image.open(ref) as im:
             return im.convert("RGB")
 
@@ -165,9 +184,12 @@ def from_task(task: Any, templates: Sequence[str] | None = None, limit: int | No
 
 
 def checked_images(task: Any, items: list[Any]) -> list[Image.Image | str]:
-    """Every item's image, checked before training starts: a readable file (its path is returned) or an image
-    the task renders (e.g. the generated toy world). Raises naming the data file and line of each bad one."""
-    from harness.tasks.base import ImageError
+    """Every item's image, checked before training starts: a readable file (its path is returned, or a `TaskImage`
+    when the task opens files its own way) or an image the task renders (e.g. the generated toy world). Raises
+    naming the data file and line of each bad one."""
+    from harness.tasks.base import ImageError, Task
+
+    own = hasattr(task, "load_image") and getattr(type(task), "load_image", None) is not Task.load_image
 
     refs: list[Image.Image | str] = []
     bad: list[str] = []
@@ -179,7 +201,7 @@ def checked_images(task: Any, items: list[Any]) -> list[Image.Image | str]:
                     im.verify()
             except Exception as e:  # PIL raises many types for corrupt files
                 bad.append(f"{where(it)}: cannot read image {it.image} ({type(e).__name__})")
-            refs.append(it.image)
+            refs.append(TaskImage(task, it) if own else it.image)
         elif hasattr(task, "load_image"):
             try:
                 refs.append(task.load_image(it))

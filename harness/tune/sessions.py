@@ -44,6 +44,7 @@ Deviations from the code, and why:
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,6 +162,8 @@ def _official_labels(data: CaptionedImages, seed: int, name: str) -> tuple[list[
 def _sample_order(data: CaptionedImages, labels: list[int], seed: int, name: str) -> list[int]:
     if name in ("gts", "gtsrb"):
         return sorted(range(len(data)), key=lambda i: _file_name(data, i))
+    if name == "aircraft" and data.meta and all("row" in m for m in data.meta):
+        return sorted(range(len(data)), key=lambda i: int(data.meta[i]["row"]))  # the split file's (torchvision's)
     if name == "counteranimal":
         groups = [m.get("group") for m in data.meta or []]
         pool = [i for i, g in enumerate(groups) if g == "counter"] if "counter" in groups else range(len(data))
@@ -281,7 +284,7 @@ def _meta(data: CaptionedImages, key: str, name: str) -> list[Any]:
 
 def _file_name(data: CaptionedImages, i: int) -> str:
     ref = data.samples[i][0]
-    if isinstance(ref, (str, Path)):
+    if isinstance(ref, (str, Path, os.PathLike)):
         return Path(ref).name
     return data.ids[i] if data.ids is not None else f"{i:012d}"
 
