@@ -143,3 +143,45 @@ def test_the_general_ability_suite_loads_from_the_data_root_and_is_listed(tmp_pa
     for name in GENERAL:
         row = next(line for line in out.getvalue().splitlines() if f" {name} " in line)
         assert f" {counts[name]} " in row, row
+
+
+PAPER_FIVE = ("aircraft", "eurosat", "counteranimal", "mmvp", "visonlyqa")
+
+
+def test_the_papers_other_five_load_from_the_data_root_and_are_listed(tmp_path):
+    """FGVC-Aircraft, EuroSAT, CounterAnimal, MMVP and VisOnlyQA in their default folders under one data root."""
+    from tests.harness.tasks.fixtures_aircraft import build_aircraft
+    from tests.harness.tasks.fixtures_counteranimal import build_counteranimal
+    from tests.harness.tasks.fixtures_eurosat import build_eurosat
+    from tests.harness.tasks.fixtures_mmvp import build_mmvp
+    from tests.harness.tasks.fixtures_visonlyqa import build_visonlyqa
+
+    build_aircraft(tmp_path)  # tmp_path/fgvc-aircraft-2013b/data
+    for name, builder in (
+        ("eurosat", build_eurosat),
+        ("counteranimal", build_counteranimal),
+        ("mmvp", build_mmvp),
+        ("visonlyqa", build_visonlyqa),
+    ):
+        builder(tmp_path / name)
+    counts = {}
+    for name in PAPER_FIVE:
+        task = build_task(name, data_root=tmp_path)
+        items = list(task.items())
+        d = task.describe()
+        assert d["items"] == len(items) > 0 and d["images_missing"] == 0 and d["metrics"], name
+        assert task.load_image(items[0]).mode == "RGB"
+        if name in CATEGORIES:
+            assert all(CATEGORIES[name][1] in it.meta for it in items), name
+        for family in ("llava", "minigptv2", "blip2"):
+            for style in ("options", "text"):
+                p = task.prompt(items[0], family, style)
+                assert len(p.continuations) == len(items[0].choices) and p.instruction
+            assert task.generate_prompt(items[0], family)
+        counts[name] = len(items)
+    assert counts == {"aircraft": 12, "eurosat": 15, "counteranimal": 12, "mmvp": 14, "visonlyqa": 10}
+    out = io.StringIO()
+    print_tasks(Console(file=out, width=250), tmp_path)
+    for name in PAPER_FIVE:
+        row = next(line for line in out.getvalue().splitlines() if f" {name} " in line)
+        assert f" {counts[name]} " in row, row

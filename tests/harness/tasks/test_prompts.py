@@ -14,7 +14,24 @@ from typing import Any
 
 import pytest
 
-from harness.tasks import dalle, gts, hateful_memes, mmbench, mme, pope, scienceqa, seed_bench, tsi, vizwiz, vsr
+from harness.tasks import (
+    aircraft,
+    counteranimal,
+    dalle,
+    eurosat,
+    gts,
+    hateful_memes,
+    mmbench,
+    mme,
+    mmvp,
+    pope,
+    scienceqa,
+    seed_bench,
+    tsi,
+    visonlyqa,
+    vizwiz,
+    vsr,
+)
 from harness.tasks.base import Item
 from harness.tasks.prompts import PromptSet
 
@@ -68,6 +85,51 @@ CASES: dict[str, tuple[PromptSet, Item]] = {
             "Context: Figure: Lake Superior.\nWhich word describes the lake's climate?",
             ("cold", "dry", "tropical"),
             0,
+        ),
+    ),
+    "aircraft": (
+        aircraft.PROMPTS,
+        Item("1514522", "x.jpg", aircraft.QUESTION, ("707-320", "Cessna 172", "F/A-18", "BAE 146-200", "A380"), 1),
+    ),
+    "eurosat": (
+        eurosat.PROMPTS,
+        Item(
+            "AnnualCrop_1",
+            "x.jpg",
+            eurosat.QUESTION,
+            ("annual crop land", "forest", "river", "lake or sea", "highway or road"),
+            0,
+        ),
+    ),
+    "counteranimal": (
+        counteranimal.PROMPTS,
+        Item(
+            "296/counter-grass/1",
+            "x.jpg",
+            counteranimal.QUESTION,
+            ("polar bear", "brown bear", "Arctic fox", "sea lion", "ice bear"),
+            0,
+        ),
+    ),
+    "mmvp": (
+        mmvp.PROMPTS,
+        Item(
+            "1",
+            "MMVP Images/1.jpg",
+            "Are the butterfly's wings closer to being open or closed?",
+            ("Open", "Closed"),
+            0,
+            {"options": "(a) Open (b) Closed"},
+        ),
+    ),
+    "visonlyqa": (
+        visonlyqa.PROMPTS,
+        Item(
+            "geometry__triangle/visonlyqa_611b0c3d",
+            "x.parquet#0",
+            "There is no triangle ADP in the figure. True or False?",
+            ("True", "False"),
+            1,
         ),
     ),
 }
