@@ -55,6 +55,8 @@ class ChoiceTask(DatasetTask):
         items = []
         for item_id in hash_order(records):
             r = records[item_id]
+            if not self._keep(r):
+                continue
             choices, answer = sets[item_id]
             items.append(
                 Item(
@@ -69,6 +71,11 @@ class ChoiceTask(DatasetTask):
         if self.choices_file is not None:
             items = apply_choices(items, self.choices_file, task=self.name, missing=self.choices_missing)
         return items
+
+    def _keep(self, record: Record) -> bool:
+        """Whether the split holds `record`; a subset split (CounterAnimal's groups) filters here, after every
+        record's choices were drawn, so an item's choices do not depend on the split."""
+        return True
 
     def use_choices(self, path: Path, missing: str = "error") -> Self:
         """Take choice sets from `path` (`--choices FILE`); see `harness.tasks.choices.apply_choices` for `missing`."""

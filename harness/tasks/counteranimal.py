@@ -30,13 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InvalidInput
-from harness.tasks.base import Item
 from harness.tasks.choice_task import ChoiceTask, Record
-from harness.tasks.choices import apply_choices, draw_choice_sets
 from harness.tasks.metrics import Metric, accuracy_by, mean_stderr, scored
 from harness.tasks.prompts import PromptSet, mc_templates
 from harness.tasks.registry import register
-from harness.tasks.sources import DatasetFormatError, DatasetNotFound, hash_order, image_files, resolve_root
+from harness.tasks.sources import DatasetFormatError, DatasetNotFound, image_files, resolve_root
 
 QUESTION = "What is the species of this animal?"  # LoRSU's CounterAnimalVQA
 PROMPTS = PromptSet(version="1", templates=mc_templates())
@@ -140,21 +138,8 @@ class CounterAnimal(ChoiceTask):
     def _drop(self, key: str, folders: list[Path]) -> None:
         self.dropped[key] = self.dropped.get(key, 0) + sum(len(image_files(d)) for d in folders)
 
-    def _build_items(self) -> list[Item]:
-        # choices over both groups, then the group: a counter item's choices do not depend on the split
-        records = {r.id: r for r in self._records()}
-        sets = draw_choice_sets([(r.id, r.label) for r in records.values()], self.labels, self.seed, self.n_choices)
-        items = []
-        for item_id in hash_order(records):
-            r = records[item_id]
-            if self.group not in ("all", r.meta["group"]):
-                continue
-            choices, answer = sets[item_id]
-            meta = {**r.meta, "label": r.label, "choices": list(choices)}
-            items.append(Item(r.id, r.image, self.question, choices, answer, meta))
-        if self.choices_file is not None:
-            items = apply_choices(items, self.choices_file, task=self.name, missing=self.choices_missing)
-        return items
+    def _keep(self, record: Record) -> bool:
+        return self.group in ("all", record.meta["group"])
 
     def metrics(self, samples: list[dict[str, Any]]) -> dict[str, Metric]:
         """The choice tasks' metrics (acc, acc_norm, ...) over the items; acc on each group; the drop, common −
