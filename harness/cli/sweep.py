@@ -25,7 +25,8 @@ def sweep_cmd(
 ) -> None:
     """Evaluate a grid of VLMs x encoders from a TOML file, one load per VLM; write its tables and plot.
 
-    Finished cells are skipped, unfinished ones resumed; OUT/tables.md, OUT/tables.csv, OUT/tradeoff.png."""
+    Finished cells are skipped, unfinished ones resumed; OUT/tables.md, OUT/tables.csv, OUT/tradeoff.png. When cells
+    carry sessions it ends by printing each method after its last session with TI and CC, and the session matrices."""
     from rich.markup import escape
 
     from harness.sweep.grid import parse_shard
@@ -42,3 +43,5 @@ def sweep_cmd(
         console.print(f"wrote {path}")
     if result.unfinished:
         console.print(f"[yellow]{len(result.unfinished)} cells not finished:[/] {escape(', '.join(result.unfinished))}")
+    for block in result.text:  # plain text: Markdown, not Rich markup, never wrapped to the terminal
+        typer.echo("\n" + block.rstrip("\n"))

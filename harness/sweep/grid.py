@@ -32,11 +32,12 @@ class Cell:
 
 
 def cells(spec: SweepSpec) -> list[Cell]:
-    """Every (VLM, encoder) cell, VLM by VLM, in the file's order; each goes to OUT/<vlm>/<encoder>."""
+    """Every (VLM, encoder) cell, VLM by VLM, in the file's order (a VLM with `encoders` only with those); each
+    goes to OUT/<vlm>/<encoder>."""
     options = {k: v for k, v in spec.eval.items() if k != "quiet"}
     out = []
     for v in spec.vlms:
-        for e in spec.encoders:
+        for e in (e for e in spec.encoders if v.encoders is None or e.label in v.encoders):
             cfg = EvalConfig(
                 **options,
                 vlm=v.family,

@@ -19,15 +19,21 @@ class SweepReport:
     written: list[Path] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)  # what `harness sweep` prints at the end (Markdown blocks)
 
 
 def cell_run(cell: Cell) -> Run:
     """The cell's run, grouped in tables under the spec's VLM label (two models of one family are two VLMs), with
-    the spec's [[encoder]] keys as its metadata (as the file says now, even if the cell was scored before)."""
+    the spec's [[encoder]] keys as its metadata (as the file says now, even if the cell was scored before). A VLM
+    with a `base` is an adapter of that VLM: its cells join the base's group, each row named by the adapter (and
+    the encoder, when one is swapped in too), so a PEFT method's sessions sit beside the base's zero-shot row."""
     run = load_run(cell.out)
-    config = {**run.results.get("config", {}), "vlm": cell.vlm.label}
+    config = {**run.results.get("config", {}), "vlm": cell.vlm.base or cell.vlm.label}
     meta = {**(run.results.get("encoder_meta") or {}), **cell.encoder.meta}
     run.results = {**run.results, "config": config, "encoder_meta": meta}
+    if cell.vlm.base:
+        tag = cell.vlm.tag
+        run.results["label"] = tag if cell.encoder.path is None else f"{tag}+{cell.encoder.label}"
     return run
 
 
@@ -46,7 +52,8 @@ def write_report(spec: SweepSpec, grid: list[Cell]) -> SweepReport:
         for g in t.groups:
             for row in g.rows:
                 cell = done[runs.index(row.run)]
-                row.extra = {k: cell.encoder.meta.get(k, "") for k in columns}
+                meta = {**cell.vlm.meta, **cell.encoder.meta}
+                row.extra = {k: meta.get(k, "") for k in columns}
         report.notes += t.notes
     spec.out.mkdir(parents=True, exist_ok=True)
     (spec.out / "tables.md").write_text(render(tables, "md") + "\n")
@@ -58,10 +65,12 @@ def write_report(spec: SweepSpec, grid: list[Cell]) -> SweepReport:
 
 
 def _continual(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[str]:
-    """OUT/continual.md, .csv and continual.png when cells carry sessions (tune exports or a `session` key)."""
+    """OUT/continual.md, .csv, continual.png and final.md (the paper's table: `final_table`) when cells carry
+    sessions (tune exports or a `session` key); the final table and the session matrices are also printed."""
     from harness.report.continual import session_of
     from harness.report.continual_format import continual_reports, render
     from harness.report.continual_plot import draw_sessions
+    from harness.sweep.final_table import final_table
 
     if not any(session_of(r) is not None and not r.is_zero_shot for r in runs):
         return []
@@ -69,10 +78,12 @@ def _continual(spec: SweepSpec, runs: list[Run], report: SweepReport) -> list[st
         reports = continual_reports(runs, spec.plot_target, spec.plot_controls or None)
     except InvalidInput as e:
         return [f"no continual-learning report: {e}"]
+    report.text = [final_table(reports), render(reports, "md")]
+    (spec.out / "final.md").write_text(report.text[0])
     for fmt in ("md", "csv"):
         (spec.out / f"continual.{fmt}").write_text(render(reports, fmt))
         report.written.append(spec.out / f"continual.{fmt}")
-    report.written += draw_sessions(reports, spec.out / "continual.png")
+    report.written += [spec.out / "final.md", *draw_sessions(reports, spec.out / "continual.png")]
     return [f"{r.seq.vlm} {r.seq.label}: {n}" for r in reports for n in r.seq.notes]
 
 

@@ -7,6 +7,11 @@
     [[vlm]]                             # label (default: the family), family, model, family options,
     family = "llava"                    # peft (a PEFT adapter directory merged into its weights; the label
     model = "llava-hf/llava-1.5-7b-hf"  # then defaults to <family>-<adapter label>)
+    [[vlm]]                             # peft may be a glob: one VLM per adapter directory (one load each);
+    model = "llava-hf/llava-1.5-7b-hf"  # encoders: the [[encoder]] labels it is crossed with (default all);
+    peft = "tune/lora-llm/session-*/peft"  # base: report its cells under that [[vlm]] (beside its zero-shot
+    encoders = ["zero-shot"]            # row, labelled by the adapter), as one model's sessions
+    base = "llava"
     [[encoder]]                         # label, path (none: the original tower; a glob: one per file,
     label = "zero-shot"                 # labelled by its stem) and free metadata shown as table columns
     [[encoder]]
@@ -29,12 +34,13 @@ from typing import Any
 from harness.adapters.registry import VLMS
 from harness.errors import InputNotFound, InvalidInput
 from harness.eval.config import EvalConfig
-from harness.eval.encoder_meta import export_metadata, metadata_columns, peft_label
+from harness.eval.encoder_meta import export_metadata, metadata_columns, peft_label, peft_metadata
 from harness.eval.encoders import ZERO_SHOT, check_unique, expand_encoders
+from harness.sweep.links import peft_dirs, vlm_links
 
 PER_CELL = {"vlm", "model", "encoder", "out", "label", "minigptv2_ckpt", "eva_ckpt", "peft", "encoder_meta"}
 EVAL_KEYS = sorted({f.name for f in fields(EvalConfig)} - PER_CELL)
-VLM_KEYS = ("label", "family", "model", "minigptv2_ckpt", "eva_ckpt", "peft")
+VLM_KEYS = ("label", "family", "model", "minigptv2_ckpt", "eva_ckpt", "peft", "encoders", "base")
 TOP_KEYS = ("out", "eval", "vlm", "encoder", "plot")
 PLOT_KEYS = ("target", "controls")
 EVAL_TYPES: dict[str, tuple[type, ...]] = {
@@ -57,6 +63,10 @@ class VlmEntry:
     family: str
     model: str | None
     options: dict[str, str] = field(default_factory=dict)  # minigptv2_ckpt, eva_ckpt, peft
+    encoders: list[str] | None = None  # the [[encoder]] labels crossed with it (None: all)
+    base: str | None = None  # the [[vlm]] label its cells are reported under (a PEFT adapter of that model)
+    tag: str = ""  # with a base: the label of its rows there (the adapter's)
+    meta: dict[str, str] = field(default_factory=dict)  # what its PEFT adapter export says (method, session, ...)
 
 
 @dataclass
@@ -78,7 +88,7 @@ class SweepSpec:
 
     @property
     def meta_columns(self) -> list[str]:
-        return list(dict.fromkeys(k for e in self.encoders for k in e.meta))
+        return list(dict.fromkeys(k for x in [*self.vlms, *self.encoders] for k in x.meta))
 
 
 def read_spec(path: str | Path) -> SweepSpec:
@@ -94,10 +104,11 @@ def read_spec(path: str | Path) -> SweepSpec:
     if not isinstance(doc.get("out"), str):
         raise InvalidInput(f"{path}: `out` (the sweep's output folder, a string) is required")
     ev = _eval_options(doc.get("eval", {}), where, path)
-    vlms = [_vlm(v, i, where, path) for i, v in enumerate(_tables(doc, "vlm", path))]
-    check_unique([v.label for v in vlms], [f"[[vlm]] #{i + 1}" for i in range(len(vlms))], f"{path}: [[vlm]] label")
+    vlms = [v for i, raw in enumerate(_tables(doc, "vlm", path)) for v in _vlms(raw, i, where, path)]
+    check_unique([v.label for v in vlms], [v.options.get("peft", v.label) for v in vlms], f"{path}: [[vlm]] label")
     encoders = [e for i, raw in enumerate(_tables(doc, "encoder", path)) for e in _encoders(raw, i, where, path)]
     check_unique([e.label for e in encoders], [str(e.path or ZERO_SHOT) for e in encoders], f"{path}: [[encoder]]")
+    check_links(vlms, [e.label for e in encoders], path)
     plot = doc.get("plot", {})
     _known(plot, PLOT_KEYS, f"{path}: [plot] key")
     controls = plot.get("controls", [])
@@ -157,7 +168,8 @@ def _task_spec(spec: str, where: Path, path: Path) -> str:
     return f"{name}={_existing(file, where, f'{path}: [eval] tasks {name}=')}" if sep else spec
 
 
-def _vlm(raw: dict, i: int, where: Path, path: Path) -> VlmEntry:
+def _vlms(raw: dict, i: int, where: Path, path: Path) -> list[VlmEntry]:
+    """One entry, or one per adapter directory when `peft` is a glob."""
     what = f"{path}: [[vlm]] #{i + 1}"
     _known(raw, VLM_KEYS, f"{what} key")
     family = raw.get("family", "llava")
@@ -166,9 +178,42 @@ def _vlm(raw: dict, i: int, where: Path, path: Path) -> VlmEntry:
     model = raw.get("model")
     if isinstance(model, str) and (_path(model, where).exists() or model.startswith((".", "/", "~"))):
         model = _existing(model, where, f"{what} model")
-    options = {k: _existing(raw[k], where, f"{what} {k}") for k in ("minigptv2_ckpt", "eva_ckpt", "peft") if k in raw}
-    label = f"{family}-{peft_label(options['peft'])}" if "peft" in options else family
-    return VlmEntry(str(raw.get("label", label)), family, model, options)
+    options = {k: _existing(raw[k], where, f"{what} {k}") for k in ("minigptv2_ckpt", "eva_ckpt") if k in raw}
+    links = vlm_links(raw, what)
+    if "peft" not in raw:
+        return [VlmEntry(str(raw.get("label", family)), family, model, options, *links)]
+    adapters = peft_dirs(raw["peft"], where, f"{what} peft")
+    if len(adapters) > 1 and "label" in raw:
+        raise InvalidInput(f"{what}: label {raw['label']!r} with a glob peft (each adapter is labelled by itself)")
+    return [
+        VlmEntry(
+            str(raw.get("label", f"{family}-{peft_label(d)}")),
+            family,
+            model,
+            {**options, "peft": d},
+            *links,
+            tag=str(raw.get("label", peft_label(d))),
+            meta=metadata_columns(peft_metadata(d)),
+        )
+        for d in adapters
+    ]
+
+
+def check_links(vlms: list[VlmEntry], encoders: list[str], path: Path) -> None:
+    """Each `encoders` label names an [[encoder]]; each `base` a [[vlm]] without an adapter, of the same model."""
+    plain = {v.label: v for v in vlms if "peft" not in v.options}
+    for v in vlms:
+        unknown = [e for e in v.encoders or [] if e not in encoders]
+        if unknown:
+            raise InvalidInput(
+                f"{path}: [[vlm]] {v.label} encoders: {unknown[0]!r} is no [[encoder]] label ({', '.join(encoders)})"
+            )
+        b = plain.get(v.base) if v.base else None
+        if v.base and (b is None or (b.family, b.model) != (v.family, v.model)):
+            raise InvalidInput(
+                f"{path}: [[vlm]] {v.label} base {v.base!r}: expected the label of a [[vlm]] without peft, of the "
+                f"same family and model (such labels: {', '.join(plain) or 'none'})"
+            )
 
 
 def _encoders(raw: dict, i: int, where: Path, path: Path) -> list[EncoderEntry]:
