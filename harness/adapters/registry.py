@@ -35,6 +35,14 @@ def _load_llava_onevision(
     return LlavaOnevisionAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
 
 
+def _load_qwen2_5_vl(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.qwen2_5_vl import Qwen2_5_VLAdapter
+
+    return Qwen2_5_VLAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
 def _load_blip2(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
     from harness.adapters.blip2 import Blip2Adapter
 
@@ -65,6 +73,22 @@ def _load_minigptv2(
     )
 
 
+def _load_gemma4(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.gemma4 import Gemma4Adapter
+
+    return Gemma4Adapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
+def _load_chameleon(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.chameleon import ChameleonAdapter
+
+    return ChameleonAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
 # family -> (loader, description, tower family of adapters.checkpoints that its --encoder swaps into)
 _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
     "llava": (
@@ -85,6 +109,12 @@ _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
         "llava-hf/llava-onevision-qwen2-7b-ov-hf",
         "siglip_vit",
     ),
+    "qwen2_5_vl": (
+        _load_qwen2_5_vl,
+        "Qwen2.5-VL, its own ViT (2-D rotary, window attention, patch merger) + Qwen2.5 with M-RoPE, dynamic "
+        "resolution (Qwen2_5_VLForConditionalGeneration); default Qwen/Qwen2.5-VL-7B-Instruct",
+        "qwen_vit",
+    ),
     "blip2": (
         _load_blip2,
         "BLIP-2, EVA ViT-g/224 + Q-Former + OPT (Blip2ForConditionalGeneration); default Salesforce/blip2-opt-2.7b",
@@ -102,6 +132,19 @@ _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
         "MiniGPT-v2 (EVA ViT-g/448 + Llama-2-7b-chat + LoRA): --model LLAMA_DIR "
         "--minigptv2-ckpt minigptv2_checkpoint.pth --eva-ckpt eva_vit_g.pth",
         "eva_vit",
+    ),
+    "gemma4": (
+        _load_gemma4,
+        "Gemma 4, its own ViT (2-D axial rotary, pooled soft tokens) + a sliding/full-attention decoder "
+        "(Gemma4ForConditionalGeneration; image + text, audio refused); default google/gemma-4-E2B-it",
+        "gemma4_vit",
+    ),
+    "chameleon": (
+        _load_chameleon,
+        "Chameleon, early fusion: a VQ-VAE image tokenizer's codes are tokens of one decoder "
+        "(ChameleonForConditionalGeneration); default facebook/chameleon-7b; likelihood and generate modes. "
+        "No continuous vision tower: --encoder and harness tune --vlm chameleon are refused",
+        "vq_image_tokenizer",  # no checkpoint format converts into it
     ),
 }
 

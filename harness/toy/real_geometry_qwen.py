@@ -1,0 +1,73 @@
+"""Real-geometry Qwen2.5-VL (see `real_geometry`): the published config (`published_qwen`) with depth and width
+shrunk, the Qwen2 vocabulary with the Qwen-VL special tokens at their published ids, the published image
+processor (dynamic resolution: 28-px merged patches between min_pixels and max_pixels) and chat template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLProcessor,
+    Qwen2VLImageProcessor,
+    Qwen2VLVideoProcessor,
+)
+
+from harness.toy.published_qwen import PUBLISHED_QWEN
+from harness.toy.real_parts import TEXT, VISION, Vocabularies, save, shrunk
+
+VISION_DEPTH = 4  # window attention in blocks 0 and 2, full attention in 1 and 3 (`stand_ins`)
+
+
+def text_config(entry: dict[str, Any], tok: Any) -> dict[str, Any]:
+    """The shrunk text config, M-RoPE as transformers 5 spells it (`rope_parameters`)."""
+    text = dict(entry["config"]["text_config"])
+    theta, _ = text.pop("rope_theta"), text.pop("mrope_section")
+    rope = {"rope_type": "default", "rope_theta": theta, "mrope_section": entry["stand_ins"]["mrope_section"]}
+    out = shrunk(text, TEXT, pad_token_id=tok.pad_token_id, rope_parameters=rope)
+    out["max_window_layers"] = TEXT["num_hidden_layers"]  # every layer: sliding windows are off anyway
+    return out
+
+
+def vision_config(entry: dict[str, Any]) -> dict[str, Any]:
+    vision = dict(entry["config"]["vision_config"])
+    vision.update(
+        depth=VISION_DEPTH,
+        hidden_size=VISION["hidden_size"],
+        intermediate_size=VISION["intermediate_size"],
+        num_heads=VISION["num_attention_heads"],
+        out_hidden_size=TEXT["hidden_size"],
+        fullatt_block_indexes=entry["stand_ins"]["fullatt_block_indexes"],
+    )
+    return vision
+
+
+def processor(entry: dict[str, Any], tok: Any) -> Qwen2_5_VLProcessor:
+    ip = {k: v for k, v in entry["image_processor"].items() if k != "class"}
+    return Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**ip),
+        tokenizer=tok,
+        video_processor=Qwen2VLVideoProcessor(**ip),
+        chat_template=entry["chat_template"],
+    )
+
+
+def _qwen2_5_vl(out: Path, entry: dict[str, Any], tok: Any, seed: int) -> dict[str, Path]:
+    cfg = entry["config"]
+    top = {k: v for k, v in cfg.items() if k not in ("model_type", "text_config", "vision_config")}
+    config = Qwen2_5_VLConfig(text_config=text_config(entry, tok), vision_config=vision_config(entry), **top)
+    return save(Qwen2_5_VLForConditionalGeneration(config), processor(entry, tok), out, seed)
+
+
+BUILDERS = {"qwen2_5_vl": _qwen2_5_vl}
+
+
+def build_real_qwen(family: str, out: Path, vocabularies: Vocabularies, seed: int = 0) -> dict[str, Path]:
+    """`real_geometry.build_real` for the Qwen-VL families (kept out of `real_parts.PUBLISHED`: the generic
+    real-geometry tests compare CLIP-style vision keys that the Qwen ViT names differently)."""
+    entry = PUBLISHED_QWEN[family]
+    torch.manual_seed(seed)
+    return BUILDERS[family](Path(out), entry, vocabularies.tokenizer(entry), seed)
