@@ -8,6 +8,7 @@ it but leaves it out of the controls until that is fixed."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,14 @@ from tests.harness.tasks.fixtures_visonlyqa import build_visonlyqa
 
 
 def build_paper_data(root: Path) -> Path:
-    """The ten datasets under `root` in their default folder names. Hateful Memes' rows are interleaved by label,
-    so that the first few items hold both classes and its AUROC (the primary metric) is defined under a limit."""
+    """The ten datasets under `root` in their default folder names. GTSRB gets training classes 9 and 12 (copies of
+    classes 1 and 0), so that with two sessions (the released class order's halves: 9 in the first, 12 in the
+    second) each session has test items among the four a limit of 4 takes, and the matrix a column per session.
+    Hateful Memes' rows are interleaved by label, so that the first few items hold both classes and its AUROC (the
+    primary metric) is defined under a limit."""
     build_all_fixtures(root)
+    _copy_train_class(root / "gtsrb" / "GTSRB" / "Final_Training" / "Images", "00001", 9)
+    _copy_train_class(root / "gtsrb" / "GTSRB" / "Final_Training" / "Images", "00000", 12)
     build_aircraft(root)
     build_eurosat(root / "eurosat")
     build_counteranimal(root / "counteranimal")
@@ -34,6 +40,17 @@ def build_paper_data(root: Path) -> Path:
     assert len(ones) + len(zeros) == len(rows) and ones and zeros
     hm.write_text("\n".join(r for pair in zip(ones, zeros) for r in pair) + "\n")
     return root
+
+
+def _copy_train_class(images: Path, source: str, cid: int) -> None:
+    """Class `source`'s training folder again as class `cid` (GT-000XX.csv with ClassId rewritten, CRLF kept)."""
+    target = images / f"{cid:05d}"
+    shutil.copytree(images / source, target)
+    gt = target / f"GT-{source}.csv"
+    head, *rows = [r for r in gt.read_bytes().decode().split("\r\n") if r]
+    gt.unlink()
+    rows = [";".join([*r.split(";")[:-1], str(cid)]) for r in rows]
+    (target / f"GT-{cid:05d}.csv").write_bytes(("\r\n".join([head, *rows]) + "\r\n").encode())
 
 
 def toml_text(doc: dict[str, Any]) -> str:

@@ -87,6 +87,18 @@ def _primary(run_dir: Path, task: str) -> float:
     return results["tasks"][task]["metrics"][PRIMARY.get(task, "acc")]["value"]
 
 
+def _session_classes(session_dir: Path) -> set[str]:
+    return set(json.loads((session_dir / "session.json").read_text())["class_names"])
+
+
+def _gts_acc(run_dir: Path, classes: set[str]) -> float:
+    """GTSRB accuracy over the items of `classes`, from the run's samples."""
+    rows = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines()]
+    hits = [s["pred"] == s["answer"] for s in rows if s["task"] == "gts" and s["meta"]["label"] in classes]
+    assert hits, f"no GTSRB test item of {sorted(classes)} in {run_dir}"
+    return sum(hits) / len(hits)
+
+
 def test_the_spec_on_the_toy_world_prints_the_table_ti_cc_and_session_matrices(tiny_llava_dir, tmp_path):
     build_paper_data(tmp_path / "data")
     env = {**os.environ, "MODEL": str(tiny_llava_dir), "DATA": str(tmp_path / "data"), "OUT": str(tmp_path / "tune"),
@@ -125,8 +137,16 @@ def test_the_spec_on_the_toy_world_prints_the_table_ti_cc_and_session_matrices(t
         assert [r[0] for r in rows[1:]] == ["zero-shot", "session 1", "session 2"]
         col = rows[0].index("GTS (acc)")
         assert [r[col] for r in rows[1:]] == [f"{100 * _primary(d, 'gts'):.1f}" for d in [zero, *sessions]]
+        assert rows[0][1:3] == ["GTS·s1 (acc)", "GTS·s2 (acc)"]  # each session's classes, before the whole tasks
     metrics = next(r for t, r in tables if t.startswith("Continual-learning metrics"))
     assert [r[1] for r in metrics[1:]] == ["lorsu", "lora-llm"]
+    for row, (method, sessions) in zip(metrics[1:], runs.items()):  # the matrix metrics, on the session columns
+        classes = [_session_classes(tmp_path / "tune" / method / f"session-{s}") for s in (1, 2)]
+        r = [[_gts_acc(d, c) for c in classes] for d in [zero, *sessions]]  # R[i][j], row 0 zero-shot
+        got = dict(zip(metrics[0], row))
+        assert got["ACC"].split(" [")[0] == f"{100 * (r[2][0] + r[2][1]) / 2:.1f}", method
+        assert got["BWT"].split(" [")[0] == f"{100 * (r[2][0] - r[1][0]):+.1f}", method
+        assert got["FWT"].split(" [")[0] == f"{100 * (r[1][1] - r[0][1]):+.1f}", method
     for row, fin in zip(metrics[1:], final[2:]):  # the metrics table's TI and CC, with their intervals
         assert row[-2].split(" [")[0] == fin[-2] and row[-1].split(" [")[0] == fin[-1]
     assert (grid / "final.md").read_text().strip() in res.output
