@@ -31,6 +31,7 @@ class Plan:
 def plan_eval(cfg: EvalConfig) -> Plan:
     """Build and check everything that needs no model; raises naming the option and the file."""
     check_settings(cfg)
+    check_encoder_fits(cfg)
     data = {k: Path(v) for k, v in cfg.data.items()}
     root = Path(cfg.data_root) if cfg.data_root else None
     if root is not None and not root.is_dir():
@@ -53,6 +54,19 @@ def plan_eval(cfg: EvalConfig) -> Plan:
         known = {"peft_sha256": None, **known_fingerprint(cfg, tasks, choices_used)}
         RunDir(Path(cfg.out)).check(known, partial=True)
     return Plan(tasks, choices_used)
+
+
+# families whose images reach the LLM through no continuous vision tower: nothing an --encoder file could replace
+NO_VISION_TOWER = {
+    "chameleon": "Chameleon has no continuous vision tower: its images are discrete codes of a VQ-VAE image "
+    "tokenizer, which no --encoder checkpoint fits",
+}
+
+
+def check_encoder_fits(cfg: EvalConfig) -> None:
+    """`--encoder` names a file for a family that has a tower to swap it into."""
+    if cfg.encoder and cfg.vlm in NO_VISION_TOWER:
+        raise InvalidInput(f"--encoder {cfg.encoder}: --vlm {cfg.vlm} cannot swap encoders. {NO_VISION_TOWER[cfg.vlm]}")
 
 
 def check_model(cfg: EvalConfig) -> None:
