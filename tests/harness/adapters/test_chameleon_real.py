@@ -44,6 +44,12 @@ def test_prompt_ids_equal_the_processors_for_any_image_size(real):
         assert ours == inputs.input_ids[0].tolist(), size
         assert tuple(inputs.pixel_values.shape) == (1, 3, 512, 512)
         assert ours[:2] == [0, 8197] and ours[2:1026] == [8711] * 1024 and ours[1026] == 8196 and ours[-1] == 8710
+    example = CHAMELEON["example"]["prompt"]  # the converter's own prompt: the image between two sentences
+    image = random_image(2).resize((640, 480))
+    ours = real.encode(example + real.tokenizer.sep_token, image)
+    assert ours == real.processor(text=example, images=image, return_tensors="pt").input_ids[0].tolist()
+    start = ours.index(8197)
+    assert start > 1 and ours[start + 1 : start + 1025] == [8711] * 1024 and ours[start + 1025] == 8196
 
 
 def test_real_geometry_scores_equal_a_plain_forward(real):
