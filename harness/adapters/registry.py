@@ -157,6 +157,23 @@ def encoder_formats(name: str) -> list[str]:
     return [f.name for f in formats() if f.family == tower and f.convert is not None]
 
 
+def check_encoder_family(name: str, path: str) -> None:
+    """Refuse an `--encoder` whose format (read from its tensor names, no model loaded) swaps into another tower
+    family than `name`'s, naming its first keys; the geometry is checked when it swaps (nothing loaded on error)."""
+    from harness.adapters.checkpoints import check_encoder_file
+    from harness.adapters.checkpoints.errors import EncoderCheckpointError
+    from harness.adapters.checkpoints.names import checkpoint_path, peek_names
+
+    fmt, tower = check_encoder_file(path), _FAMILIES[name][2]
+    if fmt.family != tower:
+        names = sorted(peek_names(checkpoint_path(path)) or [])
+        keys = ", ".join(([k for k in names if not fmt.unused(k)] or names)[:3])
+        msg = f"this is {fmt.family_title} checkpoint (format {fmt.name}); --vlm {name} swaps only {tower} towers"
+        raise EncoderCheckpointError(
+            f"{path}: {msg}; nothing was loaded. First keys: {keys}", path=path, format=fmt.name, problems=[msg]
+        )
+
+
 def family_doc(name: str) -> str:
     """The family's description with the encoder formats that swap into it (imports the format registry)."""
     return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name))}"
