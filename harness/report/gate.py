@@ -30,9 +30,9 @@ Tolerance (default): the one-sided bound at `confidence` (95%: z = 1.645) for th
 independent runs of the same size, z · √2 · SE. SE is √(p(1−p)/n) for metrics that are means of per-item
 scores in [0, 1] (exact for accuracy, conservative for VQA accuracy, whose per-item variance is at most
 p(1−p); at p = 0 or 1 the bound is 0, so any drop fails), and the Hanley–McNeil standard error for AUROC
-(from the baseline's class counts). A fixed
-`--tolerance` in percentage points replaces it. Improvements beyond the tolerance pass with a hint to
-update the baseline.
+(from the baseline's class counts); for a lower-is-better difference (CounterAnimal's drop) a rise is the
+regression, bounded by its own recorded SE. A fixed `--tolerance` in percentage points replaces it.
+Improvements beyond the tolerance pass with a hint to update the baseline.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from harness.tasks.sources import read_json
 
 FORMAT = "harness-baseline"
 FORMAT_VERSION = 1
+LOWER_IS_BETTER = frozenset({"drop"})  # CounterAnimal's common − counter accuracy
 _FINGERPRINT_KEYS = (
     "vlm",
     "model",
@@ -73,10 +74,6 @@ def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
     return math.sqrt(max(var, 0.0))
-
-
-# metrics where lower is better (CounterAnimal's drop, common − counter): a rise is the regression
-LOWER_IS_BETTER = frozenset({"drop"})
 
 
 def statistical_tolerance(
@@ -291,8 +288,7 @@ def _check_metric(
         else statistical_tolerance(metric, old, n, confidence, entry.get("n_pos"), entry.get("n_neg"))
     )
     if metric in LOWER_IS_BETTER and tolerance_pp is None:  # a difference of two accuracies: its own recorded SE
-        se = entry.get("stderr")
-        tol = NormalDist().inv_cdf(confidence) * math.sqrt(2) * se if se is not None else 0.0
+        tol = NormalDist().inv_cdf(confidence) * math.sqrt(2) * (entry.get("stderr") or 0.0)
     if math.isnan(tol):
         tol = 0.0
     diff = (old - new) if metric in LOWER_IS_BETTER else (new - old)

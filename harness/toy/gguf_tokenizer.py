@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InvalidInput
+from harness.toy.gguf_wordpiece import BERT_PIPELINE, load_wordpiece_gguf
 
 PLACEHOLDER = re.compile(r"\[PAD\d+\]")
 # Qwen2's split regex, as its tokenizer.json spells it (transformers' qwen2/tokenization_qwen2.py PRETOKENIZE_REGEX)
@@ -96,24 +97,8 @@ PUBLISHED_PIPELINES: dict[str, dict[str, Any]] = {
         },
         "decoder": _byte_level(False, False, False),
     },
-    # BERT uncased WordPiece: the tokenizer.json of bert-base-uncased (google-bert/bert-base-uncased) and of
-    # BAAI/bge-small-en-v1.5, which llama.cpp's bert-bge file was converted from; transformers' BertConverter
-    # (convert_slow_tokenizer.py) and BertTokenizer build it the same way: lower-casing, which with strip_accents None
-    # also strips accents, Chinese characters split out, BERT's pre-tokeniser and a WordPiece decoder.
-    "bert": {
-        "normalizer": {
-            "type": "BertNormalizer",
-            "clean_text": True,
-            "handle_chinese_chars": True,
-            "strip_accents": None,
-            "lowercase": True,
-        },
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-    },
+    "bert": BERT_PIPELINE,  # harness.toy.gguf_wordpiece
 }
-# bert-base-uncased's WordPiece model settings (its tokenizer.json "model", as BertConverter writes it)
-BERT_WORDPIECE = {"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
 
 
 def family(loaded: Any, spec: dict[str, Any]) -> str:
@@ -165,47 +150,6 @@ def gguf_architecture(path: Path) -> str:
             return ""
         (size,) = struct.unpack("<Q", f.read(8))
         return f.read(size).decode("utf-8")
-
-
-def wordpiece_spelling(token: str) -> str:
-    """A piece of llama.cpp's BERT vocabulary in WordPiece's own spelling. llama.cpp's converter (convert_hf_to_gguf.py,
-    `BertModel.set_vocab`'s `phantom`) keeps the `[…]` tokens, drops a continuation's "##" and puts "▁" before every
-    word-initial piece; this undoes it."""
-    if token.startswith("▁"):
-        return token[1:]
-    if token.startswith("[") and token.endswith("]"):
-        return token
-    return "##" + token
-
-
-def load_wordpiece_gguf(path: Path) -> Any:
-    """BERT's WordPiece tokenizer from llama.cpp's vocab-only file: transformers' `BertTokenizer` (lower-cased,
-    [CLS] $A [SEP]) over the file's vocabulary and special tokens, checked to carry the published pipeline."""
-    from gguf import GGUFReader
-    from transformers import BertTokenizer
-
-    fields = GGUFReader(path).fields
-    pieces = [wordpiece_spelling(t) for t in fields["tokenizer.ggml.tokens"].contents()]
-    vocab = {piece: i for i, piece in enumerate(pieces)}
-    if len(vocab) != len(pieces):
-        raise InvalidInput(f"{path}: {len(pieces) - len(vocab)} pieces spell alike once llama.cpp's '▁' is undone")
-
-    def role(key: str) -> str:
-        return pieces[fields[f"tokenizer.ggml.{key}_token_id"].contents()]
-
-    specials = {"unk": "unknown", "sep": "seperator", "pad": "padding", "cls": "cls", "mask": "mask"}  # llama.cpp's
-    tok = BertTokenizer(
-        vocab=vocab,
-        do_lower_case=True,
-        tokenize_chinese_chars=True,
-        strip_accents=None,
-        **{f"{k}_token": role(v) for k, v in specials.items()},
-    )
-    spec = json.loads(tok.backend_tokenizer.to_str())
-    model = {k: spec["model"].get(k) for k in BERT_WORDPIECE}
-    if {k: spec[k] for k in PUBLISHED_PIPELINES["bert"]} != PUBLISHED_PIPELINES["bert"] or model != BERT_WORDPIECE:
-        raise InvalidInput(f"{path}: transformers' BertTokenizer no longer builds bert-base-uncased's pipeline")
-    return tok
 
 
 # GGUF value types (gguf-py's GGUFValueType) with their struct codes; 8 is a string, 9 an array

@@ -10,7 +10,8 @@ from typing import Any
 
 from torch.utils.data import DataLoader
 
-from harness.clip.data import CaptionedImages, train_loader, train_transform
+from harness.clip.data import CaptionedImages
+from harness.clip.loader import train_loader, train_transform
 from harness.clip.models import ClipModel, TunableTower
 from harness.tune.config import TuneConfig
 from harness.tune.export import export_session, load_release

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split, train_transform
+from harness.clip.data import GTSRB_TEMPLATES, CaptionedImages, from_task, task_split
+from harness.clip.loader import train_transform
 from harness.errors import InvalidInput
 from harness.tasks.base import Item
 from harness.tasks.captions import GTSRB_CLASSNAMES

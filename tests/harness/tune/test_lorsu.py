@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn.utils import parametrize
 
-from harness.clip.data import train_loader, train_transform
+from harness.clip.loader import train_loader, train_transform
 from harness.clip.loading import load_clip
 from harness.tune.export import export_session, load_release
 from harness.tune.importance import lorsu_scores

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import torch
 
-from harness.clip.data import CaptionedImages, train_loader, train_transform
+from harness.clip.data import CaptionedImages
+from harness.clip.loader import train_loader, train_transform
 from harness.clip.models import ClipModel
 from harness.tune.config import TuneConfig
 from harness.tune.loss import TextBank
