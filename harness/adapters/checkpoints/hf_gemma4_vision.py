@@ -115,6 +115,28 @@ def align_positions(ckpt: dict[str, torch.Tensor], tower: Mapping[str, torch.Ten
     return ckpt, None
 
 
+def prepare(
+    ckpt: dict[str, torch.Tensor], tower: Mapping[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Clipping bounds of +-inf (no clipping: transformers' initial values) equal on both sides are left as the tower
+    has them, since the swap refuses infinite tensors; an infinite bound where the tower clips stays and is refused."""
+    same = [
+        k
+        for k, v in ckpt.items()
+        if kept(k)
+        and k in tower
+        and v.shape == tower[k].shape
+        and not v.isfinite().all()
+        and bool((v == tower[k]).all())
+    ]
+    if not same:
+        return ckpt, []
+    out = {k: v for k, v in ckpt.items() if k not in same}
+    return out, [
+        f"{len(same)} clipping bound(s) are +-inf (no clipping) in the checkpoint and the tower: left as they are"
+    ]
+
+
 def kept(name: str) -> bool:
     """The clipped linears' bounds: a checkpoint of a tower without clipping carries none."""
     return name.rsplit(".", 1)[-1] in BOUNDS
@@ -128,5 +150,6 @@ GEMMA4_VIT = TowerKind(
     structure_problems=structure_problems,
     align_positions=align_positions,
     block_of=block_of,
+    prepare=prepare,
     kept=kept,
 )
