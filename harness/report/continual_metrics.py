@@ -81,8 +81,12 @@ def sequence_metrics(
 def _metrics(seq: Sequence, draws: dict[str, np.ndarray], vectorised: bool = False) -> dict:
     """The metrics at the observed items (draws {}), or per replicate ([n_boot] arrays) for the drawn weights."""
 
+    reps = len(next(iter(draws.values()))) if draws else 0
+
     def vals(col: Column) -> np.ndarray:  # [rows] or [replicates, rows]
-        return col.values(draws.get(col.task)) if draws else col.values()
+        # a recorded column (CounterAnimal's group accuracies, MME's points) has no items to resample: the same
+        # values in every replicate
+        return col.values(draws.get(col.task, np.ones((reps, 0)))) if draws else col.values()
 
     out: dict = {}
     if seq.sessions:

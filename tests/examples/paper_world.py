@@ -1,10 +1,5 @@
 """The toy world for examples/paper_cl5: every task's fixture under one data root, and the test's readers and
-writers (TOML out, Markdown tables in).
-
-CounterAnimal's primary metric (acc_common) is recorded per run, not per item, and
-`harness.report.continual_metrics._metrics` fails on such a column among the controls once it bootstraps (a
-recorded column gives one value per row, not one per replicate), so the toy spec scores CounterAnimal and tables
-it but leaves it out of the controls until that is fixed."""
+writers (TOML out, Markdown tables in)."""
 
 from __future__ import annotations
 
