@@ -176,7 +176,7 @@ def check_encoder_family(name: str, path: str) -> None:
 
 def family_doc(name: str) -> str:
     """The family's description with the encoder formats that swap into it (imports the format registry)."""
-    return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name))}"
+    return f"{_FAMILIES[name][1]}. --encoder formats: {', '.join(encoder_formats(name)) or 'none'}"
 
 
 # Read before any model loads (names, descriptions): nothing here may import torch.

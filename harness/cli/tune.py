@@ -206,6 +206,10 @@ def check_objective(clip: str | None, vlm: str | None, model: str | None) -> Non
         raise InvalidInput("give --clip MODEL (contrastive objective) or --vlm FAMILY --model DIR (through the VLM)")
     if vlm and not model and vlm != "minigptv2":
         raise InvalidInput(f"--vlm {vlm} needs --model: the VLM's HF directory or cached hub id")
+    from harness.eval.plan import NO_VISION_TOWER  # torch-free: before a model loads
+
+    if vlm in NO_VISION_TOWER:
+        raise InvalidInput(f"--vlm {vlm}: {NO_VISION_TOWER[vlm]}; harness tune updates a vision tower")
 
 
 def print_cost(record: dict) -> None:

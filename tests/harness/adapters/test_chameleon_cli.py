@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from harness.adapters.chameleon import NO_TOWER, ChameleonAdapter
+from harness.adapters.chameleon import ChameleonAdapter
 from harness.cli import app
 from harness.eval.engine import Request, plain_forward_scores
 from harness.tasks.base import open_rgb
@@ -79,7 +79,7 @@ def test_tune_is_refused_in_one_line(model_dir, data, tmp_path):
     out = tmp_path / "tune"
     args = ["tune", "--vlm", "chameleon", "--model", str(model_dir), "--task", f"mcq_jsonl={data}", "--out", str(out)]
     res = runner.invoke(app, [*args, "--method", "lorsu", "--device", "cpu", "--quiet", "--epochs", "1"], env=ENV)
-    _one_line_error(res, NO_TOWER)
+    _one_line_error(res, "--vlm chameleon: Chameleon has no continuous vision tower", "harness tune updates a vision")
     assert not out.exists()
 
 
