@@ -40,11 +40,17 @@ class Derived:
 #   the instruction; OPT answers lowercase (MiniGPT-v2's lowercase words).
 # - InstructBLIP (Dai et al. 2023, arXiv:2305.06500, short-answer VQA template "Question: {} Short answer:"):
 #   the instruction inside that template, lowercase words.
+# - Qwen2.5-VL / Qwen3-VL, Gemma 4 and Chameleon: chat models evaluated (lmms-eval, VLMEvalKit) with the same
+#   response-format prompts ("Answer with the option's letter from the given choices directly."): LLaVA's.
 DERIVED = {
     "llava_next": Derived("llava", "llava"),
     "llava_onevision": Derived("llava", "llava"),
     "blip2": Derived("llava", "minigptv2", "Question: ", " Answer:"),
     "instructblip": Derived("llava", "minigptv2", "Question: ", " Short answer:"),
+    "qwen2_5_vl": Derived("llava", "llava"),
+    "qwen3_vl": Derived("llava", "llava"),
+    "gemma4": Derived("llava", "llava"),
+    "chameleon": Derived("llava", "llava"),
 }
 FAMILIES = ("llava", "minigptv2", *DERIVED)
 STYLES = ("options", "text")
