@@ -2,10 +2,12 @@
 
 Specs:
 - `hf:ID_OR_DIR`, or a directory / hub id (local HF cache only): transformers `CLIPModel` (or `SiglipModel`,
-  tuned with the sigmoid loss), with the directory's tokenizer and image processor.
+  tuned with the sigmoid loss; or `FlavaModel`, `harness.clip.flava`), with the directory's tokenizer and image
+  processor.
 - `open_clip:NAME[@PRETRAINED]`: `open_clip.create_model_and_transforms(NAME, pretrained=PRETRAINED)`;
   PRETRAINED is a tag (`openai`, already cached) or a checkpoint file; NAME may be a path to a model
-  config `.json` (registered with `open_clip.add_model_config`). EVA01-g-14 is `open_clip:EVA01-g-14@FILE`.
+  config `.json` (registered with `open_clip.add_model_config`). EVA01-g-14 is `open_clip:EVA01-g-14@FILE`;
+  CoCa models (`coca_ViT-B-32`, `coca_ViT-L-14`) load the same way (`harness.clip.coca`).
 """
 
 from __future__ import annotations
@@ -82,7 +84,12 @@ def _load_hf(name: str, spec: str, option: str = "--model") -> ClipModel:
     model_dir = resolve_model_dir(name, option)
     check_model_dir(model_dir, option, CLIP_MODEL_TYPES)
     transformers.utils.logging.disable_progress_bar()
-    siglip = AutoConfig.from_pretrained(model_dir).model_type == "siglip"
+    model_type = AutoConfig.from_pretrained(model_dir).model_type
+    if model_type == "flava":
+        from harness.clip.flava import load_flava
+
+        return load_flava(model_dir, spec, option)
+    siglip = model_type == "siglip"
     net = load_complete(SiglipModel if siglip else CLIPModel, model_dir, option, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(model_dir)
     max_len = min(int(tok.model_max_length), int(net.config.text_config.max_position_embeddings))
@@ -113,6 +120,7 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     import open_clip
 
     import harness.clip.tiny_eva  # noqa: F401  registers the tiny timm EVA used by tests and demos
+    from harness.clip.coca import CocaClip, is_coca
     from harness.clip.openclip_model import OpenClip
 
     model_name, _, pretrained = name.partition("@")
@@ -132,6 +140,7 @@ def _load_open_clip(name: str, spec: str) -> ClipModel:
     size = cfg.get("size", 224)
     size = int(size[0] if isinstance(size, (tuple, list)) else size)
     tok = open_clip.get_tokenizer(model_name)
-    return OpenClip(
+    wrapper = CocaClip if is_coca(net) else OpenClip
+    return wrapper(
         net.eval(), tok, preprocess, size, tuple(cfg.get("mean", OPENAI_MEAN)), tuple(cfg.get("std", OPENAI_STD)), spec
     )
