@@ -32,7 +32,7 @@ class CocaClip(OpenClip):
     def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
         """A CoCa tower (release layout, or a whole CoCa state dict); other families are refused by their keys."""
         tower = coca_to_tower({k: v for k, v in sd.items() if not is_unused(k)})
-        check_tower_keys(tower, self.net.visual.state_dict(), "coca_vit", "a CoCa ViT (open_clip attentional pooling)")
+        check_tower_keys(tower, self.net.visual.state_dict(), "a CoCa ViT (open_clip attentional pooling)", "coca_vit")
         self.net.visual.load_state_dict(tower, strict=True)
 
     def hf_vision_model(self) -> nn.Module | None:

@@ -87,7 +87,7 @@ class FlavaClip(ClipModel):
 
     def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
         tower = flava_to_tower({k: v for k, v in sd.items() if not is_unused(k)})
-        check_tower_keys(tower, self.tower.state_dict(), "flava_vit", "a FLAVA ViT (image_model + image_projection)")
+        check_tower_keys(tower, self.tower.state_dict(), "a FLAVA ViT (image_model + image_projection)", "flava_vit")
         self.tower.load_state_dict(tower, strict=True)
 
     def describe(self) -> dict[str, Any]:
