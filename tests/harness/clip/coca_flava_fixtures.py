@@ -31,6 +31,11 @@ def coca_spec(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def coca_l14_spec(tmp_path_factory) -> str:
+    return _one_thread(lambda: build_coca(tmp_path_factory.mktemp("coca_l14"), "coca_ViT-L-14"))
+
+
+@pytest.fixture(scope="session")
 def flava_spec(tmp_path_factory) -> str:
     return _one_thread(lambda: build_flava(tmp_path_factory.mktemp("flava"), Vocabularies(TOKENIZERS)))
 

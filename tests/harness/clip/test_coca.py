@@ -22,14 +22,17 @@ from tests.harness.clip import coca_flava_fixtures as shared
 from tests.harness.clip.coca_flava_reference import CocaReference
 
 coca_spec, flava_spec, colours = shared.coca_spec, shared.flava_spec, shared.colours  # session fixtures
+coca_l14_spec = shared.coca_l14_spec
 
 
-def test_zero_shot_equals_open_clip_coca_forward(coca_spec, colours):
-    model = load_clip(coca_spec)
+@pytest.mark.parametrize("name", ["coca_ViT-B-32", "coca_ViT-L-14"])
+def test_zero_shot_equals_open_clip_coca_forward(name, coca_spec, coca_l14_spec, colours):
+    spec = coca_spec if name == "coca_ViT-B-32" else coca_l14_spec
+    model = load_clip(spec)
     assert isinstance(model, CocaClip) and model.family == "open_clip"
     images = [colours.image(i) for i in range(len(colours.labels))]
     res = zero_shot_classify(model, images, colours.class_names, colours.templates, labels=colours.labels)
-    ref = CocaReference.from_spec(coca_spec)(images, colours.class_names, colours.templates)
+    ref = CocaReference.from_spec(spec)(images, colours.class_names, colours.templates)
     assert torch.allclose(res.logits, ref, atol=1e-5)
     want = float((ref.argmax(1) == torch.tensor(colours.labels)).float().mean())
     assert res.accuracy["top1"] == pytest.approx(want, abs=1e-9)
@@ -48,14 +51,17 @@ def test_the_reference_features_are_coca_forwards(coca_spec, colours):
         assert torch.allclose(full[key], parts[key], atol=1e-6), key
 
 
-def test_real_geometry_keeps_the_published_coca_layout(coca_spec):
-    model = load_clip(coca_spec)
+@pytest.mark.parametrize(("name", "patch"), [("coca_ViT-B-32", 32), ("coca_ViT-L-14", 14)])
+def test_real_geometry_keeps_the_published_coca_layout(name, patch, coca_spec, coca_l14_spec):
+    model = load_clip(coca_spec if name == "coca_ViT-B-32" else coca_l14_spec)
     vis = model.net.visual
-    installed = os.path.join(os.path.dirname(open_clip.__file__), "model_configs", "coca_ViT-B-32.json")
+    installed = os.path.join(os.path.dirname(open_clip.__file__), "model_configs", f"{name}.json")
     with open(installed) as f:
-        assert json.load(f) == COCA["coca_ViT-B-32"]  # the published facts are the installed package's
-    assert model.image_size == 224 and vis.conv1.kernel_size == (32, 32)
-    assert vis.attn_pool.query.shape[0] == 256 and vis.attn_pool.attn.num_heads == 8
+        assert json.load(f) == COCA[name]  # the published facts are the installed package's
+    assert model.image_size == 224 and vis.conv1.kernel_size == (patch, patch)
+    assert vis.positional_embedding.shape[0] == 1 + (224 // patch) ** 2
+    pooler_heads = COCA[name]["vision_cfg"]["attn_pooler_heads"]
+    assert vis.attn_pool.query.shape[0] == 256 and vis.attn_pool.attn.num_heads == pooler_heads
     assert model.net.text.vocab_size == 49408 and model.tokenize(["a"]).shape == (1, 76)
     assert model.hf_vision_model() is None and model.describe()["variant"] == "coca"
 
