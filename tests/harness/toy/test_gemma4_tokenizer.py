@@ -89,3 +89,21 @@ def test_a_file_that_is_not_gguf_is_named(tmp_path):
     bad.write_bytes(b"NOTGGUF" + b"\0" * 40)
     with pytest.raises(InvalidInput, match="x.gguf: not a GGUF"):
         read_gguf_fields(bad)
+
+
+def test_the_gguf_models_facts_agree_with_the_published_e2b_values_the_family_shares():
+    """The file was converted from Gemma 4 26B-A4B (30 blocks, 128 experts); the values Gemma 4 models share with
+    E2B's published config are the same there: rotary bases, softcapping, head sizes, RMS epsilon, 5:1-style
+    sliding pattern ending on a full layer."""
+    fields = read_gguf_fields(GGUF)
+    text = TEXT_CONFIG
+    assert (fields["gemma4.block_count"], fields["gemma4.expert_count"]) == (30, 128)
+    assert fields["gemma4.rope.freq_base"] == text["rope_parameters"]["full_attention"]["rope_theta"]
+    assert fields["gemma4.rope.freq_base_swa"] == text["rope_parameters"]["sliding_attention"]["rope_theta"]
+    assert fields["gemma4.final_logit_softcapping"] == text["final_logit_softcapping"]
+    assert (fields["gemma4.attention.key_length"], fields["gemma4.attention.key_length_swa"]) == (
+        text["global_head_dim"],
+        text["head_dim"],
+    )
+    assert fields["gemma4.attention.layer_norm_rms_epsilon"] == pytest.approx(text["rms_norm_eps"])
+    assert fields["gemma4.attention.sliding_window_pattern"][-1] is False  # the last layer attends fully
