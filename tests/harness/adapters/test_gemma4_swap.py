@@ -119,3 +119,25 @@ def test_another_familys_tower_is_refused(adapter, tmp_path):
     assert check_encoder_file(tmp_path / "siglip.safetensors").family == "siglip_vit"  # known before any load
     with pytest.raises(EncoderCheckpointError, match="SigLIP ViT checkpoint; the Gemma 4 tower is a Gemma 4 ViT"):
         adapter.swap_encoder(str(tmp_path / "siglip.safetensors"))
+
+
+def test_harness_eval_refuses_another_familys_tower_in_one_line(gemma4_dir, tmp_path):  # noqa: F811
+    import json
+
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    siglip = SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                  num_attention_heads=2, image_size=32, patch_size=16))  # fmt: skip
+    save_file({k: v.contiguous() for k, v in siglip.state_dict().items()}, str(tmp_path / "siglip.safetensors"))
+    random_image(0).save(tmp_path / "a.png")
+    row = {"id": "a", "image": "a.png", "question": "Which?", "choices": ["yes", "no"], "answer": 0}
+    (tmp_path / "mcq.jsonl").write_text(json.dumps(row) + "\n")
+    args = ["eval", "--vlm", "gemma4", "--model", str(gemma4_dir), "--tasks", f"mcq_jsonl={tmp_path / 'mcq.jsonl'}"]
+    args += ["--encoder", str(tmp_path / "siglip.safetensors"), "--device", "cpu", "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert "SigLIP ViT checkpoint; the Gemma 4 tower is a Gemma 4 ViT" in res.output
+    assert "Traceback" not in res.output
