@@ -139,5 +139,21 @@ def test_harness_eval_refuses_another_familys_tower_in_one_line(gemma4_dir, tmp_
     args += ["--encoder", str(tmp_path / "siglip.safetensors"), "--device", "cpu", "--out", str(tmp_path / "o")]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2, res.output
-    assert "SigLIP ViT checkpoint; the Gemma 4 tower is a Gemma 4 ViT" in res.output
+    assert "SigLIP ViT checkpoint" in res.output and "nothing was loaded" in res.output
     assert "Traceback" not in res.output
+
+
+def test_the_family_is_checked_from_the_tensor_names_before_any_model_loads(adapter, tmp_path):
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+
+    from harness.adapters.registry import check_encoder_family
+
+    save_file(tuned_tower(adapter), str(tmp_path / "gemma.safetensors"))
+    check_encoder_family("gemma4", str(tmp_path / "gemma.safetensors"))  # fits: no error
+    siglip = SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                  num_attention_heads=2, image_size=32, patch_size=16))  # fmt: skip
+    save_file({k: v.contiguous() for k, v in siglip.state_dict().items()}, str(tmp_path / "siglip.safetensors"))
+    with pytest.raises(EncoderCheckpointError, match="--vlm gemma4 swaps only gemma4_vit towers; nothing was loaded"):
+        check_encoder_family("gemma4", str(tmp_path / "siglip.safetensors"))
+    with pytest.raises(EncoderCheckpointError, match="Gemma 4 ViT checkpoint .format hf_gemma4_vision.; --vlm llava"):
+        check_encoder_family("llava", str(tmp_path / "gemma.safetensors"))
