@@ -10,13 +10,14 @@ separate query/key/value Linears (`encoder.layer.N.attention.attention.*`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from harness.adapters.checkpoints.flava import flava_to_tower, is_unused
+from harness.adapters.checkpoints.flava import PRETRAINING_PREFIXES, flava_to_tower, is_unused
 from harness.clip.models import Block, ClipModel, Projection
 from harness.clip.tower_family import check_tower_keys
 
@@ -95,12 +96,20 @@ class FlavaClip(ClipModel):
 
 
 def load_flava(model_dir: Path, spec: str, option: str = "--model") -> FlavaClip:
-    """A `FlavaModel` directory (weights, BERT tokenizer, `FlavaImageProcessor`) as a `FlavaClip`."""
+    """A `FlavaModel` or `FlavaForPreTraining` directory (weights, BERT tokenizer, `FlavaImageProcessor`) as a
+    `FlavaClip`; of a pre-training checkpoint (facebook/flava-full) the codebook and the heads are not read."""
+    import transformers
     from transformers import AutoTokenizer, FlavaImageProcessor, FlavaModel
 
     from harness.adapters.hf_loading import load_complete
 
-    net = load_complete(FlavaModel, model_dir, option, dtype=torch.float32)
+    heads = [f"^{re.escape(p)}" for p in PRETRAINING_PREFIXES]
+    verbosity = transformers.utils.logging.get_verbosity()
+    transformers.utils.logging.set_verbosity_error()  # its load report would list every head tensor as unexpected
+    try:
+        net = load_complete(FlavaModel, model_dir, option, allow_unexpected=heads, dtype=torch.float32)
+    finally:
+        transformers.utils.logging.set_verbosity(verbosity)
     tok = AutoTokenizer.from_pretrained(model_dir)
     max_len = min(int(tok.model_max_length), int(net.config.text_config.max_position_embeddings))
     size = int(net.config.image_config.image_size)

@@ -126,6 +126,10 @@ FLAVA: dict[str, Any] = {
             "use_cls_token": True,
         },
     },
+    # T: FlavaImageCodebookConfig defaults (facebook/flava-image-codebook config.json: hidden 256, 4 groups of 2
+    # blocks, 8192 codes); flava-full is saved as FlavaForPreTraining, the codebook and heads beside `flava.`
+    "image_codebook_config": {"hidden_size": 256, "num_groups": 4, "num_blocks_per_group": 2, "vocab_size": 8192},
+    "architectures": ["FlavaForPreTraining"],
     "image_processor": {  # T: src/transformers/models/flava/image_processing_flava.py defaults
         "size": {"height": 224, "width": 224},
         "crop_size": {"height": 224, "width": 224},

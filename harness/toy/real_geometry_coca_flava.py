@@ -28,6 +28,7 @@ COCA_SIZES = {
 }
 FLAVA_SIZES = {"hidden_size": 32, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
 FLAVA_TOP = {"projection_dim": 32, "hidden_size": 32}
+CODEBOOK_SIZES = {"hidden_size": 16}
 
 
 def coca_config(name: str = "coca_ViT-B-32") -> dict[str, Any]:
@@ -63,14 +64,16 @@ def flava_config() -> Any:
     pub = FLAVA["config"]
     parts = {k: {**pub[k], **FLAVA_SIZES} for k in ("image_config", "text_config", "multimodal_config")}
     parts["multimodal_config"]["num_hidden_layers"] = 1
+    parts["image_codebook_config"] = {**FLAVA["image_codebook_config"], **CODEBOOK_SIZES}
     top = {k: v for k, v in pub.items() if k not in parts and k != "model_type"}
     return FlavaConfig(**{**top, **FLAVA_TOP}, **parts)
 
 
-def build_flava(out: Path, vocabularies: Vocabularies, seed: int = 0) -> str:
+def build_flava(out: Path, vocabularies: Vocabularies, seed: int = 0, pretraining: bool = False) -> str:
     """Write a shrunk `FlavaModel` (safetensors), its BERT tokenizer and `FlavaImageProcessor` to `out`;
-    returns the `hf:DIR` spec."""
-    from transformers import FlavaImageProcessor, FlavaModel
+    returns the `hf:DIR` spec. `pretraining`: saved inside a `FlavaForPreTraining` (random codebook and heads) as
+    facebook/flava-full is; its `flava.` weights are the same seed's `FlavaModel`."""
+    from transformers import FlavaForPreTraining, FlavaImageProcessor, FlavaModel
 
     out = Path(out)
     tok = vocabularies.tokenizer({"tokenizer": FLAVA["tokenizer"]})
@@ -79,6 +82,10 @@ def build_flava(out: Path, vocabularies: Vocabularies, seed: int = 0) -> str:
     spread_weights(model, seed)
     with torch.no_grad():  # the spread rewrote the temperature too: FLAVA's published init, exp(2.6592) = 1/0.07
         model.logit_scale.fill_(FLAVA["config"]["logit_scale_init_value"])
+    if pretraining:
+        full = FlavaForPreTraining(flava_config())
+        full.flava.load_state_dict(model.state_dict())
+        model = full
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     FlavaImageProcessor(**FLAVA["image_processor"]).save_pretrained(out)

@@ -21,18 +21,15 @@ if TYPE_CHECKING:  # conversions take tensors; detection (torch-free) must not i
     import torch
 
 WRAPPER = "flava."
+# FlavaForPreTraining's parts beside its `flava.` model (facebook/flava-full is saved so)
+PRETRAINING_PREFIXES = ("image_codebook.", "mim_head.", "mlm_head.", "itm_head.", "mmm_image_head.", "mmm_text_head.")
 UNUSED_PREFIXES = (
     "text_model.",
     "multimodal_model.",
     "text_projection.",
     "image_to_mm_projection.",
     "text_to_mm_projection.",
-    "image_codebook.",
-    "mim_head.",
-    "mlm_head.",
-    "itm_head.",
-    "mmm_image_head.",
-    "mmm_text_head.",
+    *PRETRAINING_PREFIXES,
 )
 UNUSED_KEYS = ("logit_scale",)
 ATTENTION = re.compile(r"^image_model\.encoder\.layer\.\d+\.attention\.attention\.(query|key|value)\.weight$")

@@ -4,6 +4,8 @@ the `hf_flava` format (and change the scores), CLIP/CoCa checkpoints are refused
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from transformers import FlavaConfig
@@ -15,6 +17,8 @@ from harness.clip.loading import load_clip
 from harness.clip.zeroshot import zero_shot_classify
 from harness.errors import InvalidInput
 from harness.toy.published_coca_flava import FLAVA
+from harness.toy.real_geometry_coca_flava import build_flava
+from harness.toy.real_parts import Vocabularies
 from tests.harness.clip import coca_flava_fixtures as shared
 from tests.harness.clip.coca_flava_reference import FlavaReference
 
@@ -37,6 +41,8 @@ def test_published_facts_are_transformers_defaults_and_the_build_keeps_them(flav
     pub = FLAVA["config"]
     for part in ("image_config", "text_config", "multimodal_config"):
         assert {k: defaults[part][k] for k in pub[part]} == pub[part], part
+    codebook = defaults["image_codebook_config"]
+    assert {k: codebook[k] for k in FLAVA["image_codebook_config"]} == FLAVA["image_codebook_config"]
     assert {k: defaults[k] for k in ("projection_dim", "hidden_size", "logit_scale_init_value")} == {
         k: pub[k] for k in ("projection_dim", "hidden_size", "logit_scale_init_value")
     }
@@ -52,6 +58,16 @@ def test_published_facts_are_transformers_defaults_and_the_build_keeps_them(flav
         102,
     ]  # bert-base-uncased
     assert model.describe()["vision_heads"] == 2 and len(model.blocks()) == 2
+
+
+def test_a_flava_for_pretraining_directory_loads_as_flava_full_is_published(flava_spec, colours, tmp_path):
+    """facebook/flava-full is a FlavaForPreTraining: its codebook and heads are skipped, the rest read."""
+    spec = build_flava(tmp_path / "pretraining", Vocabularies(shared.TOKENIZERS), pretraining=True)
+    assert json.loads((tmp_path / "pretraining" / "config.json").read_text())["architectures"] == FLAVA["architectures"]
+    images = [colours.image(i) for i in range(4)]
+    got = zero_shot_classify(load_clip(spec), images, colours.class_names, colours.templates).logits
+    want = zero_shot_classify(load_clip(flava_spec), images, colours.class_names, colours.templates).logits
+    assert torch.equal(got, want)
 
 
 @pytest.mark.parametrize("method", ["lorsu", "ln", "fft", "spu"])
