@@ -1,9 +1,11 @@
 """A VLM's vision tower as the tuning methods see it (`TunableTower`), inside the whole VLM whose projector and
 LLM stay frozen.
 
-Towers: transformers CLIP / SigLIP vision models (LLaVA-1.5, LLaVA-NeXT, LLaVA-OneVision; separate q/k/v) and
+Towers: transformers CLIP / SigLIP vision models (LLaVA-1.5, LLaVA-NeXT, LLaVA-OneVision; separate q/k/v),
 EVA ViT-g as `Blip2VisionModel` (BLIP-2, InstructBLIP, MiniGPT-v2; one fused qkv whose k bias is zero by design
-and stays so). Only what the VLM reads is tunable: the blocks up to its feature layer (LLaVA reads layer −2, so
+and stays so) and Qwen2.5-VL's own ViT (`blocks`: one fused qkv with a full bias, a gated SiLU MLP whose
+`gate_proj` plays fc1's part and `down_proj` fc2's; its patch `merger` is the VLM's projector and stays frozen).
+Only what the VLM reads is tunable: the blocks up to its feature layer (LLaVA reads layer −2, so
 the last block is left out, as the released `lorsu_v_ppl` scores layers 0–22 of 24), never the tower's own
 post-norm or pooling head (unused by LLaVA; BLIP-2's ln_vision belongs to the VLM checkpoint).
 """
@@ -19,6 +21,36 @@ from torch import nn
 from harness.clip.models import Block, Projection, TunableTower, separate_qkv
 
 UNREAD_PARTS = ("post_layernorm", "head")
+FROZEN_PARTS = ("merger",)  # Qwen2.5-VL: the patch merger projects into the LLM (LLaVA's projector's part)
+
+
+def is_qwen_vit(tower: nn.Module) -> bool:
+    """Qwen2.5-VL's vision tower: `blocks` and the patch `merger` on the tower itself."""
+    return hasattr(tower, "blocks") and hasattr(tower, "merger")
+
+
+def is_gemma4_vit(tower: nn.Module) -> bool:
+    """Gemma 4's vision tower (`Gemma4VisionModel`): a `patch_embedder` and clipped linears (`q_proj.linear`)."""
+    return hasattr(tower, "patch_embedder") and hasattr(tower, "encoder")
+
+
+def gemma4_block(i: int, layer: nn.Module) -> Block:
+    """A Gemma 4 ViT block: separate q/k/v without biases inside clipped linears, a gated MLP whose `gate_proj`
+    plays fc1's part and `down_proj` fc2's (as for Qwen2.5-VL)."""
+    att, mlp = layer.self_attn, layer.mlp
+    qkv = [(att.q_proj.linear, "weight"), (att.k_proj.linear, "weight"), (att.v_proj.linear, "weight")]
+    return Block(
+        i, qkv, [], att.config.num_attention_heads, mlp.gate_proj.linear, mlp.down_proj.linear, att.o_proj.linear
+    )
+
+
+def _visual(tower: nn.Module) -> nn.Module:
+    """The module holding the blocks (4.x-style wrappers hold it inside as `vision_model`)."""
+    return tower if hasattr(tower, "encoder") or is_qwen_vit(tower) else tower.vision_model
+
+
+def _layers(visual: nn.Module) -> list[nn.Module]:
+    return list(visual.blocks) if is_qwen_vit(visual) else list(visual.encoder.layers)
 
 
 def feature_blocks(config: Any, layers: int) -> int:
@@ -38,10 +70,12 @@ class VlmTower(TunableTower):
         super().__init__()
         self.net = net
         self.tower = tower
-        self._visual = tower if hasattr(tower, "encoder") else tower.vision_model  # 4.x-style wrappers hold it inside
-        self.eva = hasattr(self.visual.encoder.layers[0].self_attn, "qkv")
-        self.family = "hf_eva" if self.eva else "hf"
-        self.layers = list(self.visual.encoder.layers)
+        self._visual = _visual(tower)
+        self.qwen = is_qwen_vit(self.visual)
+        self.eva = not self.qwen and hasattr(self.visual.encoder.layers[0].self_attn, "qkv")
+        self.gemma4 = is_gemma4_vit(self.visual)
+        self.family = "hf_qwen" if self.qwen else "hf_gemma4" if self.gemma4 else "hf_eva" if self.eva else "hf"
+        self.layers = _layers(self.visual)
         self.read = read
         self.spec = spec
 
@@ -52,9 +86,8 @@ class VlmTower(TunableTower):
     @classmethod
     def of(cls, adapter: Any, spec: str = "") -> VlmTower:
         tower = adapter.vision_tower
-        visual = tower if hasattr(tower, "encoder") else tower.vision_model
         config = getattr(adapter.model, "config", None)
-        return cls(adapter.model, tower, feature_blocks(config, len(visual.encoder.layers)), spec)
+        return cls(adapter.model, tower, feature_blocks(config, len(_layers(_visual(tower)))), spec)
 
     def vision_modules(self) -> list[nn.Module]:
         return [self.tower]
@@ -62,19 +95,33 @@ class VlmTower(TunableTower):
     def vision_parameters(self) -> list[tuple[str, nn.Parameter]]:
         """The tower's parameters the VLM reads, named as in `net`."""
         unread = {id(p) for layer in self.layers[self.read :] for p in layer.parameters()}
-        for part in UNREAD_PARTS:
+        for part in UNREAD_PARTS + FROZEN_PARTS:
             module = getattr(self.visual, part, None)
             unread |= {id(p) for p in module.parameters()} if isinstance(module, nn.Module) else set()
         ids = {id(p) for p in self.tower.parameters()} - unread
         return [(n, p) for n, p in self.net.named_parameters() if id(p) in ids]
 
-    def layer_norms(self) -> list[nn.LayerNorm]:
+    def layer_norms(self) -> list[nn.Module]:
+        """The read blocks' norms: LayerNorms, or Qwen's RMSNorms (a weight, no bias)."""
         read = {id(p) for _, p in self.vision_parameters()}
-        return [m for m in self.tower.modules() if isinstance(m, nn.LayerNorm) and id(m.weight) in read]
+        return [m for m in self.tower.modules() if self._is_norm(m) and id(m.weight) in read]
+
+    def _is_norm(self, m: nn.Module) -> bool:
+        if self.gemma4:  # Gemma 4's RMSNorms; its value norm has no weight
+            return type(m).__name__.endswith("RMSNorm") and getattr(m, "weight", None) is not None
+        return isinstance(m, nn.LayerNorm) or (self.qwen and type(m).__name__.endswith("RMSNorm"))
 
     def blocks(self) -> list[Block]:
         out = []
         for i, layer in enumerate(self.layers[: self.read]):
+            if self.gemma4:
+                out.append(gemma4_block(i, layer))
+                continue
+            if self.qwen:
+                att, mlp = layer.attn, layer.mlp
+                qkv, bias = [(att.qkv, "weight")], [(att.qkv, "bias")] if att.qkv.bias is not None else []
+                out.append(Block(i, qkv, bias, att.num_heads, mlp.gate_proj, mlp.down_proj, att.proj))
+                continue
             att = layer.self_attn
             if self.eva:
                 qkv = [(att.qkv, "weight")]
