@@ -35,3 +35,18 @@ def test_an_open_clip_clip_tower_takes_its_own_and_refuses_coca_and_flava(kind, 
     del partial[dropped]
     with pytest.raises(InvalidInput, match=f"does not fit an open_clip CLIP.*lacks: \\['{dropped}'"):
         check_tower_keys(partial, tower, "an open_clip CLIP")
+
+
+def test_the_detector_tells_coca_and_flava_from_clip(coca_spec, flava_spec, clip_specs, tmp_path):
+    from harness.adapters.checkpoints import check_encoder_file
+    from harness.adapters.checkpoints.registry import detect_format
+
+    assert check_encoder_file(coca_spec.rsplit("@", 1)[1]).name == "open_clip_coca"  # a whole CoCa state dict
+    assert check_encoder_file(flava_spec.removeprefix("hf:")).name == "hf_flava"  # a FlavaModel directory
+    clip = load_clip(clip_specs["vit"])
+    assert detect_format(["visual." + k for k in clip.net.visual.state_dict()]).name == "open_clip"
+    assert detect_format(clip.release_state_dict()).name == "lorsu"
+    # HF ViTModel shares FLAVA's layer names without the `image_model.` prefix: not taken for FLAVA
+    vit = ["embeddings.cls_token", "encoder.layer.0.attention.attention.query.weight"]
+    assert detect_format(vit) is None
+    assert detect_format(["flava." + "image_model.encoder.layer.0.attention.attention.query.weight"]).name == "hf_flava"
