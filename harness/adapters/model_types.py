@@ -8,5 +8,8 @@ MODEL_TYPES: dict[str, tuple[str, ...]] = {
     "blip2": ("blip-2",),
     "instructblip": ("instructblip",),
     "minigptv2": ("llama",),  # --model is the Llama-2-chat directory
-    "clip": ("clip", "siglip"),
+    "gemma4": ("gemma4",),
+    "qwen2_5_vl": ("qwen2_5_vl",),
+    "chameleon": ("chameleon",),
+    "clip": ("clip", "siglip", "flava"),
 }

@@ -45,8 +45,11 @@ def plan_eval(cfg: EvalConfig) -> Plan:
     check_model(cfg)
     if cfg.encoder:
         from harness.adapters.checkpoints import check_encoder_file  # torch: only when there is a file to read
+        from harness.adapters.registry import VLMS, check_encoder_family
 
         check_encoder_file(cfg.encoder)
+        if cfg.vlm in VLMS:  # another family's tower is refused by its names, before the VLM loads
+            check_encoder_family(cfg.vlm, cfg.encoder)
     if cfg.peft:
         check_peft_dir(cfg.peft, cfg.vlm)
     choices_used = apply_choices(tasks, cfg.choices)

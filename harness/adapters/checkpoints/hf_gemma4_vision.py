@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from harness.errors import InvalidInput
 
-from .geometry import shape_problems
 from .kinds import CheckpointFormat, TowerKind
 
 if TYPE_CHECKING:
@@ -103,6 +102,8 @@ def geometry(sd: Mapping[str, torch.Tensor]) -> dict[str, int | None]:
 
 def structure_problems(ckpt: Mapping[str, torch.Tensor], tower: Mapping[str, torch.Tensor], _interp: bool) -> list[str]:
     c, t = geometry(ckpt), geometry(tower)
+    from .geometry import shape_problems  # torch: the tower kind runs on loaded tensors; detection must not
+
     problems = shape_problems(c, t)
     for key, what in (("head_dim", "head size"), ("positions", "position table rows")):
         if c[key] is not None and t[key] is not None and c[key] != t[key]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # the format registry is torch-free: `harness eval` checks an --encoder before torch loads
+    import torch
 
-from .geometry import shape_problems
 from .kinds import CheckpointFormat, TowerKind
 
 PREFIXES = ("model.visual.", "visual.")
@@ -91,6 +92,8 @@ def geometry(sd: Mapping[str, torch.Tensor]) -> dict[str, int | None]:
 
 def structure_problems(ckpt: Mapping[str, torch.Tensor], tower: Mapping[str, torch.Tensor], _: bool) -> list[str]:
     c, t = geometry(ckpt), geometry(tower)
+    from .geometry import shape_problems  # torch: the tower kind runs on loaded tensors; detection must not
+
     problems = shape_problems(c, t)
     if c["temporal"] is not None and t["temporal"] is not None and c["temporal"] != t["temporal"]:
         problems.append(f"temporal patch: checkpoint {c['temporal']}, tower {t['temporal']}")

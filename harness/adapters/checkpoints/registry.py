@@ -11,14 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from . import eva, hf_clip, hf_eva, hf_siglip, lorsu, openai_clip, openclip, timm_siglip
+from . import (
+    coca,
+    eva,
+    flava,
+    hf_clip,
+    hf_eva,
+    hf_gemma4_vision,
+    hf_qwen_vit,
+    hf_siglip,
+    lorsu,
+    openai_clip,
+    openclip,
+    timm_siglip,
+)
 from .kinds import CheckpointFormat
 
 # Detection order matters: HF EVA first (only it has `self_attn.qkv`); timm SigLIP before EVA (both timm trunks;
 # SigLIP has no CLS token or q/v biases), EVA next (its keys never overlap CLIP's), OpenAI before open_clip (same
 # names, told apart by TorchScript / OpenAI metadata), LoRSU (unprefixed) before HF, HF SigLIP (positive SigLIP
 # markers) before HF CLIP.
+# FLAVA (its own `image_model.*.attention.attention.*` names) and CoCa (`attn_pool.*` beside open_clip's ViT names)
+# come first: a CoCa checkpoint would otherwise be taken for an open_clip / LoRSU CLIP.
+# Qwen2.5-VL's ViT (`blocks.N.attn.qkv` with its merger or gated MLP) before EVA, whose LAVIS names it shares.
 _FORMATS: list[CheckpointFormat] = [
+    hf_gemma4_vision.FORMAT,  # Gemma 4's ViT: only it has patch_embedder.input_proj
+    hf_qwen_vit.FORMAT,
+    flava.FORMAT,
+    coca.FORMAT,
     hf_eva.FORMAT,
     timm_siglip.FORMAT,
     eva.FORMAT,
