@@ -1,6 +1,7 @@
 """Encoder swaps into Qwen2.5-VL's own ViT on its real-geometry model: the other model's `visual.*` or a bare
 tower replace the tower and change `harness eval`'s scores (still a plain forward of the swapped model); another
-geometry is refused naming what differs, another family before any model loads, the tower left untouched."""
+geometry is refused naming what differs, another family before any model loads (`harness eval` exits 2), the
+tower left untouched."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 from transformers import Qwen2_5_VisionTransformerPretrainedModel, Qwen2_5_VLVisionConfig
+from typer.testing import CliRunner
 
 from harness.adapters.checkpoints import EncoderCheckpointError
 from harness.adapters.registry import check_encoder_family
+from harness.cli import app
 from tests.conftest import random_image
 from tests.harness.adapters.test_qwen2_5_vl_eval import dirs, load, mcq, references, run, samples
 
@@ -91,3 +94,12 @@ def test_another_family_is_refused_before_the_model_loads(dirs, tiny_open_clip_c
     check_encoder_family("qwen2_5_vl", str(dirs[1]))
     with pytest.raises(EncoderCheckpointError, match="the Qwen2.5-VL tower is a Qwen2.5-VL ViT"):
         load(dirs[0]).swap_encoder(str(tiny_open_clip_ckpt))
+
+
+def test_harness_eval_refuses_another_familys_tower_before_loading(dirs, mcq, tiny_open_clip_ckpt, tmp_path):
+    """Exit 2, one line naming the file and the family; no run directory is written."""
+    args = ["eval", "--vlm", "qwen2_5_vl", "--model", str(dirs[0]), "--tasks", f"mcq_jsonl={mcq}", "--device", "cpu"]
+    res = CliRunner().invoke(app, [*args, "--encoder", str(tiny_open_clip_ckpt), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and "CLIP ViT checkpoint" in res.output and "qwen_vit" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "r").exists()
