@@ -40,11 +40,10 @@ def swap_clip_encoder(model: Any, path: str) -> dict[str, Any]:
 
     if model.family == "open_clip":
         raw = read_checkpoint(path)
-        sd = {
-            k.removeprefix("visual."): v
-            for k, v in raw.tensors.items()
-            if not k.startswith(("transformer.", "token_embedding", "ln_final", "text_projection", "logit_scale"))
-        }
+        # a whole model's state dict keeps its tower under `visual.`; a bare `model.visual.state_dict()` (the LoRSU
+        # release layout, a tune export) is all tower, its own `transformer.*` blocks included
+        prefixed = any(k.startswith("visual.") for k in raw.tensors)
+        sd = {k.removeprefix("visual."): v for k, v in raw.tensors.items() if k.startswith("visual.") or not prefixed}
         model.load_release_state_dict(sd)
         return {"path": path, "sha256": raw.sha256, "format": "open_clip visual (strict)", "tensors": len(sd)}
     report = swap_encoder(model.visual, path).to_dict()

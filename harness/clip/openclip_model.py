@@ -95,6 +95,10 @@ class OpenClip(ClipModel):
         return {k: v.detach().clone() for k, v in self.net.visual.state_dict().items()}
 
     def load_release_state_dict(self, sd: dict[str, torch.Tensor]) -> None:
+        from harness.clip.tower_family import check_tower_keys  # another family's tower is refused by its names
+
+        kind = "timm" if self.is_timm else "CLIP ViT"
+        check_tower_keys(sd, self.net.visual.state_dict(), f"an open_clip {kind} tower")
         self.net.visual.load_state_dict(sd, strict=True)
 
     def hf_vision_model(self) -> nn.Module | None:

@@ -33,12 +33,15 @@ PEFT_TARGETS = {
     "timm_qkv_direct": r"^trunk\.blocks\.\d+\.(attn\.proj|mlp\.(fc1|fc2))$",
     # transformers' Blip2VisionModel (EVA ViT-g of BLIP-2 / InstructBLIP / MiniGPT-v2): one fused qkv Linear
     "hf_eva": r"^encoder\.layers\.\d+\.(self_attn\.(qkv|projection)|mlp\.(fc1|fc2))$",
+    # transformers' FLAVA image encoder (FlavaModel.image_model): BERT-style attention and MLP names
+    "flava": r"^image_model\.encoder\.layer\.\d+\."
+    r"(attention\.(attention\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)$",
 }
 
 
 def _kind(model: TunableTower) -> str:
-    if model.family == "hf_eva":
-        return "hf_eva"
+    if model.family in ("hf_eva", "flava"):
+        return model.family
     if model.family in ("hf", "hf_siglip"):  # transformers towers: the same encoder.layers.N names
         return "hf"
     return "timm" if getattr(model, "is_timm", False) else "open_clip"

@@ -17,7 +17,7 @@ coca_spec, flava_spec = shared.coca_spec, shared.flava_spec  # session fixtures
 runner = CliRunner()
 # FLAVA's LoRA needs its peft targets in harness/tune/lora.py (not yet there)
 RUNS = [("coca", m) for m in ("lorsu", "lora", "ln", "fft", "spu")]
-RUNS += [("flava", m) for m in ("lorsu", "ln", "fft", "spu")]
+RUNS += [("flava", m) for m in ("lorsu", "lora", "ln", "fft", "spu")]
 FORMAT = {"coca": "open_clip visual (strict)", "flava": "hf_flava"}
 
 

@@ -119,3 +119,23 @@ def test_clip_eval_on_imagenet_layout(tmp_path):
     assert t["n"] == 2 and t["templates"] == 80 and t["metrics"]["top5"]["value"] == 1.0
     lines = [json.loads(x) for x in (tmp_path / "r" / "samples.jsonl").read_text().splitlines()]
     assert all(len(s["top5"]) == 2 for s in lines)
+
+
+@pytest.mark.parametrize("kind", ["vit", "eva"])
+def test_a_bare_open_clip_tower_swaps_in_whole(clip_specs, kind, tmp_path):
+    """The LoRSU release layout (a bare `model.visual.state_dict()`, whose own blocks are `transformer.*` for a ViT)
+    swaps in whole: every tensor is read and the features equal the source model's."""
+    from harness.clip.evaluate import swap_clip_encoder
+    from harness.clip.loading import load_clip
+
+    source, target = load_clip(clip_specs[kind]), load_clip(clip_specs[kind])
+    with torch.no_grad():
+        for p in source.net.visual.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    path = tmp_path / "visual.pt"
+    torch.save({k: v.clone() for k, v in source.net.visual.state_dict().items()}, path)
+    report = swap_clip_encoder(target, str(path))
+    assert report["tensors"] == len(source.net.visual.state_dict())
+    x = torch.rand(2, 3, target.image_size, target.image_size)
+    with torch.no_grad():
+        assert torch.equal(source.net.visual(x), target.net.visual(x))

@@ -70,7 +70,7 @@ def test_a_flava_for_pretraining_directory_loads_as_flava_full_is_published(flav
     assert torch.equal(got, want)
 
 
-@pytest.mark.parametrize("method", ["lorsu", "ln", "fft", "spu"])
+@pytest.mark.parametrize("method", ["lorsu", "lora", "ln", "fft", "spu"])
 def test_methods_tune_flava_and_the_export_restores(flava_spec, colours, method, tmp_path):
     _, record, export = shared.tune_once(flava_spec, colours, tmp_path, method)
     losses = record["sessions"][0]["epoch_losses"]
