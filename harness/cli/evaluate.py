@@ -156,8 +156,12 @@ def vlms_cmd() -> None:
         doc = family_doc(name)
         console.print(f"[bold]{name}[/]  {doc}")
     console.print(
-        "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP dir/hub id or "
-        "open_clip:NAME\\[@CHECKPOINT]"
+        "[bold]clip[/]  CLIP zero-shot classification (top-1/top-5): --model HF CLIP, SigLIP or FLAVA dir/hub id, or "
+        "open_clip:NAME\\[@CHECKPOINT] (CLIP, EVA-CLIP, SigLIP, CoCa). Tuned with the contrastive loss "
+        "(harness tune --clip); --encoder swaps a tower of the model's own family."
+    )
+    console.print(
+        "[dim]Not here: the original Qwen-VL (its hub code needs trust_remote_code, which the harness never runs).[/]"
     )
 
 

@@ -90,8 +90,10 @@ def test_unknown_task_and_vlm_are_clear(tiny_llava_dir):
 
 
 def test_vlms_and_tasks_listings():
-    listed = runner.invoke(app, ["vlms"]).output
-    assert all(name in listed for name in ("llava", "minigptv2", "clip"))
+    listed = " ".join(runner.invoke(app, ["vlms"], env={"COLUMNS": "200"}).output.split())
+    assert all(name in listed for name in ("llava", "minigptv2", "gemma4", "chameleon", "clip"))
+    # every model of the survey, with what the harness does for it and what it cannot
+    assert "FLAVA" in listed and "CoCa" in listed and "Qwen-VL" in listed and "trust_remote_code" in listed
     res = runner.invoke(app, ["tasks"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "mcq_jsonl" in res.output
 
