@@ -10,6 +10,7 @@ MODEL_TYPES: dict[str, tuple[str, ...]] = {
     "minigptv2": ("llama",),  # --model is the Llama-2-chat directory
     "gemma4": ("gemma4",),
     "qwen2_5_vl": ("qwen2_5_vl",),
+    "qwen3_vl": ("qwen3_vl",),
     "chameleon": ("chameleon",),
     "clip": ("clip", "siglip", "flava"),
 }

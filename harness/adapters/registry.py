@@ -43,6 +43,14 @@ def _load_qwen2_5_vl(
     return Qwen2_5_VLAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
 
 
+def _load_qwen3_vl(
+    model: str | None, dtype: str, device: str, attn_implementation: str = "sdpa", **_: object
+) -> VLMAdapter:
+    from harness.adapters.qwen3_vl import Qwen3VLAdapter
+
+    return Qwen3VLAdapter.load(model, dtype=dtype, device=device, attn_implementation=attn_implementation)
+
+
 def _load_blip2(model: str | None, dtype: str, device: str, **_: object) -> VLMAdapter:
     from harness.adapters.blip2 import Blip2Adapter
 
@@ -114,6 +122,13 @@ _FAMILIES: dict[str, tuple[Callable[..., VLMAdapter], str, str]] = {
         "Qwen2.5-VL, its own ViT (2-D rotary, window attention, patch merger) + Qwen2.5 with M-RoPE, dynamic "
         "resolution (Qwen2_5_VLForConditionalGeneration); default Qwen/Qwen2.5-VL-7B-Instruct",
         "qwen_vit",
+    ),
+    "qwen3_vl": (
+        _load_qwen3_vl,
+        "Qwen3-VL, its own ViT (2-D rotary + learned positions, DeepStack features into the first LLM layers) + "
+        "Qwen3 with interleaved M-RoPE, dynamic resolution (Qwen3VLForConditionalGeneration); default "
+        "Qwen/Qwen3-VL-8B-Instruct",
+        "qwen3_vit",
     ),
     "blip2": (
         _load_blip2,
