@@ -4,7 +4,8 @@ LLM stay frozen.
 Towers: transformers CLIP / SigLIP vision models (LLaVA-1.5, LLaVA-NeXT, LLaVA-OneVision; separate q/k/v),
 EVA ViT-g as `Blip2VisionModel` (BLIP-2, InstructBLIP, MiniGPT-v2; one fused qkv whose k bias is zero by design
 and stays so) and Qwen2.5-VL's own ViT (`blocks`: one fused qkv with a full bias, a gated SiLU MLP whose
-`gate_proj` plays fc1's part and `down_proj` fc2's; its patch `merger` is the VLM's projector and stays frozen).
+`gate_proj` plays fc1's part and `down_proj` fc2's; Qwen3-VL's: `linear_fc1`/`linear_fc2`); the patch `merger`
+(and Qwen3-VL's DeepStack mergers) are the VLM's projector and stay frozen.
 Only what the VLM reads is tunable: the blocks up to its feature layer (LLaVA reads layer −2, so
 the last block is left out, as the released `lorsu_v_ppl` scores layers 0–22 of 24), never the tower's own
 post-norm or pooling head (unused by LLaVA; BLIP-2's ln_vision belongs to the VLM checkpoint).
@@ -21,11 +22,12 @@ from torch import nn
 from harness.clip.models import Block, Projection, TunableTower, separate_qkv
 
 UNREAD_PARTS = ("post_layernorm", "head")
-FROZEN_PARTS = ("merger",)  # Qwen2.5-VL: the patch merger projects into the LLM (LLaVA's projector's part)
+# Qwen-VL: the patch merger (and Qwen3-VL's DeepStack mergers) project into the LLM: LLaVA's projector's part
+FROZEN_PARTS = ("merger", "deepstack_merger_list")
 
 
 def is_qwen_vit(tower: nn.Module) -> bool:
-    """Qwen2.5-VL's vision tower: `blocks` and the patch `merger` on the tower itself."""
+    """Qwen2.5-VL's or Qwen3-VL's vision tower: `blocks` and the patch `merger` on the tower itself."""
     return hasattr(tower, "blocks") and hasattr(tower, "merger")
 
 
@@ -120,7 +122,9 @@ class VlmTower(TunableTower):
             if self.qwen:
                 att, mlp = layer.attn, layer.mlp
                 qkv, bias = [(att.qkv, "weight")], [(att.qkv, "bias")] if att.qkv.bias is not None else []
-                out.append(Block(i, qkv, bias, att.num_heads, mlp.gate_proj, mlp.down_proj, att.proj))
+                gated = hasattr(mlp, "gate_proj")  # Qwen2.5-VL's SwiGLU; Qwen3-VL's plain GELU MLP
+                fc1, fc2 = (mlp.gate_proj, mlp.down_proj) if gated else (mlp.linear_fc1, mlp.linear_fc2)
+                out.append(Block(i, qkv, bias, att.num_heads, fc1, fc2, att.proj))
                 continue
             att = layer.self_attn
             if self.eva:

@@ -34,7 +34,8 @@ def strip(key: str) -> str:
 def detect(keys: Collection[str], torchscript: bool) -> bool:
     names = {strip(k) for k in keys}
     qkv = any(_BLOCK.match(n) and n.endswith(".attn.qkv.weight") for n in names)
-    return qkv and any(n.startswith("merger.ln_q.") or ".mlp.gate_proj." in n for n in names)
+    # the gated MLP of a ViT block only: a whole Qwen3-VL's LLM layers have `mlp.gate_proj` too
+    return qkv and any(n.startswith("merger.ln_q.") or (_BLOCK.match(n) and ".mlp.gate_proj." in n) for n in names)
 
 
 def is_unused(key: str) -> bool:

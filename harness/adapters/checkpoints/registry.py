@@ -18,6 +18,7 @@ from . import (
     hf_clip,
     hf_eva,
     hf_gemma4_vision,
+    hf_qwen3_vit,
     hf_qwen_vit,
     hf_siglip,
     lorsu,
@@ -37,6 +38,7 @@ from .kinds import CheckpointFormat
 _FORMATS: list[CheckpointFormat] = [
     hf_gemma4_vision.FORMAT,  # Gemma 4's ViT: only it has patch_embedder.input_proj
     hf_qwen_vit.FORMAT,
+    hf_qwen3_vit.FORMAT,  # Qwen3-VL's ViT: blocks.N.attn.qkv with linear_fc1 MLPs and mergers
     flava.FORMAT,
     coca.FORMAT,
     hf_eva.FORMAT,
