@@ -1,6 +1,7 @@
 """Qwen3-VL's tower on its real-geometry model: a Qwen2.5-VL tower is refused before the model loads, another
 Qwen3 geometry naming what differs (the tower untouched); the VLM objective tunes its blocks (DeepStack and patch
-mergers frozen) and `harness eval --encoder` swaps the exported tower back."""
+mergers frozen), its loss and gradient equal plain forwards, and `harness eval --encoder` swaps the exported tower
+back."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from transformers import Qwen3VLVisionConfig, Qwen3VLVisionModel
 from typer.testing import CliRunner
 
 from harness.adapters.checkpoints import EncoderCheckpointError
+from harness.adapters.mrope import token_types
 from harness.adapters.registry import check_encoder_family
 from harness.cli import app
 from harness.tune.vlm_model import VlmTower
+from harness.tune.vlm_objective import AnswerObjective
+from tests.conftest import random_image
 from tests.harness.adapters.test_qwen2_5_vl_eval import dirs as qwen25_dirs
 from tests.harness.adapters.test_qwen2_5_vl_eval import mcq
 from tests.harness.adapters.test_qwen3_vl_swap import dirs, load, run
@@ -76,3 +80,32 @@ def test_tune_through_the_vlm_objective_then_eval_the_exported_tower(dirs, mcq, 
     assert res.exit_code == 0, res.output
     swap = json.loads((tmp_path / "run" / "results.json").read_text())["encoder"]["swap_report"]
     assert swap["format"] == "hf_qwen3_vit" and swap["tensors_changed"] == len(changed)
+
+
+def test_objective_and_gradient_equal_plain_forwards(dirs):
+    """Right-padded, two image sizes: the loss and its gradient on the tower (through the DeepStack features too)
+    are the token-weighted mean of one plain forward per item with `labels`."""
+    adapter = load(dirs[0])
+    tower = VlmTower.of(adapter)
+    params = [p for _, p in tower.vision_parameters()]
+    tuned = {id(p) for p in params}
+    for p in adapter.model.parameters():
+        p.requires_grad_(id(p) in tuned)
+    obj = AnswerObjective(adapter)
+    images = [random_image(0).resize((224, 224)), random_image(1).resize((100, 30))]
+    questions, answers = ["What is shown?", "Is it a dog?"], ["a red circle", "no"]
+    ours = obj.loss(tower, (images, questions, answers))
+    ours_grads = torch.autograd.grad(ours, params)
+    pairs = [obj.tokens(im, q, a) for im, q, a in zip(images, questions, answers)]
+    ref = 0.0
+    for im, (c, a) in zip(images, pairs):
+        x = torch.tensor([c + a])
+        labels = torch.tensor([[-100] * len(c) + a])
+        out = adapter.model(
+            input_ids=x, labels=labels, mm_token_type_ids=token_types(x, 151655), **adapter.image_inputs([im])
+        )
+        ref = ref + out.loss * len(a)
+    ref = ref / sum(len(a) for _, a in pairs)
+    ref_grads = torch.autograd.grad(ref, params)
+    assert abs(ours.item() - ref.item()) < 1e-5 and any(g.abs().max() > 0 for g in ours_grads)
+    assert all(torch.allclose(g, r, atol=1e-6, rtol=1e-4) for g, r in zip(ours_grads, ref_grads))
