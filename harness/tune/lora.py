@@ -33,6 +33,11 @@ PEFT_TARGETS = {
     "timm_qkv_direct": r"^trunk\.blocks\.\d+\.(attn\.proj|mlp\.(fc1|fc2))$",
     # transformers' Blip2VisionModel (EVA ViT-g of BLIP-2 / InstructBLIP / MiniGPT-v2): one fused qkv Linear
     "hf_eva": r"^encoder\.layers\.\d+\.(self_attn\.(qkv|projection)|mlp\.(fc1|fc2))$",
+    # Qwen2.5-VL's / Qwen3-VL's ViT (fused qkv; gated MLP, or Qwen3's linear_fc1/fc2); the patch merger stays frozen
+    "hf_qwen": r"^blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(gate_proj|up_proj|down_proj|linear_fc1|linear_fc2))$",
+    # Gemma 4's ViT: each projection is a clippable wrapper around its Linear
+    "hf_gemma4": r"^encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
+    r"\.linear$",
     # transformers' FLAVA image encoder (FlavaModel.image_model): BERT-style attention and MLP names
     "flava": r"^image_model\.encoder\.layer\.\d+\."
     r"(attention\.(attention\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)$",
@@ -40,7 +45,7 @@ PEFT_TARGETS = {
 
 
 def _kind(model: TunableTower) -> str:
-    if model.family in ("hf_eva", "flava"):
+    if model.family in ("hf_eva", "flava", "hf_qwen", "hf_gemma4"):
         return model.family
     if model.family in ("hf", "hf_siglip"):  # transformers towers: the same encoder.layers.N names
         return "hf"

@@ -97,7 +97,7 @@ def test_harness_tune_then_eval_the_exported_tower(dirs, mcq, tmp_path):
     assert results["encoder_meta"]["method"] == "lorsu"
 
 
-@pytest.mark.parametrize("method", ["spu", "ln", "fft"])
+@pytest.mark.parametrize("method", ["lora", "spu", "ln", "fft"])
 def test_every_tower_method_changes_tower_blocks_only(dirs, method, tmp_path):
     adapter = load(dirs[0])
     tower_ids = {id(p) for p in adapter.vision_tower.parameters()}

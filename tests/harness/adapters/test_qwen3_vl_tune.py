@@ -59,7 +59,8 @@ def test_another_geometry_is_refused_and_the_tower_kept(dirs, tmp_path, changes,
     assert all(torch.equal(v, before[k]) for k, v in adapter.vision_tower.state_dict().items())
 
 
-def test_tune_through_the_vlm_objective_then_eval_the_exported_tower(dirs, mcq, tmp_path):
+@pytest.mark.parametrize("method", ["lorsu", "lora"])
+def test_tune_through_the_vlm_objective_then_eval_the_exported_tower(dirs, mcq, tmp_path, method):
     adapter = load(dirs[0])
     tower = VlmTower.of(adapter)
     blocks = tower.blocks()
@@ -67,7 +68,7 @@ def test_tune_through_the_vlm_objective_then_eval_the_exported_tower(dirs, mcq, 
     names = [n for n, _ in tower.vision_parameters()]
     assert not [n for n in names if ".merger." in n or "deepstack_merger_list" in n]
     assert any(n.endswith("pos_embed.weight") for n in names) and len(tower.layer_norms()) == 8
-    args = ["tune", "--vlm", "qwen3_vl", "--model", str(dirs[0]), "--task", f"mcq_jsonl={mcq}", "--method", "lorsu"]
+    args = ["tune", "--vlm", "qwen3_vl", "--model", str(dirs[0]), "--task", f"mcq_jsonl={mcq}", "--method", method]
     args += ["--out", str(tmp_path / "t"), "--device", "cpu", "--quiet", "--epochs", "1", "--batch-size", "4"]
     res = CliRunner().invoke(app, [*args, "--lr", "1e-2", "--prompt-format", "text"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
