@@ -30,7 +30,8 @@ def tune_cmd(
     vlm: str | None = typer.Option(
         None,
         help="The VLM objective instead: the answer tokens' cross-entropy through the frozen projector and LLM of "
-        "this family (llava, llava_next, llava_onevision, blip2, instructblip, minigptv2); its vision tower is tuned.",
+        "this family (llava, llava_next, llava_onevision, qwen2_5_vl, qwen3_vl, blip2, instructblip, minigptv2, "
+        "gemma4); its vision tower is tuned.",
     ),
     model: str | None = typer.Option(None, help="With --vlm: the VLM's HF directory or cached hub id."),
     minigptv2_ckpt: str | None = typer.Option(None, help="--vlm minigptv2: the stage checkpoint (.pth)."),
