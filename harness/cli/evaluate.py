@@ -161,7 +161,8 @@ def vlms_cmd() -> None:
         "(harness tune --clip); --encoder swaps a tower of the model's own family."
     )
     console.print(
-        "[dim]Not here: the original Qwen-VL (its hub code needs trust_remote_code, which the harness never runs).[/]"
+        "[dim]Not here: the original Qwen-VL (its hub code needs trust_remote_code, which the harness never runs); "
+        "CM3leon (no released weights).[/]"
     )
 
 
