@@ -9,21 +9,15 @@ and tuning in one line.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
-import transformers
 from PIL import Image
-from transformers import AutoProcessor, ChameleonConfig, ChameleonForConditionalGeneration
+from transformers import ChameleonForConditionalGeneration
 
-from harness.adapters.attention import DEFAULT as DEFAULT_ATTENTION
-from harness.adapters.attention import check_attn_implementation
-from harness.adapters.base import resolve_device
-from harness.adapters.hf_loading import check_model_dir, load_complete
-from harness.adapters.llava import DTYPES, LlavaAdapter
-from harness.adapters.model_types import MODEL_TYPES
+from harness.adapters.llava import LlavaAdapter
 from harness.adapters.tokenizer_fit import TokenizerMismatch, check_tokenizer_fits
-from harness.adapters.weights import resolve_model_dir
 from harness.errors import InvalidInput
 
 DEFAULT_MODEL = "facebook/chameleon-7b"
@@ -88,29 +82,9 @@ class ChameleonAdapter(LlavaAdapter):
         self._tower = VQImageTokenizer(model.model.vqmodel)
 
     @classmethod
-    def load(
-        cls,
-        model: str | None = None,
-        dtype: str = "float32",
-        device: str = "auto",
-        attn_implementation: str = DEFAULT_ATTENTION,
-    ) -> ChameleonAdapter:
-        model = model or cls.default_model
-        if dtype not in DTYPES:
-            raise InvalidInput(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
-        check_attn_implementation(attn_implementation)
-        model_dir = resolve_model_dir(model)
-        check_model_dir(model_dir, "--model", MODEL_TYPES.get(cls.family, ("chameleon",)))
-        dev = resolve_device(device)
-        transformers.utils.logging.disable_progress_bar()
-        processor = AutoProcessor.from_pretrained(model_dir)
-        config = ChameleonConfig.from_pretrained(model_dir)
+    def check_fits(cls, model_dir: Path, processor: Any, config: Any) -> None:
         check_tokenizer_fits(model_dir, processor.tokenizer, config.vocab_size, config.image_token_id)
         check_image_span(model_dir, processor, config)
-        net = load_complete(
-            cls.model_class, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation=attn_implementation
-        ).to(dev)
-        return cls(net, processor, model_id=model, model_dir=model_dir)
 
     def format_prompt(self, instruction: str) -> str:
         """The processor's chat mode: the image, the instruction, then the sep token it appends."""

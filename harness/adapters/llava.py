@@ -65,7 +65,15 @@ class LlavaAdapter(VLMAdapter):
         dev = resolve_device(device)
         transformers.utils.logging.disable_progress_bar()
         processor = AutoProcessor.from_pretrained(model_dir)  # checked against the config before the weights load
-        config = cls.model_class.config_class.from_pretrained(model_dir)
+        cls.check_fits(model_dir, processor, cls.model_class.config_class.from_pretrained(model_dir))
+        net = load_complete(
+            cls.model_class, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation=attn_implementation
+        ).to(dev)
+        return cls(net, processor, model_id=model, model_dir=model_dir)
+
+    @classmethod
+    def check_fits(cls, model_dir: Path, processor: Any, config: Any) -> None:
+        """Refuse a processor that does not fit the model's config, before any weight loads."""
         check_tokenizer_fits(
             model_dir,
             processor.tokenizer,
@@ -73,10 +81,6 @@ class LlavaAdapter(VLMAdapter):
             config.image_token_id,
             str(getattr(processor, "image_token", "<image>")),  # BLIP processors hold an AddedToken
         )
-        net = load_complete(
-            cls.model_class, model_dir, "--model", dtype=DTYPES[dtype], attn_implementation=attn_implementation
-        ).to(dev)
-        return cls(net, processor, model_id=model, model_dir=model_dir)
 
     # -- prompt and tokens ---------------------------------------------------------------------
     def format_prompt(self, instruction: str) -> str:
