@@ -1,16 +1,20 @@
-"""Engine throughput on LLaVA-1.5-7B and MiniGPT-v2 at real sizes (random weights), bf16 and fp16, one GPU.
+"""Engine throughput on LLaVA-1.5-7B, MiniGPT-v2 and Qwen2.5-VL-7B at real sizes (random weights), bf16/fp16, one GPU.
 
 Per model and dtype, in the same run: the engine with `--batch-size auto` on `--items` generated five-option
-items (images 336 px for LLaVA, 448 px for MiniGPT-v2; a ~60-word instruction; options of 1-7 words) against
-one plain forward per option (the reference path) on the first `--plain-items` items. Printed per row:
-engine and plain items/s and their ratio, the batch size `auto` settled on, peak GPU memory, the assumed
-FLOPs per item (2 x parameters x tokens for the ViT and the decoder, lm_head on scored positions only,
-attention QK^T and AV) and the fraction of the bf16 dense peak (`--peak-tflops`, default 989: H100/H200
-SXM) that the engine's items/s reach. It also prints whether engine and plain forward pick the same
+items (images 336 px for LLaVA and Qwen2.5-VL, 448 px for MiniGPT-v2; a ~60-word instruction; options of 1-7
+words) against one plain forward per option (the reference path) on the first `--plain-items` items. Qwen2.5-VL
+resizes dynamically: 336 x 336 px is 24 x 24 patches of 14 px, 144 image tokens per item (one per 28 x 28 px),
+and exactly 3 x 3 of its 112-px attention windows. Printed per row: engine and plain items/s and their ratio,
+the batch size `auto` settled on, peak GPU memory, the assumed FLOPs per item (2 x parameters x tokens for the
+decoder, lm_head on scored positions only, causal attention QK^T and AV; for the ViT 2 x parameters x patches,
+Qwen's patch merger on its merged tokens only, and Qwen's ViT attention counted properly: 4 x width x the squared
+window lengths in its window blocks, all patches in its full-attention blocks; the CLIP and EVA ViTs' attention
+is left out, as before) and the fraction of the bf16 dense peak (`--peak-tflops`, default 989: H100/H200 SXM)
+that the engine's items/s reach. It also prints whether engine and plain forward pick the same
 options on the shared items and their largest score difference (half-precision rounding; see
 tests/harness/eval/test_engine_half.py).
 
-    python benchmarks/bench_gpu.py                 # full size, needs CUDA (~14 GB weights per model)
+    python benchmarks/bench_gpu.py                 # full size, needs CUDA (~14-17 GB weights per model)
     python benchmarks/bench_gpu.py --scale tiny    # tiny stand-ins on CPU, seconds (smoke test)
 
 Full-size output shape (no figures are claimed here; none were measured without a GPU):
@@ -21,6 +25,10 @@ Full-size output shape (no figures are claimed here; none were measured without 
     llava      float16   ...
     minigptv2  bfloat16  ...
     minigptv2  float16   ...
+    qwen2_5_vl bfloat16  ...
+    qwen2_5_vl float16   ...
+
+Qwen2.5-VL full size reads the Qwen2 GGUF vocabulary (tests/data/tokenizers, ~25 s, outside the timings).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gpu_models import build_llava, build_minigptv2
+from benchmarks.gpu_models_qwen import build_qwen2_5_vl, vit_flops
 from harness.eval.engine import Engine, Request, plain_forward_scores
 from harness.tasks.metrics import argmax_first
 from harness.tasks.toy_shapes import draw_shape
@@ -50,7 +59,8 @@ INSTRUCTION = (
     "the frame before you decide, and ignore any compression artefacts or noise near the borders. "
     "Which of the following descriptions matches the image best? Answer with the option text only."
 )
-BUILDERS = {"llava": build_llava, "minigptv2": build_minigptv2}
+BUILDERS = {"llava": build_llava, "minigptv2": build_minigptv2, "qwen2_5_vl": build_qwen2_5_vl}
+QWEN_PX = 336  # dynamic resolution: the size the items are drawn at (module docstring)
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -72,26 +82,37 @@ def make_items(adapter, n: int, size: int, seed: int = 0) -> list[Request]:
 
 
 def image_size(adapter) -> int:
+    if adapter.family == "qwen2_5_vl":
+        return QWEN_PX
     return getattr(adapter, "image_size", None) or adapter.model.config.vision_config.image_size
+
+
+def vision_flops(adapter, image) -> float:
+    """Assumed ViT FLOPs for one item's image (see the module docstring)."""
+    tower = adapter.vision_tower
+    if adapter.family == "qwen2_5_vl":
+        _, h, w = adapter.processor.image_processor([image], return_tensors="pt")["image_grid_thw"][0].tolist()
+        return vit_flops(tower, (h, w))  # one frame per image: t = 1
+    vcfg = tower.config
+    return 2 * sum(p.numel() for p in tower.parameters()) * ((vcfg.image_size // vcfg.patch_size) ** 2 + 1)
 
 
 def flops_per_item(adapter, engine: Engine, reqs: list[Request]) -> float:
     """Mean assumed FLOPs of the engine's work per item (see the module docstring)."""
-    tower = adapter.vision_tower
     llm = adapter.model.llm if hasattr(adapter.model, "llm") else adapter.model.model.language_model
     cfg = llm.config
     d, layers = cfg.hidden_size, cfg.num_hidden_layers
-    p_body = sum(p.numel() for n, p in llm.named_parameters() if ".layers." in n)
-    p_vis = sum(p.numel() for p in tower.parameters())
-    vcfg = tower.config
-    n_vis = (vcfg.image_size // vcfg.patch_size) ** 2 + 1
+    # "layers." also matches a bare decoder's own names ("layers.0...": LLaVA's language_model)
+    p_body = sum(p.numel() for n, p in llm.named_parameters() if "layers." in n)
     vocab = llm.get_input_embeddings().weight.shape[0]
-    total = 0.0
+    total, vis = 0.0, {}
     for r in reqs:
+        if r.image.size not in vis:  # the ViT's work depends on the image size alone
+            vis[r.image.size] = vision_flops(adapter, r.image)
         ctx, conts = engine.tokenize(r)
         L, T = len(ctx), sum(len(c) - 1 for c in conts)
         attn = 4 * layers * d * (L * L / 2 + T * (L + T / 2))
-        total += 2 * p_vis * n_vis + 2 * p_body * (L + T) + 2 * d * vocab * (1 + T) + attn
+        total += vis[r.image.size] + 2 * p_body * (L + T) + 2 * d * vocab * (1 + T) + attn
     return total / len(reqs)
 
 
@@ -136,7 +157,7 @@ def main() -> None:
     ap.add_argument("--scale", choices=("full", "tiny"), default="full")
     ap.add_argument("--items", type=int, help="default 200 (full), 12 (tiny)")
     ap.add_argument("--plain-items", type=int, help="default 20 (full), 4 (tiny)")
-    ap.add_argument("--models", default="llava,minigptv2")
+    ap.add_argument("--models", default="llava,minigptv2,qwen2_5_vl")
     ap.add_argument("--dtypes", default="bfloat16,float16")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="bf16 dense peak of the GPU, TFLOP/s")
@@ -146,7 +167,7 @@ def main() -> None:
     args.plain_items = min(args.items, args.plain_items or (4 if tiny else 20))
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     if not tiny and device.type != "cuda":
-        sys.exit("--scale full needs a CUDA GPU (two 7B models in bf16); use --scale tiny on CPU")
+        sys.exit("--scale full needs a CUDA GPU (7B models in bf16); use --scale tiny on CPU")
     gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
     print(
         f"device={device}{gpu} scale={args.scale} items={args.items} plain-items={args.plain_items} "
