@@ -28,13 +28,12 @@ import pytest
 import torch
 
 from harness.adapters.llava import LlavaAdapter
-from harness.eval.engine import Engine, Request, plain_forward_scores, split_continuation
-from harness.tasks.metrics import argmax_first
+from harness.eval.engine import Engine, Request, plain_forward_scores
 from harness.tasks.registry import build_task
 from harness.toy.build import MODELS_DIR, PROMPT_STYLE
+from tests.harness.eval.half_bounds import assert_fp32_log_probs, assert_within_derived_bound
 
 ITEMS_PER_TASK = 40  # of 400 per task: keeps both dtypes under a minute on 2 CPU cores
-UNIT_ROUNDOFF = {"bfloat16": 2.0**-8, "float16": 2.0**-11}
 
 
 def toy_requests(adapter: LlavaAdapter, n: int) -> list[Request]:
@@ -66,17 +65,6 @@ def fp32_reference():
     return reqs, [plain_forward_scores(adapter, r) for r in reqs]
 
 
-def max_abs_logit(adapter: LlavaAdapter, reqs: list[Request]) -> float:
-    top = 0.0
-    with torch.inference_mode():
-        for r in reqs:
-            ctx, cont = split_continuation(adapter.encode, r.context, r.delimiter + r.continuations[0])
-            x = torch.tensor([ctx + cont])
-            logits = adapter.model(input_ids=x, pixel_values=adapter.pixel_values([r.image])).logits
-            top = max(top, float(logits.abs().max()))
-    return top
-
-
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_engine_equals_plain_half_forward_within_derived_bound(dtype, fp32_reference):
     reqs, ref = fp32_reference
@@ -84,42 +72,11 @@ def test_half_engine_equals_plain_half_forward_within_derived_bound(dtype, fp32_
     assert adapter.dtype == getattr(torch, dtype)
     plain = [plain_forward_scores(adapter, r) for r in reqs]
     engine = Engine(adapter, batch_size=16).score(reqs)
-    n_tokens = [[s.n_tokens for s in ss] for ss in engine]
-    got = [[s.logprob for s in ss] for ss in engine]
-
-    err_plain = [abs(p - f) for ps, fs in zip(plain, ref) for p, f in zip(ps, fs)]
-    err_engine = [abs(g - f) for gs, fs in zip(got, ref) for g, f in zip(gs, fs)]
-    e_max = max(err_plain)
-    assert 0 < e_max < 1.0  # half precision does change scores here, and not wildly
-    per_token = UNIT_ROUNDOFF[dtype] * max_abs_logit(adapter, reqs)
-
-    tols = [[e_max + n * per_token for n in ns] for ns in n_tokens]
-    for req, gs, ps, ts in zip(reqs, got, plain, tols):
-        for k, (g, p, t) in enumerate(zip(gs, ps, ts)):
-            assert abs(g - p) <= t, (req.key, k, g, p, t)
-
-    assert max(err_engine) <= 1.5 * e_max, (max(err_engine), e_max)
-    assert sum(err_engine) <= 1.5 * sum(err_plain), (sum(err_engine), sum(err_plain))
-
-    flips = 0
-    for req, gs, ps, ts in zip(reqs, got, plain, tols):
-        pick_e, pick_p = argmax_first(gs), argmax_first(ps)
-        if pick_e != pick_p:
-            flips += 1
-            margin = ps[pick_p] - ps[pick_e]
-            assert margin <= max(ts[pick_p], ts[pick_e]), (req.key, margin, ps, gs)
-    assert flips <= len(reqs) // 10  # near ties are rare; many flips would mean a real divergence
+    assert_within_derived_bound(adapter, dtype, reqs, ref, plain, engine)
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_models_hand_the_engine_fp32_log_probs(dtype):
     """The log-softmax runs on fp32 logits: a half log-softmax would round every log-prob to 8 (11) bits."""
     adapter = load(dtype)
-    req = toy_requests(adapter, 1)[0]
-    prefix = adapter.prefill([req.image], [adapter.encode(req.context)])
-    assert prefix.last_logprobs.dtype == torch.float32
-    ids = torch.tensor([[5, 6]])
-    lp = adapter.extend(prefix, torch.tensor([0]), ids, torch.tensor([[0, 1]]), torch.ones(1, 2, 2).tril().bool())
-    assert lp.dtype == torch.float32
-    # fp32 resolution: the log-probs are not all representable in the half format
-    assert not torch.equal(lp, lp.to(getattr(torch, dtype)).float())
+    assert_fp32_log_probs(adapter, dtype, toy_requests(adapter, 1)[0])
