@@ -81,7 +81,7 @@ def _tokenizer():
         return train_tokenizer(Path(tmp))
 
 
-def _randomise(model: torch.nn.Module, seed: int = 0) -> None:
+def randomise(model: torch.nn.Module, seed: int = 0) -> None:
     """N(0, 0.02) weights and unit norms, like an untrained checkpoint; in place, on the model's device."""
     g = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     with torch.no_grad():
@@ -110,7 +110,7 @@ def build_llava(scale: str, dtype: torch.dtype, device: torch.device) -> LlavaAd
     config._attn_implementation = "sdpa"
     with allocated(device, dtype):
         model = LlavaForConditionalGeneration(config)
-    _randomise(model)
+    randomise(model)
     processor = llava_processor(clip_image_processor(vision.image_size), tok, vision.patch_size)
     return LlavaAdapter(model, processor, model_id=f"random llava-1.5-7b ({scale})")
 
@@ -130,6 +130,6 @@ def build_minigptv2(scale: str, dtype: torch.dtype, device: torch.device) -> Min
         vision = Blip2VisionModel(eva_vit_g_config(448) if full else Blip2VisionConfig(**EVA_TINY))
         net = MiniGPTv2(vision, LlamaForCausalLM(cfg))
     cast_all_but_llm(net, dtype)  # peft makes LoRA fp32; the adapter's bf16/fp16 modes cast it
-    _randomise(net)
+    randomise(net)
     name = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}[dtype]
     return MiniGPTv2Adapter(net, tok, torch.device(device), name, {"model": f"random minigptv2 ({scale})"})

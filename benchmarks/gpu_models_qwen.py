@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-from benchmarks.gpu_models import _randomise, allocated
+from benchmarks.gpu_models import allocated, randomise
 from harness.adapters.qwen2_5_vl import Qwen2_5_VLAdapter
 from harness.toy.published_qwen import QWEN2_5_VL, QWEN_VL_ADDED
 from harness.toy.real_geometry_qwen import processor, text_config, vision_config
@@ -72,7 +72,7 @@ def build_qwen2_5_vl(scale: str, dtype: torch.dtype, device: torch.device) -> Qw
     config = qwen_config(scale, tok)
     with allocated(device, dtype):
         model = Qwen2_5_VLForConditionalGeneration(config)
-    _randomise(model)
+    randomise(model)
     return Qwen2_5_VLAdapter(model, processor(QWEN2_5_VL, tok), model_id=f"random qwen2.5-vl-7b ({scale})")
 
 
